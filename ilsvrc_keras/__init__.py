@@ -1,0 +1,50 @@
+"""ilsvrc_keras: the ILSVRC milestone networks in Keras 3, with ImageNet evaluation,
+localization, training and fine-tuning.
+
+The public API is imported lazily so that ``import ilsvrc_keras`` (and the CLI's ``--help``)
+does not pay TensorFlow's start-up time until a function that needs it is called.
+
+>>> import ilsvrc_keras
+>>> "resnet50" in ilsvrc_keras.list_models()
+True
+"""
+
+import importlib
+import os
+
+# Keep TensorFlow's C++ start-up chatter (oneDNN, CUDA probing) off users' terminals.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "list_models": "registry",
+    "get_spec": "registry",
+    "ModelSpec": "registry",
+    "create_model": "zoo",
+    "load": "inference",
+    "classify": "inference",
+    "Classifier": "inference",
+    "Prediction": "labels",
+    "evaluate": "evaluation",
+    "load_image": "images",
+    "IlsvrcKerasError": "errors",
+    "ImageError": "errors",
+    "UnknownModelError": "errors",
+    "WeightsNotFoundError": "errors",
+    "DataError": "errors",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'ilsvrc_keras' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)

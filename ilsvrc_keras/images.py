@@ -1,0 +1,131 @@
+"""Any user image -> RGB ``uint8`` array, safely.
+
+Accepts paths, bytes, file objects, PIL images and arrays. Applies the EXIF orientation;
+converts grayscale, palette, RGBA/LA (composited on white), CMYK and 16-bit or float images;
+takes the first frame of animations. Rejects empty, non-image and truncated files and pixel
+bombs with an :class:`ImageError` that names the input.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import ImageError
+
+MAX_PIXELS = 100_000_000  # about 100 megapixels; larger inputs are refused before decoding
+ImageInput = Union[str, os.PathLike, bytes, bytearray, "io.IOBase", Image.Image, np.ndarray]
+
+
+def describe(src) -> str:
+    """A short name for an input, for error messages."""
+    if isinstance(src, (str, os.PathLike)):
+        return str(src)
+    if isinstance(src, (bytes, bytearray)):
+        return f"<{len(src)} bytes>"
+    if isinstance(src, np.ndarray):
+        return f"<array {src.shape} {src.dtype}>"
+    return getattr(src, "name", None) or f"<{type(src).__name__}>"
+
+
+def load_image(src: ImageInput, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Read ``src`` as an ``(H, W, 3)`` RGB ``uint8`` array.
+
+    >>> from ilsvrc_keras.images import load_image
+    >>> import numpy as np
+    >>> load_image(np.zeros((4, 6), np.uint8)).shape
+    (4, 6, 3)
+    """
+    name = describe(src)
+    if isinstance(src, np.ndarray):
+        return _from_array(src, name)
+    if isinstance(src, Image.Image):
+        return _from_pil(src, name, max_pixels)
+    if isinstance(src, (str, os.PathLike)):
+        path = Path(src)
+        if not path.is_file():
+            raise ImageError(f"{name}: no such file")
+        data = path.read_bytes()
+    elif isinstance(src, (bytes, bytearray)):
+        data = bytes(src)
+    elif hasattr(src, "read"):
+        data = src.read()
+    else:
+        raise ImageError(f"{name}: not an image input (expected a path, bytes, a PIL image or an array)")
+    if not data:
+        raise ImageError(f"{name}: the file is empty")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            _check_pixels(image, name, max_pixels)
+            return _from_pil(image, name, max_pixels)
+    except ImageError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        if isinstance(exc, UnidentifiedImageError):
+            raise ImageError(f"{name}: not an image file (or a format Pillow cannot read)") from None
+        raise ImageError(f"{name}: image too large ({exc})") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageError(f"{name}: corrupt or truncated image ({exc})") from None
+
+
+def _check_pixels(image: Image.Image, name: str, max_pixels: int) -> None:
+    w, h = image.size
+    if w * h > max_pixels:
+        raise ImageError(
+            f"{name}: image too large ({w}x{h} = {w * h / 1e6:.0f} megapixels; the limit is "
+            f"{max_pixels / 1e6:.0f})"
+        )
+    if w == 0 or h == 0:
+        raise ImageError(f"{name}: image has no pixels ({w}x{h})")
+
+
+def _from_pil(image: Image.Image, name: str, max_pixels: int) -> np.ndarray:
+    _check_pixels(image, name, max_pixels)
+    image.load()  # decode now, so that truncated data fails here with the file's name
+    image = ImageOps.exif_transpose(image)
+    mode = image.mode
+    if mode.startswith("I;16") or mode == "I":
+        # 16-bit grayscale (PNG, TIFF): Pillow gives 0-65535 integers; scale to 8 bits.
+        return _from_array(np.asarray(image).astype(np.uint16), name)
+    if mode == "F":
+        return _from_array(np.asarray(image), name)
+    if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, rgba)
+    return np.asarray(image.convert("RGB"), dtype=np.uint8)
+
+
+def _from_array(array: np.ndarray, name: str) -> np.ndarray:
+    a = np.asarray(array)
+    if a.ndim == 3 and a.shape[-1] == 1:
+        a = a[..., 0]
+    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[-1] not in (3, 4)) or 0 in a.shape:
+        raise ImageError(f"{name}: expected an (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) array")
+    if a.dtype == np.uint8:
+        pass
+    elif a.dtype == np.uint16:
+        a = np.rint(a.astype(np.float64) * (255.0 / 65535.0)).astype(np.uint8)
+    elif a.dtype == bool:
+        a = a.astype(np.uint8) * 255
+    elif np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer):
+        if np.issubdtype(a.dtype, np.floating) and not np.isfinite(a).all():
+            raise ImageError(f"{name}: array holds NaN or infinite values")
+        # Other numeric arrays are 0-255 pixel values, as keras.utils.img_to_array gives them.
+        a = np.clip(np.rint(a.astype(np.float64)), 0, 255).astype(np.uint8)
+    else:
+        raise ImageError(f"{name}: unsupported array dtype {a.dtype}")
+    if a.ndim == 2:
+        a = np.repeat(a[..., None], 3, axis=-1)
+    elif a.shape[-1] == 4:
+        alpha = a[..., 3:4].astype(np.float32) / 255.0
+        a = np.rint(a[..., :3] * alpha + 255.0 * (1 - alpha)).astype(np.uint8)
+    return np.ascontiguousarray(a)

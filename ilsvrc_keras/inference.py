@@ -1,0 +1,154 @@
+"""Pretrained inference: :class:`Classifier`, :func:`load` and :func:`classify`.
+
+A classifier bundles a network with its evaluation transform and class names. Single images
+go through one compiled ``tf.function`` (``model.predict`` costs ~50 ms of set-up per call;
+this path costs the network's own time); many images go through tf.data in batches.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from pathlib import Path
+from typing import Iterable, Optional, Sequence, Union
+
+import numpy as np
+import tensorflow as tf
+
+from .errors import IlsvrcKerasError, UnknownModelError
+from .images import ImageInput, load_image
+from .labels import Prediction, decode, imagenet_classes
+from .registry import get_spec
+from .transforms import EvalTransform
+
+MODEL_FILE = "model.keras"
+LABELS_FILE = "labels.json"
+PREPROCESSING_FILE = "preprocessing.json"
+
+
+class Classifier:
+    """A network ready to classify images: model, transform and class labels together.
+
+    Attributes: ``model`` (keras.Model), ``transform`` (:class:`EvalTransform`),
+    ``class_labels`` (``(label, readable name)`` per output), ``name`` and ``card`` (metadata).
+    """
+
+    def __init__(self, model, transform: EvalTransform, class_labels: Sequence[tuple[str, str]],
+                 name: str, card: Optional[dict] = None):
+        self.model = model
+        self.transform = transform
+        self.class_labels = [tuple(c) for c in class_labels]
+        self.name = name
+        self.card = card or {"name": name}
+        size = transform.size
+        # Compiled once per classifier; the signatures keep tf.function from retracing per shape.
+        self._forward = tf.function(
+            lambda x: self._first_output(self.model(x, training=False)),
+            input_signature=[tf.TensorSpec([None, size, size, 3], tf.float32)],
+        )
+        self._prepare = tf.function(transform, input_signature=[tf.TensorSpec([None, None, 3], tf.uint8)])
+
+    @staticmethod
+    def _first_output(y):
+        return y[0] if isinstance(y, (list, tuple)) else y
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_labels)
+
+    def preprocess(self, images: Iterable[ImageInput]) -> tuple[np.ndarray, list[tuple[int, int]]]:
+        """Images -> the network's input batch, and each image's original ``(height, width)``."""
+        arrays = [load_image(im) for im in images]
+        batch = np.stack([self._prepare(a).numpy() for a in arrays]) if arrays else np.zeros(
+            (0, self.transform.size, self.transform.size, 3), np.float32)
+        return batch, [a.shape[:2] for a in arrays]
+
+    def predict_batch(self, batch) -> np.ndarray:
+        """Class probabilities for an already preprocessed batch ``(N, size, size, 3)``."""
+        return self._forward(tf.convert_to_tensor(batch, tf.float32)).numpy()
+
+    def predict(self, images: Iterable[ImageInput]) -> np.ndarray:
+        batch, _ = self.preprocess(images)
+        return self.predict_batch(batch) if len(batch) else np.zeros((0, self.num_classes), np.float32)
+
+    def classify(self, images: Union[ImageInput, Sequence[ImageInput]], top: int = 5):
+        single = not isinstance(images, (list, tuple))
+        results = decode(self.predict([images] if single else images), self.class_labels, top)
+        return results[0] if single else results
+
+    def __repr__(self):
+        return f"Classifier({self.name!r}, {self.num_classes} classes, {self.transform.size} px)"
+
+
+def _is_model_folder(path) -> bool:
+    return Path(path).is_dir() and (Path(path) / MODEL_FILE).is_file()
+
+
+def _load_folder(folder: Path) -> Classifier:
+    import keras
+
+    # Importing the zoo registers custom layers (LRN) before deserialising.
+    from . import models  # noqa: F401
+
+    try:
+        model = keras.models.load_model(folder / MODEL_FILE, compile=False)
+        labels = json.loads((folder / LABELS_FILE).read_text())
+        prep = json.loads((folder / PREPROCESSING_FILE).read_text())
+    except FileNotFoundError as exc:
+        raise IlsvrcKerasError(f"{folder}: not a complete model folder ({exc.filename} is missing)") from None
+    except (ValueError, OSError) as exc:
+        raise IlsvrcKerasError(f"{folder}: cannot read the saved model ({exc})") from None
+    transform = EvalTransform(int(prep["size"]), float(prep["crop_fraction"]), prep["preprocessing"])
+    class_labels = [(str(c), str(c)) for c in labels] if labels and isinstance(labels[0], str) else labels
+    card = {"name": folder.name, "path": str(folder), **prep.get("card", {})}
+    return Classifier(model, transform, class_labels, folder.name, card)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_cached(model: str, weights: Optional[str]) -> Classifier:
+    if _is_model_folder(model):
+        return _load_folder(Path(model))
+    from .zoo import create_model
+
+    try:
+        spec = get_spec(model)
+    except UnknownModelError:
+        if os.path.sep in model or os.path.exists(model):
+            raise IlsvrcKerasError(f"{model}: not a model folder (no {MODEL_FILE} inside)") from None
+        raise
+    net = create_model(model, weights=weights or "imagenet")
+    return Classifier(net, EvalTransform.for_spec(spec), imagenet_classes(), spec.name, spec.card())
+
+
+def load(model: Union[str, os.PathLike, Classifier] = "mobilenet_0.25_128",
+         weights: Optional[Union[str, os.PathLike]] = None) -> Classifier:
+    """A :class:`Classifier` for a registry name (ImageNet weights by default) or a model folder
+    written by :func:`ilsvrc_keras.fine_tune`. Loaded once per process and cached.
+
+    >>> import ilsvrc_keras
+    >>> clf = ilsvrc_keras.load("mobilenet_0.25_128",
+    ...                         weights="../shared/assets/weights/mobilenet_2_5_128_tf.h5")
+    >>> clf.classify("photo.jpg", top=1)  # doctest: +SKIP
+    [Prediction(label='n02123045', name='tabby', probability=0.61)]
+    """
+    if isinstance(model, Classifier):
+        return model
+    weights = str(Path(weights).resolve()) if weights not in (None, "imagenet") else None
+    return _load_cached(str(model), weights)
+
+
+def classify(images, model: Union[str, os.PathLike, Classifier] = "mobilenet_0.25_128",
+             weights=None, top: int = 5):
+    """Top-``top`` classes of one image or a list of images.
+
+    ``images``: a path, bytes, a file object, a PIL image or an ``(H, W, 3)`` array, or a list of
+    them. Returns a list of :class:`Prediction` ``(label, name, probability)`` for one image, a
+    list of such lists for a list. Bad images raise :class:`ilsvrc_keras.ImageError`.
+
+    >>> import ilsvrc_keras
+    >>> ilsvrc_keras.classify("cat.jpg", model="mobilenet_0.25_128",
+    ...                       weights="mobilenet_2_5_128_tf.h5", top=1)  # doctest: +SKIP
+    [Prediction(label='n02123045', name='tabby', probability=0.61)]
+    """
+    return load(model, weights).classify(images, top=top)

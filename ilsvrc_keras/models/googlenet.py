@@ -1,0 +1,84 @@
+"""GoogLeNet (Inception v1, ILSVRC 2014 winner), as in the paper: no batch normalization, LRN
+in the stem, and the two auxiliary classifiers available for training."""
+
+from ..registry import register
+from ._lazy import keras, layers
+from .common import classifier, model_input
+
+# (1x1, 3x3 reduce, 3x3, 5x5 reduce, 5x5, pool projection) per module: the paper's table 1.
+INCEPTION = {
+    "3a": (64, 96, 128, 16, 32, 32), "3b": (128, 128, 192, 32, 96, 64),
+    "4a": (192, 96, 208, 16, 48, 64), "4b": (160, 112, 224, 24, 64, 64),
+    "4c": (128, 128, 256, 24, 64, 64), "4d": (112, 144, 288, 32, 64, 64),
+    "4e": (256, 160, 320, 32, 128, 128),
+    "5a": (256, 160, 320, 32, 128, 128), "5b": (384, 192, 384, 48, 128, 128),
+}
+
+
+def _conv(x, filters, kernel, name, stride=1):
+    return layers.Conv2D(filters, kernel, strides=stride, padding="same", activation="relu", name=name)(x)
+
+
+def inception(x, name):
+    b1, r3, b3, r5, b5, pp = INCEPTION[name]
+    p = f"inception_{name}"
+    branch1 = _conv(x, b1, 1, f"{p}_1x1")
+    branch3 = _conv(_conv(x, r3, 1, f"{p}_3x3_reduce"), b3, 3, f"{p}_3x3")
+    branch5 = _conv(_conv(x, r5, 1, f"{p}_5x5_reduce"), b5, 5, f"{p}_5x5")
+    pool = layers.MaxPooling2D(3, 1, padding="same", name=f"{p}_pool")(x)
+    branch_pool = _conv(pool, pp, 1, f"{p}_pool_proj")
+    return layers.Concatenate(name=p)([branch1, branch3, branch5, branch_pool])
+
+
+def auxiliary_classifier(x, num_classes, name):
+    """The paper's side head: 5x5/3 average pool, 1x1x128, fc 1024, 70% dropout, softmax."""
+    x = layers.AveragePooling2D(5, 3, name=f"{name}_pool")(x)
+    x = _conv(x, 128, 1, f"{name}_conv")
+    x = layers.Flatten(name=f"{name}_flatten")(x)
+    x = layers.Dense(1024, activation="relu", name=f"{name}_fc")(x)
+    x = layers.Dropout(0.7, name=f"{name}_dropout")(x)
+    return classifier(x, num_classes, name=f"{name}_predictions")
+
+
+@register(
+    name="googlenet",
+    family="googlenet",
+    year=2014,
+    paper="Going Deeper with Convolutions",
+    authors="Szegedy, Liu, Jia, Sermanet, Reed, Anguelov, Erhan, Vanhoucke, Rabinovich",
+    input_size=224,
+    params=6_998_552,
+    preprocessing="torch",
+    reported_top5_error=10.07,
+    reported_note="one model, one crop, validation (paper's table 3); the 7-model, 144-crop entry "
+    "won 2014 with 6.67% top-5 on test",
+    explain_layer="inception_5b",
+    min_input_size=64,
+)
+def googlenet(input_shape, num_classes, include_top, dropout=0.4, aux_logits=False):
+    """GoogLeNet. With ``aux_logits=True`` the model has three outputs ``[main, aux1, aux2]``
+    (the paper weights the auxiliary losses by 0.3 during training); inference uses the first."""
+    from .layers import LocalResponseNormalization
+
+    inputs = model_input(input_shape)
+    x = _conv(inputs, 64, 7, "conv1_7x7", stride=2)
+    x = layers.MaxPooling2D(3, 2, padding="same", name="pool1")(x)
+    x = LocalResponseNormalization(name="norm1")(x)
+    x = _conv(x, 64, 1, "conv2_3x3_reduce")
+    x = _conv(x, 192, 3, "conv2_3x3")
+    x = LocalResponseNormalization(name="norm2")(x)
+    x = layers.MaxPooling2D(3, 2, padding="same", name="pool2")(x)
+    x = inception(inception(x, "3a"), "3b")
+    x = layers.MaxPooling2D(3, 2, padding="same", name="pool3")(x)
+    aux = []
+    for name in ("4a", "4b", "4c", "4d", "4e"):
+        x = inception(x, name)
+        if aux_logits and include_top and name in ("4a", "4d"):
+            aux.append(auxiliary_classifier(x, num_classes, f"aux{len(aux) + 1}"))
+    x = layers.MaxPooling2D(3, 2, padding="same", name="pool4")(x)
+    x = inception(inception(x, "5a"), "5b")
+    if include_top:
+        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+        x = layers.Dropout(dropout, name="dropout")(x)
+        x = classifier(x, num_classes)
+    return keras.Model(inputs, [x, *aux] if aux else x, name="googlenet")

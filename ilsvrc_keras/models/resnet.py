@@ -1,0 +1,141 @@
+"""ResNet (ILSVRC 2015), ResNeXt (2016) and SE-ResNet (SENet, ILSVRC 2017): one residual builder.
+
+The three families differ only in their block: basic or bottleneck, grouped 3x3 convolution
+(ResNeXt's cardinality), squeeze-and-excitation, and where the stride sits. Layer names follow
+``keras.applications.resnet`` (``conv2_block1_1_conv`` ...) so that keras' published ImageNet
+weights (ResNet-50/101/152 and the ResNeXt-50 file keras stores) load by name.
+"""
+
+import functools
+
+from ..registry import WeightsSource, register
+from ._lazy import keras, layers
+from .common import classifier, model_input
+
+BN_EPSILON = 1.001e-5  # keras.applications' value; the published weights were trained with it
+_KERAS = "https://storage.googleapis.com/tensorflow/keras-applications/resnet/"
+
+
+def conv_bn(x, filters, kernel, stride, name, *, use_bias=False, groups=1, relu=True):
+    if kernel > 1:
+        # Explicit symmetric padding: "same" pads bottom/right only at stride 2, unlike the papers.
+        x = layers.ZeroPadding2D(kernel // 2, name=f"{name}_pad")(x)
+    x = layers.Conv2D(filters, kernel, strides=stride, groups=groups, use_bias=use_bias, name=f"{name}_conv")(x)
+    x = layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_bn")(x)
+    return layers.Activation("relu", name=f"{name}_relu")(x) if relu else x
+
+
+def squeeze_excite(x, ratio, name):
+    """SENet's channel attention: global pool, bottleneck of C/ratio, sigmoid gate per channel."""
+    channels = x.shape[-1]
+    s = layers.GlobalAveragePooling2D(keepdims=True, name=f"{name}_se_squeeze")(x)
+    s = layers.Conv2D(channels // ratio, 1, activation="relu", name=f"{name}_se_reduce")(s)
+    s = layers.Conv2D(channels, 1, activation="sigmoid", name=f"{name}_se_expand")(s)
+    return layers.Multiply(name=f"{name}_se_scale")([x, s])
+
+
+def _residual(x, shortcut, out_channels, stride, name, use_bias):
+    if stride != 1 or shortcut.shape[-1] != out_channels:
+        shortcut = conv_bn(shortcut, out_channels, 1, stride, f"{name}_0", use_bias=use_bias, relu=False)
+    x = layers.Add(name=f"{name}_add")([shortcut, x])
+    return layers.Activation("relu", name=f"{name}_out")(x)
+
+
+def basic_block(x, width, stride, name, *, use_bias=False, **_):
+    """Two 3x3 convolutions (ResNet-18/34)."""
+    y = conv_bn(x, width, 3, stride, f"{name}_1", use_bias=use_bias)
+    y = conv_bn(y, width, 3, 1, f"{name}_2", use_bias=use_bias, relu=False)
+    return _residual(y, x, width, stride, name, use_bias)
+
+
+def bottleneck_block(x, width, stride, name, *, expansion=4, groups=1, se_ratio=None,
+                     stride_in_1x1=False, use_bias=False):
+    """1x1 reduce, 3x3 (grouped for ResNeXt), 1x1 expand, optional squeeze-and-excitation."""
+    s1, s3 = (stride, 1) if stride_in_1x1 else (1, stride)
+    y = conv_bn(x, width, 1, s1, f"{name}_1", use_bias=use_bias)
+    y = conv_bn(y, width, 3, s3, f"{name}_2", use_bias=use_bias, groups=groups)
+    y = conv_bn(y, width * expansion, 1, 1, f"{name}_3", use_bias=use_bias, relu=False)
+    if se_ratio:
+        y = squeeze_excite(y, se_ratio, name)
+    return _residual(y, x, width * expansion, stride, name, use_bias)
+
+
+def resnet(input_shape, num_classes, include_top, *, name, block, depths,
+           widths=(64, 128, 256, 512), use_bias=False, **block_kwargs):
+    """The residual network skeleton: a 7x7 stem, four stages of ``depths`` blocks, global pooling."""
+    inputs = model_input(input_shape)
+    x = layers.ZeroPadding2D(3, name="conv1_pad")(inputs)
+    x = layers.Conv2D(64, 7, strides=2, use_bias=use_bias, name="conv1_conv")(x)
+    x = layers.BatchNormalization(epsilon=BN_EPSILON, name="conv1_bn")(x)
+    x = layers.Activation("relu", name="conv1_relu")(x)
+    x = layers.ZeroPadding2D(1, name="pool1_pad")(x)
+    x = layers.MaxPooling2D(3, 2, name="pool1_pool")(x)
+    for stage, (depth, width) in enumerate(zip(depths, widths)):
+        for i in range(depth):
+            stride = 2 if (i == 0 and stage > 0) else 1
+            x = block(x, width, stride, f"conv{stage + 2}_block{i + 1}", use_bias=use_bias, **block_kwargs)
+    if include_top:
+        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+        x = classifier(x, num_classes)
+    return keras.Model(inputs, x, name=name)
+
+
+def _keras_weights(name, hashes, converter=None):
+    top = f"{name}_weights_tf_dim_ordering_tf_kernels.h5"
+    notop = f"{name}_weights_tf_dim_ordering_tf_kernels_notop.h5"
+    return WeightsSource(url=_KERAS + top, file_name=top, file_hash=hashes[0],
+                         notop_url=_KERAS + notop, notop_file_name=notop, notop_file_hash=hashes[1],
+                         converter=converter)
+
+
+_RESNET = dict(family="resnet", year=2015, paper="Deep Residual Learning for Image Recognition",
+               authors="He, Zhang, Ren, Sun", input_size=224)
+_TABLE3 = "10-crop, ILSVRC-2012 validation (paper's table 3); the 2015 ensemble scored 3.57% top-5 on test"
+
+register(name="resnet18", params=11_699_112, reported_top1_error=27.88,
+         reported_note="10-crop, validation (paper's table 2); top-5 not reported",
+         preprocessing="torch", explain_layer="conv5_block2_out",
+         builder_kwargs=dict(name="resnet18", block=basic_block, depths=(2, 2, 2, 2)), **_RESNET)(resnet)
+register(name="resnet34", params=21_814_696, reported_top1_error=24.52, reported_top5_error=7.46,
+         reported_note="option B shortcuts, " + _TABLE3, preprocessing="torch",
+         explain_layer="conv5_block3_out",
+         builder_kwargs=dict(name="resnet34", block=basic_block, depths=(3, 4, 6, 3)), **_RESNET)(resnet)
+
+# keras' ResNet-50/101/152: biases on every convolution and the stride in the first 1x1 (Caffe style).
+_keras_resnet = functools.partial(bottleneck_block, stride_in_1x1=True)
+for _name, _depths, _params, _top1, _top5, _hashes in [
+    ("resnet50", (3, 4, 6, 3), 25_636_712, 22.85, 6.71,
+     ("2cb95161c43110f7111970584f804107", "4d473c1dd8becc155b73f8504c6f6626")),
+    ("resnet101", (3, 4, 23, 3), 44_707_176, 21.75, 6.05,
+     ("f1aeb4b969a6efcfb50fad2f0c20cfc5", "88cf7a10940856eca736dc7b7e228a21")),
+    ("resnet152", (3, 8, 36, 3), 60_419_944, 21.43, 5.71,
+     ("100835be76be38e30d865e96f2aaae62", "ee4c566cf9a93f14d82f913c2dc6dd0c")),
+]:
+    register(name=_name, params=_params, reported_top1_error=_top1, reported_top5_error=_top5,
+             reported_note=_TABLE3, preprocessing="caffe", explain_layer="conv5_block3_out",
+             weights=_keras_weights(_name, _hashes),
+             builder_kwargs=dict(name=_name, block=_keras_resnet, depths=_depths, use_bias=True),
+             **_RESNET)(resnet)
+
+register(
+    name="resnext50", family="resnext", year=2016,
+    paper="Aggregated Residual Transformations for Deep Neural Networks",
+    authors="Xie, Girshick, Dollar, Tu, He", input_size=224, params=25_097_128,
+    reported_top1_error=22.2, reported_note="32x4d, 224 px single crop, validation; top-5 not reported",
+    # keras stores ResNeXt weights trained with torch-style normalization (keras-applications 1.0.8).
+    preprocessing="torch", explain_layer="conv5_block3_out",
+    weights=_keras_weights("resnext50", ("67a5b30d522ed92f75a1f16eef299d1a", "62527c363bdd9ec598bed41947b379fc"),
+                           converter="keras_resnext"),
+    builder_kwargs=dict(name="resnext50", block=functools.partial(bottleneck_block, groups=32, expansion=2),
+                        depths=(3, 4, 6, 3), widths=(128, 256, 512, 1024)),
+)(resnet)
+
+register(
+    name="seresnet50", family="senet", year=2017, paper="Squeeze-and-Excitation Networks",
+    authors="Hu, Shen, Sun", input_size=224, params=28_141_144,
+    reported_top1_error=23.29, reported_top5_error=6.62,
+    reported_note="224 px single crop, validation; the SENet ensemble won 2017 with 2.251% top-5 on test",
+    preprocessing="torch", explain_layer="conv5_block3_out",
+    builder_kwargs=dict(name="seresnet50", block=functools.partial(bottleneck_block, se_ratio=16),
+                        depths=(3, 4, 6, 3)),
+)(resnet)

@@ -1,0 +1,125 @@
+"""The model zoo's registry: one :class:`ModelSpec` per network, declared beside its builder.
+
+Each entry documents history (year, paper, the ILSVRC figure the paper reported) and everything
+the rest of the package needs to use the network correctly (input size, crop fraction,
+normalization, where ImageNet weights come from, which layer to explain for localization).
+
+This module imports nothing heavy so that ``ilsvrc-keras models`` answers fast.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from typing import Callable, Optional
+
+from .errors import UnknownModelError
+
+
+@dataclasses.dataclass(frozen=True)
+class WeightsSource:
+    """Where the ImageNet weights of a network come from (a file keras.applications publishes)."""
+
+    url: str
+    file_name: str
+    file_hash: Optional[str] = None  # md5 or sha256, as keras.utils.get_file accepts
+    notop_url: Optional[str] = None
+    notop_file_name: Optional[str] = None
+    notop_file_hash: Optional[str] = None
+    # Name of a weight-conversion hook in ilsvrc_keras.weights (e.g. keras' old ResNeXt layout).
+    converter: Optional[str] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSpec:
+    """Everything the package knows about one network of the zoo."""
+
+    name: str
+    builder: Callable
+    family: str
+    year: int
+    paper: str
+    authors: str
+    input_size: int
+    params: int  # at 1000 classes with the top, checked by the tests
+    crop_fraction: float = 0.875
+    preprocessing: str = "caffe"  # a keras.applications.imagenet_utils mode: caffe | tf | torch
+    reported_top1_error: Optional[float] = None
+    reported_top5_error: Optional[float] = None
+    reported_note: str = ""
+    weights: Optional[WeightsSource] = None
+    explain_layer: Optional[str] = None  # last convolutional feature map, for CAM / Grad-CAM
+    min_input_size: int = 32
+    builder_kwargs: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def has_imagenet_weights(self) -> bool:
+        return self.weights is not None
+
+    def card(self) -> dict:
+        """A JSON-friendly description (the model card shown by the CLI and the app)."""
+        return {
+            "name": self.name,
+            "family": self.family,
+            "year": self.year,
+            "paper": self.paper,
+            "authors": self.authors,
+            "params": self.params,
+            "input_size": self.input_size,
+            "crop_fraction": self.crop_fraction,
+            "preprocessing": self.preprocessing,
+            "reported_top1_error": self.reported_top1_error,
+            "reported_top5_error": self.reported_top5_error,
+            "reported_note": self.reported_note,
+            "imagenet_weights": self.weights.file_name if self.weights else None,
+        }
+
+
+_REGISTRY: dict[str, ModelSpec] = {}
+
+
+def register(**metadata) -> Callable:
+    """Decorator that registers a builder under ``metadata['name']`` with its metadata.
+
+    The builder takes ``(input_shape, num_classes, include_top, **builder_kwargs)`` and returns
+    an un-initialised ``keras.Model``; weights are the registry's business, not the builder's.
+    """
+
+    def decorate(builder):
+        spec = ModelSpec(builder=builder, **metadata)
+        if spec.name in _REGISTRY:
+            raise ValueError(f"model {spec.name!r} registered twice")
+        _REGISTRY[spec.name] = spec
+        return builder
+
+    return decorate
+
+
+def _ensure_loaded() -> None:
+    # The family modules register themselves on import; importing them pulls in keras,
+    # so it happens on first use of the registry, not on `import ilsvrc_keras`.
+    from . import models  # noqa: F401
+
+
+def list_models() -> list[str]:
+    """Names of the zoo's networks, oldest first.
+
+    >>> import ilsvrc_keras
+    >>> ilsvrc_keras.list_models()[:2]
+    ['alexnet', 'zfnet']
+    """
+    _ensure_loaded()
+    return [s.name for s in sorted(_REGISTRY.values(), key=lambda s: (s.year, s.family, s.params))]
+
+
+def get_spec(name: str) -> ModelSpec:
+    """The :class:`ModelSpec` of ``name``; an unknown name raises with the closest matches."""
+    _ensure_loaded()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        close = difflib.get_close_matches(name, list(_REGISTRY), n=3, cutoff=0.5)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise UnknownModelError(
+            f"unknown model {name!r}.{hint} Known models: {', '.join(list_models())}."
+        ) from None

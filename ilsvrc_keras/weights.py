@@ -1,0 +1,162 @@
+"""Resolve and load ImageNet weights.
+
+Order of search for a registry network's ImageNet weights (the same file name keras uses):
+
+1. an explicit path given by the caller;
+2. ``$ILSVRC_KERAS_WEIGHTS_DIR/<file>``;
+3. keras' own cache, ``$KERAS_HOME/models/<file>`` (default ``~/.keras/models``);
+4. keras' download (``keras.utils.get_file``, with keras' file hash) into that cache,
+   unless ``$ILSVRC_KERAS_OFFLINE=1``.
+
+Offline and not found, :class:`WeightsNotFoundError` names the file and where to put it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from .errors import WeightsNotFoundError
+from .registry import ModelSpec
+
+WEIGHTS_DIR_ENV = "ILSVRC_KERAS_WEIGHTS_DIR"
+OFFLINE_ENV = "ILSVRC_KERAS_OFFLINE"
+
+
+def keras_cache_dir() -> Path:
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    return Path(home) / "models"
+
+
+def _file_name(spec: ModelSpec, include_top: bool) -> tuple[str, str, Optional[str]]:
+    w = spec.weights
+    if include_top:
+        return w.file_name, w.url, w.file_hash
+    return w.notop_file_name, w.notop_url, w.notop_file_hash
+
+
+def find_local_weights(spec: ModelSpec, include_top: bool = True) -> Optional[Path]:
+    """The ImageNet weights file of ``spec`` if it is already on this machine, else ``None``."""
+    if spec.weights is None:
+        return None
+    name = _file_name(spec, include_top)[0]
+    dirs = [os.environ.get(WEIGHTS_DIR_ENV), keras_cache_dir()]
+    for d in dirs:
+        if d and (Path(d) / name).is_file():
+            return Path(d) / name
+    return None
+
+
+def resolve_imagenet_weights(spec: ModelSpec, include_top: bool = True) -> Path:
+    """Path to the ImageNet weights of ``spec``, downloading them through keras if allowed."""
+    if spec.weights is None:
+        raise WeightsNotFoundError(
+            f"{spec.name}: no ImageNet weights are published for this architecture in Keras; "
+            f"train it (ilsvrc-keras train) or pass a weights file you trained."
+        )
+    local = find_local_weights(spec, include_top)
+    if local is not None:
+        return local
+    name, url, file_hash = _file_name(spec, include_top)
+    where = f"${WEIGHTS_DIR_ENV} or {keras_cache_dir()}"
+    if os.environ.get(OFFLINE_ENV, "") not in ("", "0"):
+        raise WeightsNotFoundError(
+            f"{spec.name}: ImageNet weights file {name} not found and ${OFFLINE_ENV} is set; "
+            f"download {url} and put it in {where}."
+        )
+    import keras
+
+    try:
+        return Path(keras.utils.get_file(name, url, cache_subdir="models", file_hash=file_hash))
+    except Exception as exc:  # network errors come in many types (URLError, OSError, HTTPError...)
+        raise WeightsNotFoundError(
+            f"{spec.name}: ImageNet weights file {name} is not on this machine and could not be "
+            f"downloaded ({type(exc).__name__}: {exc}); download {url} and put it in {where}."
+        ) from None
+
+
+def load_weights(model, path, converter: Optional[str] = None) -> None:
+    """Load a weights file into ``model``.
+
+    Keras 3 files (``.weights.h5``, ``.keras``) go through ``model.load_weights``. Legacy
+    keras HDF5 files (what keras.applications publishes) are matched layer by layer **by name**,
+    so our builders only need keras' layer names, not its exact layer order; ``converter``
+    names a hook for files whose layout differs from ours (keras' old ResNeXt).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsNotFoundError(f"weights file {path} does not exist")
+    if path.name.endswith(".weights.h5") or path.suffix == ".keras":
+        model.load_weights(str(path))
+        return
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        group = f["model_weights"] if "model_weights" in f else f
+        saved = _read_legacy_h5(group)
+    _assign_by_name(model, saved, CONVERTERS.get(converter), source=path.name)
+
+
+def _attr_list(group, name):
+    return [v.decode("utf8") if isinstance(v, bytes) else str(v) for v in group.attrs.get(name, [])]
+
+
+def _read_legacy_h5(group) -> dict[str, list[np.ndarray]]:
+    out = {}
+    for layer_name in _attr_list(group, "layer_names"):
+        g = group[layer_name]
+        arrays = [np.asarray(g[w]) for w in _attr_list(g, "weight_names")]
+        if arrays:
+            out[layer_name] = arrays
+    return out
+
+
+def _assign_by_name(model, saved, converter, source):
+    layers = {layer.name: layer for layer in _all_layers(model) if layer.weights}
+    missing = sorted(set(layers) - set(saved))
+    if missing:
+        raise WeightsNotFoundError(
+            f"{source} does not fit model {model.name}: no weights for layers {missing[:5]}"
+            + (" ..." if len(missing) > 5 else "")
+        )
+    for name, layer in layers.items():
+        arrays = saved[name]
+        if converter is not None:
+            arrays = converter(layer, arrays)
+        expected = [tuple(w.shape) for w in layer.weights]
+        got = [tuple(a.shape) for a in arrays]
+        if expected != got:
+            raise WeightsNotFoundError(
+                f"{source} does not fit model {model.name}: layer {name} expects shapes {expected}, "
+                f"the file has {got} (a different input size or number of classes?)"
+            )
+        layer.set_weights(arrays)
+
+
+def _all_layers(model):
+    for layer in model.layers:
+        if hasattr(layer, "layers") and layer.layers and layer is not model:
+            yield from _all_layers(layer)
+        else:
+            yield layer
+
+
+def _keras_resnext(layer, arrays):
+    """keras-applications 1.0.8 built ResNeXt's grouped 3x3 as a DepthwiseConv2D with
+    depth_multiplier c followed by a sum over each group's inputs. Rewrite that kernel
+    (3, 3, G*c, c) as the (3, 3, c, G*c) kernel of the equivalent ``Conv2D(groups=G)``:
+    output channel g*c+m takes input g*c+j with weight DW[:, :, g*c+j, m]."""
+    groups = getattr(layer, "groups", 1)
+    if groups == 1 or len(arrays) != 1 or arrays[0].shape == tuple(layer.weights[0].shape):
+        return arrays
+    dw = arrays[0]
+    kh, kw, channels, c = dw.shape
+    g = channels // c
+    kernel = dw.reshape(kh, kw, g, c, c).transpose(0, 1, 3, 2, 4).reshape(kh, kw, c, g * c)
+    return [kernel]
+
+
+CONVERTERS = {"keras_resnext": _keras_resnext}
