@@ -32,8 +32,8 @@ def evaluate(data: Union[str, os.PathLike], model: Union[str, Classifier] = "mob
     """
     from tqdm import tqdm
 
+    items = labeled_images(data, labels, limit)  # cheap checks before the model loads
     clf = load(model, weights)
-    items = labeled_images(data, labels, limit)
     index = {label: i for i, (label, _) in enumerate(clf.class_labels)}
     unknown = sorted({t for t in items.labels if t not in index})
     if unknown:

@@ -13,7 +13,9 @@ Offline and not found, :class:`WeightsNotFoundError` names the file and where to
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 from pathlib import Path
 from typing import Optional
 
@@ -70,7 +72,9 @@ def resolve_imagenet_weights(spec: ModelSpec, include_top: bool = True) -> Path:
     import keras
 
     try:
-        return Path(keras.utils.get_file(name, url, cache_subdir="models", file_hash=file_hash))
+        # keras reports download progress on stdout, which belongs to the CLI's --json output.
+        with contextlib.redirect_stdout(sys.stderr):
+            return Path(keras.utils.get_file(name, url, cache_subdir="models", file_hash=file_hash))
     except Exception as exc:  # network errors come in many types (URLError, OSError, HTTPError...)
         raise WeightsNotFoundError(
             f"{spec.name}: ImageNet weights file {name} is not on this machine and could not be "

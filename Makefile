@@ -1,0 +1,35 @@
+# `make test` and `make demo` each create the virtual environment they need (.venv).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+ASSETS ?= ../shared/assets
+
+.PHONY: test test-fast demo benchmark clean
+
+$(VENV)/.installed: requirements.txt requirements-test.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-test.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $@
+
+test: $(VENV)/.installed
+	$(PY) -m pytest -q
+
+test-fast: $(VENV)/.installed
+	$(PY) -m pytest -q -m "not slow"
+
+# The main job on the real assets: the zoo, a classification, and ILSVRC evaluation.
+demo: $(VENV)/.installed
+	$(VENV)/bin/ilsvrc-keras models
+	$(VENV)/bin/ilsvrc-keras classify $(ASSETS)/ilsvrc2012-val-sample/images/ILSVRC2012_val_00000010.JPEG \
+		--model mobilenet_0.25_128 --weights $(ASSETS)/weights/mobilenet_2_5_128_tf.h5
+	$(VENV)/bin/ilsvrc-keras evaluate $(ASSETS)/ilsvrc2012-val-sample/images \
+		--labels $(ASSETS)/ilsvrc2012-val-sample/LOC_val_solution.csv \
+		--model mobilenet_0.25_128 --weights $(ASSETS)/weights/mobilenet_2_5_128_tf.h5
+
+benchmark: $(VENV)/.installed
+	$(VENV)/bin/ilsvrc-keras benchmark --task predict --weights $(ASSETS)/weights/mobilenet_2_5_128_tf.h5
+
+clean:
+	rm -rf $(VENV) .pytest_cache

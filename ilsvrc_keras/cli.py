@@ -1,0 +1,195 @@
+"""``ilsvrc-keras``: the command line, a thin layer over the public API.
+
+With ``--json`` stdout holds exactly one JSON object; logs and progress bars go to stderr.
+Expected failures (unknown model, missing file, bad image, missing weights) print one line
+on stderr and exit with status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+
+
+@contextlib.contextmanager
+def _quiet_native_stderr():
+    """Silence what TensorFlow's C++ runtime prints while it loads (absl/CUDA probing).
+
+    Those lines are written to file descriptor 2 directly, below Python's logging, so the
+    descriptor itself is pointed at /dev/null for the duration of the import.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _import_tensorflow():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    with _quiet_native_stderr():
+        import keras  # noqa: F401
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()  # device probing (cuInit) prints here, not mid-command
+    import absl.logging
+
+    absl.logging.set_verbosity(absl.logging.ERROR)
+
+
+def _emit(obj, as_json: bool, text: str) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(obj, default=_json_default) + "\n")
+    else:
+        sys.stdout.write(text.rstrip("\n") + "\n")
+
+
+def _json_default(o):
+    import numpy as np
+
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, os.PathLike):
+        return str(o)
+    raise TypeError(f"{type(o).__name__} is not JSON serializable")
+
+
+def _fmt(value, spec="{:.1f}", none="-"):
+    return none if value is None else spec.format(value)
+
+
+# --- subcommands -------------------------------------------------------------------------------
+
+
+def cmd_models(args) -> int:
+    from .registry import get_spec, list_models
+    from .weights import find_local_weights
+
+    rows = []
+    for name in list_models():
+        spec = get_spec(name)
+        card = spec.card()
+        local = find_local_weights(spec)
+        card["weights_here"] = str(local) if local else None
+        rows.append(card)
+    lines = [f"{'model':<20}{'year':>5}{'params':>9}{'input':>7}{'top-1 err':>11}{'top-5 err':>11}  weights"]
+    for r in rows:
+        weights = ("here: " + os.path.basename(r["weights_here"])) if r["weights_here"] else (
+            "downloadable" if r["imagenet_weights"] else "none published")
+        lines.append(
+            f"{r['name']:<20}{r['year']:>5}{r['params'] / 1e6:>8.1f}M{r['input_size']:>7}"
+            f"{_fmt(r['reported_top1_error']):>11}{_fmt(r['reported_top5_error']):>11}  {weights}"
+        )
+    _emit({"models": rows}, args.json, "\n".join(lines))
+    return 0
+
+
+def cmd_classify(args) -> int:
+    _import_tensorflow()
+    from .errors import ImageError
+    from .inference import load
+
+    clf = load(args.model, args.weights)
+    results, failed = [], 0
+    for path in args.images:
+        try:
+            preds = clf.classify(path, top=args.top)
+            results.append({"image": path, "predictions": [p.to_dict() for p in preds]})
+        except ImageError as exc:
+            failed += 1
+            results.append({"image": path, "error": str(exc)})
+            print(f"error: {exc}", file=sys.stderr)
+    text = []
+    for r in results:
+        if "predictions" in r:
+            text.append(r["image"])
+            text += [f"  {p['probability']:6.1%}  {p['name']} ({p['label']})" for p in r["predictions"]]
+    _emit({"model": clf.name, "results": results}, args.json, "\n".join(text) or "no image classified")
+    return 2 if failed else 0
+
+
+def cmd_evaluate(args) -> int:
+    _import_tensorflow()
+    from .evaluation import evaluate
+
+    r = evaluate(args.data, model=args.model, weights=args.weights, labels=args.labels, limit=args.limit,
+                 batch_size=args.batch_size, progress=not args.quiet)
+    text = (f"{r['model']}: {r['n']} images, top-1 {r['top1']:.1%} (error {r['top1_error']:.1%}), "
+            f"top-5 {r['top5']:.1%} (error {r['top5_error']:.1%}), {r['images_per_sec']} img/s"
+            + (f", {len(r['skipped'])} undecodable files skipped" if r["skipped"] else ""))
+    _emit(r, args.json, text)
+    return 0
+
+
+def cmd_benchmark(args) -> int:
+    _import_tensorflow()
+    from . import benchmarks
+
+    result = benchmarks.run(args.task, model=args.model, weights=args.weights, repeats=args.repeats)
+    _emit(result, args.json, benchmarks.format_table(result))
+    return 0
+
+
+# --- parser --------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ilsvrc-keras", description="The ILSVRC milestone networks in Keras 3.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name, func, help_):
+        sp = sub.add_parser(name, help=help_, description=help_)
+        sp.set_defaults(func=func)
+        sp.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+        return sp
+
+    def model_args(sp):
+        sp.add_argument("--model", default="mobilenet_0.25_128",
+                        help="registry name (see `ilsvrc-keras models`) or a fine-tuned model folder")
+        sp.add_argument("--weights", help="weights file (default: ImageNet weights, found locally or downloaded)")
+
+    add("models", cmd_models, "list the model zoo")
+
+    sp = add("classify", cmd_classify, "classify images with a pretrained network")
+    sp.add_argument("images", nargs="+", metavar="IMAGE")
+    model_args(sp)
+    sp.add_argument("--top", type=int, default=5)
+
+    sp = add("evaluate", cmd_evaluate, "ILSVRC top-1/top-5 over a labeled image folder")
+    sp.add_argument("data", help="flat folder of validation images (with --labels) or class-per-folder tree")
+    model_args(sp)
+    sp.add_argument("--labels", help="LOC_val_solution.csv, a label-per-line file, or a Pascal-VOC XML folder")
+    sp.add_argument("--limit", type=int, help="evaluate the first N images only")
+    sp.add_argument("--batch-size", type=int, default=32)
+    sp.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    sp = add("benchmark", cmd_benchmark, "print speed figures measured side by side")
+    sp.add_argument("--task", choices=["predict"], default="predict")
+    model_args(sp)
+    sp.add_argument("--repeats", type=int, default=50)
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    from .errors import IlsvrcKerasError
+
+    try:
+        return args.func(args)
+    except IlsvrcKerasError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""Shared fixtures. Real assets come from ../shared/assets beside the project (or
+$ILSVRC_KERAS_ASSETS); tests that need them skip with the reason when they are absent."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# Tests never touch the network: weights come from the shared assets or the test's own files.
+os.environ["ILSVRC_KERAS_OFFLINE"] = "1"
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSETS = Path(os.environ.get("ILSVRC_KERAS_ASSETS", ROOT.parent / "shared" / "assets"))
+MOBILENET_WEIGHTS = ASSETS / "weights" / "mobilenet_2_5_128_tf.h5"
+VAL_SAMPLE = ASSETS / "ilsvrc2012-val-sample"
+FLOWERS = ASSETS / "flowers"
+
+
+def _need(path: Path):
+    if not path.exists():
+        pytest.skip(f"real asset {path} is absent (set ILSVRC_KERAS_ASSETS to the shared assets folder)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def mobilenet_weights():
+    return _need(MOBILENET_WEIGHTS)
+
+
+@pytest.fixture(scope="session")
+def val_sample():
+    return _need(VAL_SAMPLE)
+
+
+@pytest.fixture(scope="session")
+def flowers():
+    return _need(FLOWERS)
+
+
+@pytest.fixture(scope="session")
+def mobilenet(mobilenet_weights):
+    import ilsvrc_keras
+
+    return ilsvrc_keras.load("mobilenet_0.25_128", weights=mobilenet_weights)

@@ -1,0 +1,99 @@
+"""Pretrained classification and ILSVRC evaluation on real ImageNet validation images."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import ilsvrc_keras
+from ilsvrc_keras.data import read_loc_csv
+from ilsvrc_keras.labels import wnid_to_index
+
+
+def _keras_reference(val_sample, weights):
+    """A plain keras.applications pipeline, written independently of the package: PIL decode,
+    shorter side to 146 px (bilinear, antialiased), center crop 128, MobileNet preprocessing."""
+    import keras
+
+    model = keras.applications.MobileNet(alpha=0.25, input_shape=(128, 128, 3), weights=str(weights))
+    truth = read_loc_csv(val_sample / "LOC_val_solution.csv")
+    paths = sorted((val_sample / "images").glob("*.JPEG"))
+    batch = []
+    for p in paths:
+        im = Image.open(p).convert("RGB")
+        s = 146 / min(im.size)
+        im = im.resize((round(im.size[0] * s), round(im.size[1] * s)), Image.BILINEAR)
+        left, top = (im.size[0] - 128) // 2, (im.size[1] - 128) // 2
+        batch.append(np.asarray(im.crop((left, top, left + 128, top + 128)), np.float32))
+    x = keras.applications.mobilenet.preprocess_input(np.stack(batch))
+    probs = model.predict(x, batch_size=50, verbose=0)
+    labels = np.array([wnid_to_index()[truth[p.stem].label] for p in paths])
+    order = np.argsort(-probs, axis=1)
+    return int((order[:, 0] == labels).sum()), int((order[:, :5] == labels[:, None]).any(1).sum())
+
+
+def test_evaluate_matches_plain_keras_reference(val_sample, mobilenet_weights):
+    r = ilsvrc_keras.evaluate(val_sample / "images", labels=val_sample / "LOC_val_solution.csv",
+                              model="mobilenet_0.25_128", weights=mobilenet_weights, progress=False)
+    assert r["n"] == 100 and r["skipped"] == []
+    ref_top1, ref_top5 = _keras_reference(val_sample, mobilenet_weights)
+    assert abs(round(r["top1"] * 100) - ref_top1) <= 1
+    assert abs(round(r["top5"] * 100) - ref_top5) <= 1
+    # Published: 41.5% top-1 on the full validation set; 100 images scatter around it.
+    assert 0.30 <= r["top1"] <= 0.55 and r["top5"] > r["top1"]
+    assert r["top1_error"] == pytest.approx(1 - r["top1"])
+
+
+def test_classify_inputs_agree_and_are_sorted(mobilenet, val_sample):
+    path = val_sample / "images" / "ILSVRC2012_val_00000010.JPEG"
+    by_path = mobilenet.classify(path)
+    assert len(by_path) == 5
+    probs = [p.probability for p in by_path]
+    assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1.0001
+    for other in (path.read_bytes(), Image.open(path), np.asarray(Image.open(path).convert("RGB"))):
+        assert [p.label for p in mobilenet.classify(other)] == [p.label for p in by_path]
+    batch = mobilenet.classify([path, path], top=3)
+    assert len(batch) == 2 and [p.label for p in batch[0]] == [p.label for p in by_path[:3]]
+    assert by_path[0].name and by_path[0].label.startswith("n")
+
+
+def test_module_level_classify_caches_the_model(mobilenet_weights, val_sample):
+    a = ilsvrc_keras.load("mobilenet_0.25_128", weights=mobilenet_weights)
+    b = ilsvrc_keras.load("mobilenet_0.25_128", weights=str(mobilenet_weights))
+    assert a is b
+    preds = ilsvrc_keras.classify(val_sample / "images" / "ILSVRC2012_val_00000020.JPEG",
+                                  model="mobilenet_0.25_128", weights=mobilenet_weights, top=1)
+    assert len(preds) == 1
+
+
+def test_exif_rotated_photo_classifies_like_the_upright_one(mobilenet, val_sample):
+    upright = Image.open(val_sample / "images" / "ILSVRC2012_val_00000030.JPEG").convert("RGB")
+    stored = upright.transpose(Image.Transpose.ROTATE_90)  # what a camera stores...
+    exif = Image.Exif()
+    exif[0x0112] = 6  # ...with the tag that says "rotate 90 CW to display"
+    buf = io.BytesIO()
+    stored.save(buf, "JPEG", quality=98, exif=exif)
+    a = mobilenet.predict([upright])[0]
+    b = mobilenet.predict([buf.getvalue()])[0]
+    assert np.argmax(a) == np.argmax(b)
+    assert np.abs(a - b).sum() < 0.25
+
+
+def test_bad_image_raises_clear_error(mobilenet, tmp_path):
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    with pytest.raises(ilsvrc_keras.ImageError, match="broken.jpg"):
+        mobilenet.classify(bad)
+
+
+def test_evaluate_skips_undecodable_files(mobilenet, val_sample, tmp_path):
+    folder = tmp_path / "n01440764"
+    folder.mkdir()
+    src = sorted((val_sample / "images").glob("*.JPEG"))[:3]
+    for p in src:
+        (folder / p.name).write_bytes(p.read_bytes())
+    (folder / "zz_corrupt.JPEG").write_bytes(b"garbage")
+    r = ilsvrc_keras.evaluate(tmp_path, model=mobilenet, progress=False)
+    assert r["n"] == 3
+    assert [p.endswith("zz_corrupt.JPEG") for p in r["skipped"]] == [True]

@@ -1,0 +1,50 @@
+import pytest
+
+import ilsvrc_keras
+from ilsvrc_keras.registry import get_spec
+
+EXPECTED = ["alexnet", "zfnet", "googlenet", "vgg11", "vgg13", "vgg16", "vgg19", "resnet18", "resnet34",
+            "resnet50", "resnet101", "resnet152", "resnext50", "seresnet50", "mobilenet_0.25_128"]
+
+
+def test_every_milestone_is_registered_oldest_first():
+    names = ilsvrc_keras.list_models()
+    assert sorted(names) == sorted(EXPECTED)
+    years = [get_spec(n).year for n in names]
+    assert years == sorted(years)
+
+
+def test_milestone_years_and_papers():
+    assert get_spec("alexnet").year == 2012
+    assert get_spec("zfnet").year == 2013
+    assert get_spec("googlenet").year == get_spec("vgg16").year == 2014
+    assert get_spec("resnet50").year == 2015
+    assert get_spec("resnext50").year == 2016
+    assert get_spec("seresnet50").year == 2017
+    assert "Residual" in get_spec("resnet50").paper
+    assert "Squeeze-and-Excitation" in get_spec("seresnet50").paper
+
+
+@pytest.mark.parametrize("name", EXPECTED)
+def test_metadata_is_complete(name):
+    spec = get_spec(name)
+    assert spec.paper and spec.authors and spec.params > 0
+    assert spec.preprocessing in ("caffe", "tf", "torch")
+    assert 0.5 < spec.crop_fraction <= 1.0
+    assert spec.explain_layer
+    assert spec.reported_top1_error is not None or spec.reported_top5_error is not None
+    card = spec.card()
+    assert card["name"] == name and card["year"] == spec.year
+
+
+def test_keras_weights_sources():
+    with_weights = {n for n in EXPECTED if get_spec(n).has_imagenet_weights}
+    assert with_weights == {"vgg16", "vgg19", "resnet50", "resnet101", "resnet152", "resnext50",
+                            "mobilenet_0.25_128"}
+    assert get_spec("resnext50").weights.file_name == "resnext50_weights_tf_dim_ordering_tf_kernels.h5"
+    assert get_spec("mobilenet_0.25_128").weights.file_name == "mobilenet_2_5_128_tf.h5"
+
+
+def test_unknown_model_suggests_close_names():
+    with pytest.raises(ilsvrc_keras.UnknownModelError, match="Did you mean resnet50"):
+        get_spec("resnet51")
