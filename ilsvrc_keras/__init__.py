@@ -27,6 +27,8 @@ _EXPORTS = {
     "Classifier": "inference",
     "Prediction": "labels",
     "evaluate": "evaluation",
+    "localize": "localization",
+    "Localization": "localization",
     "load_image": "images",
     "IlsvrcKerasError": "errors",
     "ImageError": "errors",

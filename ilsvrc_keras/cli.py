@@ -119,12 +119,39 @@ def cmd_evaluate(args) -> int:
     _import_tensorflow()
     from .evaluation import evaluate
 
+    options = _localize_options(args) if args.localization else {}
     r = evaluate(args.data, model=args.model, weights=args.weights, labels=args.labels, limit=args.limit,
-                 batch_size=args.batch_size, progress=not args.quiet)
+                 batch_size=args.batch_size, progress=not args.quiet, localization=args.localization, **options)
     text = (f"{r['model']}: {r['n']} images, top-1 {r['top1']:.1%} (error {r['top1_error']:.1%}), "
-            f"top-5 {r['top5']:.1%} (error {r['top5_error']:.1%}), {r['images_per_sec']} img/s"
-            + (f", {len(r['skipped'])} undecodable files skipped" if r["skipped"] else ""))
+            f"top-5 {r['top5']:.1%} (error {r['top5_error']:.1%})")
+    if args.localization:
+        text += (f", top-1 loc {r['top1_loc']:.1%}, top-5 loc {r['top5_loc']:.1%}, "
+                 f"GT-known loc {r['gt_known_loc']:.1%}")
+    text += f", {r['images_per_sec']} img/s"
+    text += f", {len(r['skipped'])} undecodable files skipped" if r["skipped"] else ""
     _emit(r, args.json, text)
+    return 0
+
+
+def _localize_options(args) -> dict:
+    return {"method": args.method, "threshold": args.threshold, "region": args.region, "scale": args.scale}
+
+
+def cmd_localize(args) -> int:
+    _import_tensorflow()
+    from .images import load_image
+    from .localization import localize
+    from .plots import localization_overlay, save
+
+    image = load_image(args.image)
+    found = localize(image, model=args.model, weights=args.weights, top=args.top, **_localize_options(args))
+    out = {"image": args.image, "results": [f.to_dict() for f in found]}
+    if args.out:
+        out["overlay"] = str(save(localization_overlay(image, found, all_boxes=args.all_boxes), args.out))
+    text = "\n".join(f"{f.probability:6.1%}  {f.name} ({f.label})  box {tuple(round(v) for v in f.box)}"
+                     for f in found)
+    text += f"\noverlay written to {out['overlay']}" if args.out else ""
+    _emit(out, args.json, text)
     return 0
 
 
@@ -155,6 +182,18 @@ def build_parser() -> argparse.ArgumentParser:
                         help="registry name (see `ilsvrc-keras models`) or a fine-tuned model folder")
         sp.add_argument("--weights", help="weights file (default: ImageNet weights, found locally or downloaded)")
 
+    def localize_args(sp):
+        from .localization import DEFAULT_METHOD, DEFAULT_REGION, DEFAULT_SCALE, DEFAULT_THRESHOLD, METHODS, REGIONS
+
+        sp.add_argument("--method", choices=METHODS, default=DEFAULT_METHOD)
+        sp.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
+                        help="heat-map threshold, relative to its maximum, for the box")
+        sp.add_argument("--region", choices=REGIONS, default=DEFAULT_REGION,
+                        help="what the heat map covers: the classification crop, the whole image, or "
+                             "the whole image squashed to the input size")
+        sp.add_argument("--scale", type=float, default=DEFAULT_SCALE,
+                        help="run the heat map at this multiple of the input size (finer maps)")
+
     add("models", cmd_models, "list the model zoo")
 
     sp = add("classify", cmd_classify, "classify images with a pretrained network")
@@ -170,8 +209,20 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--batch-size", type=int, default=32)
     sp.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    sp.add_argument("--localization", action="store_true",
+                    help="also ILSVRC localization: top1_loc, top5_loc, gt_known_loc (needs boxes)")
+    localize_args(sp)
+
+    sp = add("localize", cmd_localize, "class activation map and box for the top classes of an image")
+    sp.add_argument("image", metavar="IMAGE")
+    model_args(sp)
+    sp.add_argument("--top", type=int, default=5)
+    localize_args(sp)
+    sp.add_argument("--out", help="write a PNG overlay (heat map of the top class, boxes with names)")
+    sp.add_argument("--all-boxes", action="store_true", help="draw the box of every top class on the overlay")
+
     sp = add("benchmark", cmd_benchmark, "print speed figures measured side by side")
-    sp.add_argument("--task", choices=["predict"], default="predict")
+    sp.add_argument("--task", choices=["predict", "localize"], default="predict")
     model_args(sp)
     sp.add_argument("--repeats", type=int, default=50)
     return p

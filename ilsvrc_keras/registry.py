@@ -72,6 +72,7 @@ class ModelSpec:
             "reported_top5_error": self.reported_top5_error,
             "reported_note": self.reported_note,
             "imagenet_weights": self.weights.file_name if self.weights else None,
+            "explain_layer": self.explain_layer,
         }
 
 

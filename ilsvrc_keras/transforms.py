@@ -76,6 +76,36 @@ class EvalTransform:
     def __call__(self, image) -> tf.Tensor:
         return self.normalize(self.crop(image))
 
+    def whole(self, image) -> tf.Tensor:
+        """The whole image at the scale of :meth:`crop` (shorter side ``size / crop_fraction``,
+        aspect kept, nothing cut off), normalized: for fully convolutional localization."""
+        image = tf.convert_to_tensor(image)
+        shape = tf.shape(image)
+        rh, rw, _, _ = _geometry_tf(shape[0], shape[1], self.size, self.crop_fraction)
+        return self.normalize(tf.image.resize(image, tf.stack([rh, rw]), method="bilinear", antialias=True))
+
+    def whole_to_original(self, boxes, height: int, width: int) -> np.ndarray:
+        """Boxes in :meth:`whole` pixels -> original pixels."""
+        g = self.geometry(height, width)
+        b = np.asarray(boxes, dtype=np.float64).copy()
+        b[..., [0, 2]] *= width / g.resized[1]
+        b[..., [1, 3]] *= height / g.resized[0]
+        return b
+
+    def squash(self, image) -> tf.Tensor:
+        """The whole image resized to ``size x size`` (aspect not kept) and normalized: the view
+        localization uses, so that parts of the object outside the center crop are still seen."""
+        image = tf.convert_to_tensor(image)
+        resized = tf.image.resize(image, (self.size, self.size), method="bilinear", antialias=True)
+        return self.normalize(resized)
+
+    def squash_to_original(self, boxes, height: int, width: int) -> np.ndarray:
+        """Boxes in :meth:`squash` pixels -> original pixels."""
+        b = np.asarray(boxes, dtype=np.float64).copy()
+        b[..., [0, 2]] *= width / self.size
+        b[..., [1, 3]] *= height / self.size
+        return b
+
     def geometry(self, height: int, width: int) -> Geometry:
         rh, rw, top, left = (int(v) for v in _geometry_tf(height, width, self.size, self.crop_fraction))
         return Geometry(int(height), int(width), (rh, rw), top, left, self.size)

@@ -1,6 +1,6 @@
 """Pieces every family shares: the input, the classifier head."""
 
-from ._lazy import keras, layers
+from .._lazy import keras, layers
 
 
 def model_input(input_shape):

@@ -2,7 +2,7 @@
 in the stem, and the two auxiliary classifiers available for training."""
 
 from ..registry import register
-from ._lazy import keras, layers
+from .._lazy import keras, layers
 from .common import classifier, model_input
 
 # (1x1, 3x3 reduce, 3x3, 5x5 reduce, 5x5, pool projection) per module: the paper's table 1.

@@ -2,7 +2,7 @@
 small network whose real ImageNet weights every offline test uses. Built by keras itself."""
 
 from ..registry import WeightsSource, register
-from ._lazy import keras
+from .._lazy import keras
 
 _URL = "https://storage.googleapis.com/tensorflow/keras-applications/mobilenet/"
 

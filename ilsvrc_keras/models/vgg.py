@@ -4,7 +4,7 @@ Layer names follow ``keras.applications.vgg16`` so that keras' published ImageNe
 """
 
 from ..registry import WeightsSource, register
-from ._lazy import keras, layers
+from .._lazy import keras, layers
 from .common import classifier, model_input
 
 # Filters per block: each entry is one 3x3 convolution; a max pool closes every block.

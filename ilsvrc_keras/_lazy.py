@@ -1,7 +1,8 @@
-"""``layers``/``keras`` proxies that import keras on first attribute access.
+"""``keras``/``layers``/``tf`` proxies that import on first attribute access.
 
-The family modules register their metadata at import time; deferring the keras import keeps
-``ilsvrc-keras --help`` and ``ilsvrc-keras models`` fast (TensorFlow takes seconds to import).
+Modules whose metadata the CLI needs at start-up (the model families, localization's options)
+use these, so that ``ilsvrc-keras --help`` and ``ilsvrc-keras models`` answer without paying
+TensorFlow's seconds of import time.
 """
 
 import importlib
@@ -20,3 +21,4 @@ class _LazyModule:
 
 keras = _LazyModule("keras")
 layers = _LazyModule("keras.layers")
+tf = _LazyModule("tensorflow")

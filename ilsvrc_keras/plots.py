@@ -1,0 +1,60 @@
+"""Pictures a person would rather look at than read: heat-map overlays with labeled boxes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+BOX_COLORS = [(255, 255, 255), (255, 215, 0), (0, 255, 255), (255, 105, 180), (124, 252, 0)]
+
+
+def _font(size: int):
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:  # Pillow without scalable default font
+        return ImageFont.load_default()
+
+
+def overlay(image: np.ndarray, heatmap: Optional[np.ndarray] = None, boxes: Sequence = (),
+            captions: Sequence[str] = (), alpha: float = 0.45, colormap: str = "jet") -> Image.Image:
+    """The image with ``heatmap`` (``(H, W)`` in [0, 1]) blended on it and each box drawn with
+    its caption (e.g. ``"tabby 61%"``). Returns a PIL image; save it with ``.save("x.png")``.
+    """
+    import matplotlib
+
+    base = Image.fromarray(np.asarray(image, np.uint8)).convert("RGB")
+    if heatmap is not None:
+        colored = matplotlib.colormaps[colormap](np.clip(np.asarray(heatmap, np.float32), 0, 1))[..., :3]
+        colored = Image.fromarray((colored * 255).astype(np.uint8)).resize(base.size, Image.BILINEAR)
+        base = Image.blend(base, colored, alpha)
+    draw = ImageDraw.Draw(base)
+    width = max(2, round(min(base.size) / 150))
+    font = _font(max(12, round(min(base.size) / 22)))
+    for i, box in enumerate(boxes):
+        color = BOX_COLORS[i % len(BOX_COLORS)]
+        x0, y0, x1, y1 = [float(v) for v in box]
+        draw.rectangle([x0, y0, x1 - 1, y1 - 1], outline=color, width=width)
+        if i < len(captions) and captions[i]:
+            tx, ty = x0 + width, max(0.0, y0 + width)
+            l, t, r, b = draw.textbbox((tx, ty), captions[i], font=font)
+            draw.rectangle([l - 2, t - 2, r + 2, b + 2], fill=(0, 0, 0))
+            draw.text((tx, ty), captions[i], fill=color, font=font)
+    return base
+
+
+def localization_overlay(image: np.ndarray, found, index: int = 0, all_boxes: bool = False) -> Image.Image:
+    """Overlay for :func:`ilsvrc_keras.localize` results: the heat map of ``found[index]`` and its
+    box (or every class's box with ``all_boxes``), each captioned with name and probability."""
+    chosen = list(found) if all_boxes else [found[index]]
+    return overlay(image, found[index].heatmap, [f.box for f in chosen],
+                   [f"{f.name} {f.probability:.0%}" for f in chosen])
+
+
+def save(image: Image.Image, path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path)
+    return path
