@@ -26,7 +26,7 @@ def _timeit(fn, repeats: int, warmup: int = 3) -> dict:
     return {"p50_ms": round(float(np.median(ms)), 2), "p95_ms": round(float(np.percentile(ms, 95)), 2)}
 
 
-def predict(model="mobilenet_0.25_128", weights=None, repeats=50, batch_size=64) -> dict:
+def predict(model="mobilenet_0.25_128", weights=None, repeats=50, batch_size=64, **_) -> dict:
     from .inference import load
 
     clf = load(model, weights)
@@ -52,7 +52,25 @@ def predict(model="mobilenet_0.25_128", weights=None, repeats=50, batch_size=64)
             "single_image_latency": single, "batch_images_per_sec": throughput}
 
 
-TASKS = {"predict": predict}
+def localize(model="mobilenet_0.25_128", weights=None, repeats=10, **_) -> dict:
+    """Images/s of one top-1 localization (classification + heat map + box) per method, with
+    the package defaults (the heat map at twice the input size), on one photo-sized image."""
+    from .localization import METHODS, localizer_for
+
+    loc = localizer_for(model, weights)
+    photo = np.random.default_rng(0).integers(0, 256, size=(375, 500, 3), dtype=np.uint8)
+    rows = {}
+    for method in METHODS:
+        n = max(2, repeats // 5) if method == "scorecam" else repeats  # Score-CAM: one pass per channel
+        t = _timeit(lambda: loc.localize(photo, top=1, method=method), n, warmup=1)
+        rows[method] = {**t, "images_per_sec": round(1e3 / t["p50_ms"], 2)}
+    base = rows["gradcam"]["p50_ms"]
+    for r in rows.values():
+        r["time_vs_gradcam"] = round(r["p50_ms"] / base, 1)
+    return {"task": "localize", "model": loc.clf.name, "repeats": repeats, "methods": rows}
+
+
+TASKS = {"predict": predict, "localize": localize}
 
 
 def run(task: str, **kwargs) -> dict:
@@ -68,4 +86,8 @@ def format_table(result: dict) -> str:
         lines.append(f"batch of {result['batch_size']}: images/s")
         for k, v in result["batch_images_per_sec"].items():
             lines.append(f"  {k:<40}{v:>9.1f}")
+    if result["task"] == "localize":
+        lines.append(f"{'method':<12}{'p50 ms':>10}{'images/s':>10}{'x Grad-CAM':>12}")
+        for k, v in result["methods"].items():
+            lines.append(f"{k:<12}{v['p50_ms']:>10.1f}{v['images_per_sec']:>10.2f}{v['time_vs_gradcam']:>12.1f}")
     return "\n".join(lines)

@@ -134,7 +134,8 @@ def cmd_evaluate(args) -> int:
 
 
 def _localize_options(args) -> dict:
-    return {"method": args.method, "threshold": args.threshold, "region": args.region, "scale": args.scale}
+    return {"method": args.method, "threshold": args.threshold, "region": args.region, "scale": args.scale,
+            "component": args.component}
 
 
 def cmd_localize(args) -> int:
@@ -183,7 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--weights", help="weights file (default: ImageNet weights, found locally or downloaded)")
 
     def localize_args(sp):
-        from .localization import DEFAULT_METHOD, DEFAULT_REGION, DEFAULT_SCALE, DEFAULT_THRESHOLD, METHODS, REGIONS
+        from .localization import (DEFAULT_COMPONENT, DEFAULT_METHOD, DEFAULT_REGION, DEFAULT_SCALE,
+                                   DEFAULT_THRESHOLD, METHODS, REGIONS)
 
         sp.add_argument("--method", choices=METHODS, default=DEFAULT_METHOD)
         sp.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
@@ -192,7 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="what the heat map covers: the classification crop, the whole image, or "
                              "the whole image squashed to the input size")
         sp.add_argument("--scale", type=float, default=DEFAULT_SCALE,
-                        help="run the heat map at this multiple of the input size (finer maps)")
+                        help="run the heat map at this multiple of the input size (finer maps; "
+                             "default 2 where the network takes any size, else 1)")
+        sp.add_argument("--component", choices=["all", "largest"], default=DEFAULT_COMPONENT,
+                        help="box every pixel over the threshold, or only the largest connected region")
 
     add("models", cmd_models, "list the model zoo")
 

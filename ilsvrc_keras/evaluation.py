@@ -25,7 +25,7 @@ def evaluate(data: Union[str, os.PathLike], model: Union[str, Classifier] = "mob
     Pascal-VOC folder) it also reports the ILSVRC localization accuracies ``top1_loc`` (top-1
     class right and its box at IoU >= 0.5 with a true box), ``top5_loc`` (any of the top 5) and
     ``gt_known_loc`` (the box of the true class), using :mod:`ilsvrc_keras.localization`;
-    ``localize_options`` (``method``, ``threshold``, ``region``, ``scale``) go to it.
+    ``localize_options`` (``method``, ``threshold``, ``region``, ``scale``, ``component``) go to it.
 
     ``data``: flat validation images with ``labels`` (``LOC_val_solution.csv``, a label-per-line
     file or a Pascal-VOC folder), or a class-per-folder tree. Undecodable files are skipped and
@@ -81,14 +81,16 @@ def _evaluate_localization(clf, items, targets, progress, **options) -> dict:
 
     from .errors import ImageError
     from .images import load_image
-    from .localization import DEFAULT_METHOD, DEFAULT_REGION, DEFAULT_SCALE, DEFAULT_THRESHOLD, localizer_for
+    from .localization import (DEFAULT_COMPONENT, DEFAULT_METHOD, DEFAULT_REGION, DEFAULT_SCALE,
+                               DEFAULT_THRESHOLD, localizer_for)
     from .metrics import localization_hits
 
     if not any(t.boxes for t in items.truths):
         raise DataError("localization needs ground truth with boxes (LOC_val_solution.csv or Pascal-VOC XML)")
     options = {"method": DEFAULT_METHOD, "threshold": DEFAULT_THRESHOLD, "region": DEFAULT_REGION,
-               "scale": DEFAULT_SCALE, **options}
+               "scale": DEFAULT_SCALE, "component": DEFAULT_COMPONENT, **options}
     loc = localizer_for(clf)
+    options["scale"] = loc.resolve_scale(options["scale"])
     hits = np.zeros((len(items), 5), bool)  # top1, top5, top1_loc, top5_loc, gt_known_loc
     skipped, done = [], []
     start = time.perf_counter()

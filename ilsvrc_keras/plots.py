@@ -19,7 +19,7 @@ def _font(size: int):
 
 
 def overlay(image: np.ndarray, heatmap: Optional[np.ndarray] = None, boxes: Sequence = (),
-            captions: Sequence[str] = (), alpha: float = 0.45, colormap: str = "jet") -> Image.Image:
+            captions: Sequence[str] = (), alpha: float = 0.6, colormap: str = "jet") -> Image.Image:
     """The image with ``heatmap`` (``(H, W)`` in [0, 1]) blended on it and each box drawn with
     its caption (e.g. ``"tabby 61%"``). Returns a PIL image; save it with ``.save("x.png")``.
     """
@@ -27,9 +27,11 @@ def overlay(image: np.ndarray, heatmap: Optional[np.ndarray] = None, boxes: Sequ
 
     base = Image.fromarray(np.asarray(image, np.uint8)).convert("RGB")
     if heatmap is not None:
-        colored = matplotlib.colormaps[colormap](np.clip(np.asarray(heatmap, np.float32), 0, 1))[..., :3]
-        colored = Image.fromarray((colored * 255).astype(np.uint8)).resize(base.size, Image.BILINEAR)
-        base = Image.blend(base, colored, alpha)
+        heat = np.clip(np.asarray(heatmap, np.float32), 0, 1)
+        colored = Image.fromarray((matplotlib.colormaps[colormap](heat)[..., :3] * 255).astype(np.uint8))
+        # Opacity follows the heat, so that cold regions show the photo as it is.
+        mask = Image.fromarray((np.sqrt(heat) * alpha * 255).astype(np.uint8))
+        base = Image.composite(colored.resize(base.size, Image.BILINEAR), base, mask.resize(base.size, Image.BILINEAR))
     draw = ImageDraw.Draw(base)
     width = max(2, round(min(base.size) / 150))
     font = _font(max(12, round(min(base.size) / 22)))

@@ -77,7 +77,8 @@ def test_bright_object_on_plain_background(method, region, h, w):
     x0, y0, x1, y1 = obj.astype(int)
     image[y0:y1, x0:x1] = 250
     loc = L.Localizer(_brightness_classifier())
-    found = loc.localize(image, top=1, method=method, region=region, threshold=0.5, scale=1.0)
+    found = loc.localize(image, top=1, method=method, region=region, threshold=0.5, scale=1.0,
+                         component="largest")
     assert found[0].name == "bright"
     assert float(iou(found[0].box, obj)) >= 0.8  # boxes come back in original pixels
     assert found[0].heatmap.shape == (h, w)
@@ -104,7 +105,10 @@ def test_cam_needs_global_pooling():
         loc.localize(np.zeros((80, 80, 3), np.uint8), method="cam")
     with pytest.raises(ilsvrc_keras.IlsvrcKerasError, match="unknown localization method"):
         loc.localize(np.zeros((80, 80, 3), np.uint8), method="saliency")
-    found = loc.localize(np.zeros((80, 80, 3), np.uint8), top=2, method="gradcam")  # fixed head: scale 1 works
+    assert loc.resolve_scale(None) == 1.0  # a fixed-size head: heat maps at the input size
+    with pytest.raises(ilsvrc_keras.IlsvrcKerasError, match="cannot run at 128 px"):
+        loc.localize(np.zeros((80, 80, 3), np.uint8), scale=2.0)
+    found = loc.localize(np.zeros((80, 80, 3), np.uint8), top=2, method="gradcam")
     assert len(found) == 2
 
 
@@ -133,7 +137,7 @@ def test_ilsvrc_localization_on_the_shared_validation_images(val_sample, mobilen
     # The textbook setting (center crop, threshold 0.15, largest component) localizes worse.
     textbook = ilsvrc_keras.evaluate(val_sample / "images", labels=val_sample / "LOC_val_solution.csv",
                                      model=mobilenet, localization=True, progress=False, region="crop",
-                                     scale=1.0, threshold=0.15)
+                                     scale=1.0, threshold=0.15, component="largest")
     assert textbook["gt_known_loc"] < r["gt_known_loc"]
 
 
