@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -70,7 +71,113 @@ def localize(model="mobilenet_0.25_128", weights=None, repeats=10, **_) -> dict:
     return {"task": "localize", "model": loc.clf.name, "repeats": repeats, "methods": rows}
 
 
-TASKS = {"predict": predict, "localize": localize}
+def _rate(ds, batches: int, warmup: int = 2) -> float:
+    it = iter(ds)
+    for _ in range(warmup):
+        next(it)
+    n, t = 0, time.perf_counter()
+    for _ in range(batches):
+        x = next(it)
+        n += int((x[0] if isinstance(x, tuple) else x).shape[0])
+    return n / (time.perf_counter() - t)
+
+
+def input_pipeline(data=None, size=224, batch_size=64, batches=30, **_) -> dict:
+    """Images/s of the training input pipeline (random-resized crop decoded from the JPEG bytes,
+    flip, normalization) against a plain ``image_dataset_from_directory`` pipeline with the same
+    augmentation on the decoded, resized images, and against bare JPEG decoding of the same files."""
+    import keras
+    import tensorflow as tf
+
+    from .data import Split, decode_image, file_dataset, list_images, random_crop_window
+    from .transforms import EvalTransform
+
+    data = Path(data) if data else _default_assets() / "flowers"
+    classes = sorted(d for d in data.iterdir() if d.is_dir())
+    paths, labels = [], []
+    for i, d in enumerate(classes):
+        files = [str(p) for p in list_images(d)]
+        paths += files
+        labels += [i] * len(files)
+    split = Split(paths, labels)
+    t = EvalTransform(size, 0.875, "torch")
+    ours = file_dataset(split, t, batch_size, len(classes), training=True).repeat()
+
+    def augment(x, y):
+        def one(img_seed):
+            img, seed = img_seed
+            y0, x0, h, w = tf.unstack(random_crop_window(tf.shape(img), seed))
+            crop = tf.image.crop_to_bounding_box(img, y0, x0, h, w)
+            crop = tf.image.resize(crop, (size, size))
+            return tf.image.stateless_random_flip_left_right(crop, seed)
+        seeds = tf.random.uniform([tf.shape(x)[0], 2], maxval=2**31 - 1, dtype=tf.int64)
+        x = tf.map_fn(one, (x, seeds), fn_output_signature=tf.float32)
+        return t.normalize(x), y
+
+    # keras' own folder loader decodes and resizes whole images (to 256 px, as the usual recipe).
+    plain = keras.utils.image_dataset_from_directory(
+        str(data), image_size=(int(size / 0.875), int(size / 0.875)), batch_size=batch_size, shuffle=True,
+        seed=0, verbose=False).map(augment, num_parallel_calls=tf.data.AUTOTUNE).repeat().prefetch(tf.data.AUTOTUNE)
+    bare = (tf.data.Dataset.from_tensor_slices(paths).map(lambda p: decode_image(tf.io.read_file(p)),
+                                                          num_parallel_calls=tf.data.AUTOTUNE)
+            .map(lambda im: tf.shape(im)).batch(batch_size).repeat().prefetch(tf.data.AUTOTUNE))
+    rows = {"ilsvrc_keras pipeline": _rate(ours, batches), "image_dataset_from_directory + same augmentation":
+            _rate(plain, batches), "bare decode (no resize, no augmentation)": _rate(bare, batches)}
+    rows = {k: round(v, 1) for k, v in rows.items()}
+    return {"task": "input", "data": str(data), "images": len(paths), "size": size, "batch_size": batch_size,
+            "images_per_sec": rows,
+            "ratio_vs_plain": round(rows["ilsvrc_keras pipeline"] / rows["image_dataset_from_directory + same augmentation"], 2)}
+
+
+def train_speed(model="resnet18", size=64, batch_size=32, steps=15, precisions=("fp32", "bf16"), **_) -> dict:
+    """Training images/s of the engine's step against plain ``model.fit`` on the same model and
+    batch (synthetic data in memory, so that only the training step is measured), XLA on and off,
+    for each precision."""
+    import keras
+    import tensorflow as tf
+
+    from .engine import _POLICIES, RunConfig, _make_steps, make_optimizer
+    from .zoo import create_model
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(batch_size, size, size, 3)).astype("float32")
+    y = np.eye(10, dtype="float32")[rng.integers(0, 10, batch_size)]
+    w = np.ones(batch_size, "float32")
+    rows = []
+    old = keras.mixed_precision.dtype_policy()
+    try:
+        for precision in precisions:
+            keras.mixed_precision.set_dtype_policy(_POLICIES[precision])
+            for xla in (False, True):
+                strategy = tf.distribute.get_strategy()
+                m = create_model(model, num_classes=10, input_shape=(size, size, 3))
+                opt = make_optimizer("sgd", 0.01, precision=precision)
+                step, _ = _make_steps(strategy, m, opt, RunConfig(out="", batch_size=batch_size), xla, precision)
+                batch = (tf.constant(x), tf.constant(y), tf.constant(w))
+                engine = _timeit(lambda: step(batch), steps, warmup=2)
+                m2 = create_model(model, num_classes=10, input_shape=(size, size, 3))
+                m2.compile(make_optimizer("sgd", 0.01, precision=precision), "categorical_crossentropy",
+                           jit_compile=xla)
+                ds = tf.data.Dataset.from_tensors((x, y)).repeat(steps)
+                m2.fit(tf.data.Dataset.from_tensors((x, y)).repeat(2), verbose=0)
+                t = time.perf_counter()
+                m2.fit(ds, verbose=0)
+                fit_rate = batch_size * steps / (time.perf_counter() - t)
+                rows.append({"precision": precision, "xla": xla,
+                             "engine_images_per_sec": round(batch_size / (engine["p50_ms"] / 1e3), 1),
+                             "fit_images_per_sec": round(fit_rate, 1)})
+    finally:
+        keras.mixed_precision.set_dtype_policy(old)
+    return {"task": "train", "model": model, "size": size, "batch_size": batch_size, "rows": rows}
+
+
+def _default_assets():
+    import os
+
+    return Path(os.environ.get("ILSVRC_KERAS_ASSETS", Path(__file__).resolve().parents[2] / "shared" / "assets"))
+
+
+TASKS = {"predict": predict, "localize": localize, "input": input_pipeline, "train": train_speed}
 
 
 def run(task: str, **kwargs) -> dict:
@@ -90,4 +197,14 @@ def format_table(result: dict) -> str:
         lines.append(f"{'method':<12}{'p50 ms':>10}{'images/s':>10}{'x Grad-CAM':>12}")
         for k, v in result["methods"].items():
             lines.append(f"{k:<12}{v['p50_ms']:>10.1f}{v['images_per_sec']:>10.2f}{v['time_vs_gradcam']:>12.1f}")
+    if result["task"] == "input":
+        lines.append(f"{result['images']} images from {result['data']} at {result['size']} px, batch {result['batch_size']}")
+        for k, v in result["images_per_sec"].items():
+            lines.append(f"  {k:<52}{v:>9.1f} img/s")
+        lines.append(f"  ratio, ours / plain: {result['ratio_vs_plain']}")
+    if result["task"] == "train":
+        lines.append(f"{'precision':<10}{'xla':<6}{'engine img/s':>14}{'fit img/s':>12}")
+        for r in result["rows"]:
+            lines.append(f"{r['precision']:<10}{str(r['xla']):<6}{r['engine_images_per_sec']:>14.1f}"
+                         f"{r['fit_images_per_sec']:>12.1f}")
     return "\n".join(lines)

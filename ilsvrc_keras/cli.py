@@ -156,11 +156,66 @@ def cmd_localize(args) -> int:
     return 0
 
 
+def cmd_train(args) -> int:
+    # Logical CPU devices must be configured before TensorFlow starts its runtime.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    _import_tensorflow()
+    from .data import Augment
+    from .engine import configure_cpu_replicas, train
+
+    configure_cpu_replicas(args.replicas)
+    options = {k: v for k, v in {
+        "lr": args.lr, "base_lr": args.base_lr, "optimizer": args.optimizer, "schedule": args.schedule,
+        "warmup_epochs": args.warmup_epochs, "weight_decay": args.weight_decay, "label_smoothing": args.label_smoothing,
+        "replicas": args.replicas, "xla": args.xla, "precision": args.precision, "ema": args.ema,
+        "checkpoint_every": args.checkpoint_every, "progress": not args.quiet,
+        "milestones": tuple(args.milestones) if args.milestones else None,
+    }.items() if v is not None}
+    if args.randaugment or args.mixup or args.cutmix or args.crop_scale:
+        options["augment"] = Augment(crop_scale=(args.crop_scale or 0.08, 1.0), randaugment=args.randaugment,
+                                     mixup=args.mixup, cutmix=args.cutmix)
+    summary = train(args.model, args.data, args.out, epochs=args.epochs, batch_size=args.batch_size,
+                    image_size=args.image_size, weights=args.weights, val_fraction=args.val_fraction,
+                    labels=args.labels, seed=args.seed, **options)
+    text = (f"{summary['epochs_completed']}/{summary['epochs']} epochs, val top-1 {summary['val_top1']}, "
+            f"top-5 {summary['val_top5']}, {summary['train_images_per_sec']} img/s, {summary['seconds']} s; "
+            f"model and logs in {summary['out']}")
+    _emit(summary, args.json, text)
+    return 0
+
+
+def cmd_fine_tune(args) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    _import_tensorflow()
+    from .engine import configure_cpu_replicas
+    from .finetune import fine_tune
+
+    configure_cpu_replicas(args.replicas)
+    weights = args.weights or "imagenet"
+    options = {k: v for k, v in {
+        "head_epochs": args.head_epochs, "head_lr": args.head_lr, "lr": args.lr, "batch_size": args.batch_size,
+        "image_size": args.image_size, "unfreeze": args.unfreeze, "class_weight": args.class_weight,
+        "patience": args.patience, "precision": args.precision, "xla": args.xla, "replicas": args.replicas,
+    }.items() if v is not None}
+    if options.get("unfreeze", "all") != "all":
+        options["unfreeze"] = int(options["unfreeze"])
+    result = fine_tune(args.data, model=args.model, weights=weights, out=args.out, val_data=args.val,
+                       epochs=args.epochs, seed=args.seed, export=args.export or (), progress=not args.quiet,
+                       **options)
+    summary = {**result.summary(), "val_accuracy": result.val_accuracy}
+    summary.pop("metrics")
+    summary["per_class"] = result.metrics["per_class"]
+    text = (f"val accuracy {result.val_accuracy:.1%} on {result.metrics['n']} images, {len(result.history)} "
+            f"epochs in {result.seconds:.0f} s; model, report and plots in {result.paths['out']}")
+    _emit(summary, args.json, text)
+    return 0
+
+
 def cmd_benchmark(args) -> int:
     _import_tensorflow()
     from . import benchmarks
 
-    result = benchmarks.run(args.task, model=args.model, weights=args.weights, repeats=args.repeats)
+    result = benchmarks.run(args.task, model=args.model, weights=args.weights, repeats=args.repeats, data=args.data)
     _emit(result, args.json, benchmarks.format_table(result))
     return 0
 
@@ -226,8 +281,65 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", help="write a PNG overlay (heat map of the top class, boxes with names)")
     sp.add_argument("--all-boxes", action="store_true", help="draw the box of every top class on the overlay")
 
+    sp = add("train", cmd_train, "train a zoo network (resumable: rerun the same command to continue)")
+    sp.add_argument("--model", required=True, help="registry name")
+    sp.add_argument("--data", required=True, help="train/ + val/ class folders, or one class-per-folder tree")
+    sp.add_argument("--out", required=True, help="output folder (checkpoints, logs, model)")
+    sp.add_argument("--weights", help="initial weights (a file, or 'imagenet')")
+    sp.add_argument("--labels", help="ground truth of a flat val/ folder (LOC_val_solution.csv ...)")
+    sp.add_argument("--epochs", type=int, default=10)
+    sp.add_argument("--batch-size", type=int, default=128, help="global batch size")
+    sp.add_argument("--image-size", type=int, help="input size (default: the paper's)")
+    sp.add_argument("--val-fraction", type=float, default=0.2)
+    sp.add_argument("--replicas", type=int, help="on a CPU-only machine: split the CPU into N devices")
+    xla = sp.add_mutually_exclusive_group()
+    xla.add_argument("--xla", dest="xla", action="store_true", default=None, help="compile each replica's step")
+    xla.add_argument("--no-xla", dest="xla", action="store_false")
+    sp.add_argument("--precision", choices=["bf16", "fp16", "fp32"])
+    sp.add_argument("--lr", type=float, help="peak learning rate for the global batch")
+    sp.add_argument("--base-lr", type=float, help="learning rate at batch 256, scaled linearly (default 0.1)")
+    sp.add_argument("--optimizer", choices=["sgd", "adam", "adamw", "rmsprop"])
+    sp.add_argument("--schedule", choices=["cosine", "step", "constant"])
+    sp.add_argument("--milestones", type=float, nargs="*", help="epochs of the step schedule's decays")
+    sp.add_argument("--warmup-epochs", type=float)
+    sp.add_argument("--weight-decay", type=float)
+    sp.add_argument("--label-smoothing", type=float)
+    sp.add_argument("--ema", type=float, help="keep an exponential moving average of the weights (momentum)")
+    sp.add_argument("--crop-scale", type=float, help="smallest crop area of the random-resized crop (default 0.08)")
+    sp.add_argument("--randaugment", action="store_true")
+    sp.add_argument("--mixup", type=float, default=0.0, help="MixUp alpha")
+    sp.add_argument("--cutmix", type=float, default=0.0, help="CutMix alpha")
+    sp.add_argument("--checkpoint-every", type=int, help="steps between checkpoints")
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--quiet", action="store_true")
+
+    sp = add("fine-tune", cmd_fine_tune, "adapt a pretrained network to a new dataset (two phases)")
+    sp.add_argument("data", help="class-per-folder dataset (train/ + val/, or one tree), or a TFDS name")
+    sp.add_argument("--out", required=True)
+    sp.add_argument("--val", help="validation data (default: a seeded, stratified 20%% of DATA)")
+    sp.add_argument("--model", default="mobilenet_0.25_128")
+    sp.add_argument("--weights", help="backbone weights file (default: ImageNet, found locally or downloaded)")
+    sp.add_argument("--epochs", type=int, default=10, help="epochs of the whole-network phase")
+    sp.add_argument("--head-epochs", type=int, help="epochs of the head phase (default 3)")
+    sp.add_argument("--head-lr", type=float)
+    sp.add_argument("--lr", type=float, help="peak learning rate of the whole-network phase")
+    sp.add_argument("--batch-size", type=int)
+    sp.add_argument("--image-size", type=int)
+    sp.add_argument("--unfreeze", help="'all' or the number of top layers to unfreeze")
+    sp.add_argument("--class-weight", choices=["balanced"])
+    sp.add_argument("--patience", type=int, help="early stopping after N epochs without improvement")
+    sp.add_argument("--precision", choices=["bf16", "fp16", "fp32"])
+    sp.add_argument("--replicas", type=int)
+    xla2 = sp.add_mutually_exclusive_group()
+    xla2.add_argument("--xla", dest="xla", action="store_true", default=None)
+    xla2.add_argument("--no-xla", dest="xla", action="store_false")
+    sp.add_argument("--export", nargs="*", choices=["savedmodel", "tflite"])
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--quiet", action="store_true")
+
     sp = add("benchmark", cmd_benchmark, "print speed figures measured side by side")
-    sp.add_argument("--task", choices=["predict", "localize"], default="predict")
+    sp.add_argument("--task", choices=["predict", "localize", "input", "train"], default="predict")
+    sp.add_argument("--data", help="image folder for --task input (default: the shared flowers)")
     model_args(sp)
     sp.add_argument("--repeats", type=int, default=50)
     return p

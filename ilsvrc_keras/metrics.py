@@ -49,3 +49,29 @@ def localization_hits(top_classes, boxes_by_class, true_class, true_boxes, iou_t
     gt_known = len(true_boxes) > 0 and true_class in boxes_by_class and bool(
         (iou(np.asarray(boxes_by_class[true_class])[None], true_boxes) >= iou_threshold).any())
     return hit(top_classes[0]), any(hit(c) for c in top_classes[:5]), gt_known
+
+
+def confusion_matrix(true, predicted, num_classes: int) -> np.ndarray:
+    """``m[i, j]``: how many examples of class ``i`` were predicted as ``j``."""
+    m = np.zeros((num_classes, num_classes), np.int64)
+    np.add.at(m, (np.asarray(true, int), np.asarray(predicted, int)), 1)
+    return m
+
+
+def per_class_report(matrix: np.ndarray, class_names) -> dict:
+    """Precision, recall, F1 and support per class from a confusion matrix, and their macro means.
+
+    >>> per_class_report(np.array([[3, 1], [0, 4]]), ["a", "b"])["a"]["recall"]
+    0.75
+    """
+    m = np.asarray(matrix, np.float64)
+    tp = np.diag(m)
+    precision = np.divide(tp, m.sum(0), out=np.zeros_like(tp), where=m.sum(0) > 0)
+    recall = np.divide(tp, m.sum(1), out=np.zeros_like(tp), where=m.sum(1) > 0)
+    f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros_like(tp), where=(precision + recall) > 0)
+    report = {name: {"precision": round(float(p), 4), "recall": round(float(r), 4), "f1": round(float(f), 4),
+                     "support": int(s)}
+              for name, p, r, f, s in zip(class_names, precision, recall, f1, m.sum(1))}
+    report["macro avg"] = {"precision": round(float(precision.mean()), 4), "recall": round(float(recall.mean()), 4),
+                           "f1": round(float(f1.mean()), 4), "support": int(m.sum())}
+    return report

@@ -60,3 +60,67 @@ def save(image: Image.Image, path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     image.save(path)
     return path
+
+
+def training_curves(history, path) -> Path:
+    """PNG of loss and accuracy per epoch (train and validation) from ``history.csv`` rows."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    def col(name):
+        return [float(r[name]) if r.get(name) not in (None, "", "None") else np.nan for r in history]
+
+    epochs = [int(r["epoch"]) for r in history]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    ax1.plot(epochs, col("loss"), "o-", label="train")
+    ax1.plot(epochs, col("val_loss"), "o-", label="validation")
+    ax1.set_xlabel("epoch")
+    ax1.set_ylabel("loss")
+    ax1.legend()
+    ax2.plot(epochs, col("accuracy"), "o-", label="train")
+    ax2.plot(epochs, col("val_top1"), "o-", label="validation top-1")
+    if any(np.isfinite(col("val_top5"))):
+        ax2.plot(epochs, col("val_top5"), "o--", label="validation top-5")
+    ax2.set_xlabel("epoch")
+    ax2.set_ylabel("accuracy")
+    ax2.set_ylim(0, 1)
+    ax2.legend()
+    ax2.grid(alpha=0.3)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def confusion_matrix_png(matrix, class_names, path, normalize: bool = True) -> Path:
+    """PNG of a confusion matrix (rows: true class, columns: predicted), counts in each cell."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    m = np.asarray(matrix, np.float64)
+    shown = m / np.maximum(m.sum(axis=1, keepdims=True), 1) if normalize else m
+    n = len(class_names)
+    fig, ax = plt.subplots(figsize=(max(4, 0.6 * n + 2), max(3.5, 0.6 * n + 1.5)))
+    im = ax.imshow(shown, cmap="Blues", vmin=0, vmax=1 if normalize else None)
+    ax.set_xticks(range(n), class_names, rotation=45, ha="right")
+    ax.set_yticks(range(n), class_names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    if n <= 30:
+        for i in range(n):
+            for j in range(n):
+                ax.text(j, i, int(m[i, j]), ha="center", va="center",
+                        color="white" if shown[i, j] > 0.6 * (shown.max() or 1) else "black", fontsize=8)
+    fig.colorbar(im, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

@@ -13,6 +13,10 @@ from .._lazy import keras, layers
 from .common import classifier, model_input
 
 BN_EPSILON = 1.001e-5  # keras.applications' value; the published weights were trained with it
+# Moving-average momentum of the BatchNorm statistics: PyTorch's 0.1 in Keras' convention. Keras'
+# default 0.99 needs thousands of steps before the inference statistics are usable, which makes
+# short runs (fine-tuning, CPU training) look broken for epochs. It is not a weight: keras' files load.
+BN_MOMENTUM = 0.9
 _KERAS = "https://storage.googleapis.com/tensorflow/keras-applications/resnet/"
 
 
@@ -21,7 +25,7 @@ def conv_bn(x, filters, kernel, stride, name, *, use_bias=False, groups=1, relu=
         # Explicit symmetric padding: "same" pads bottom/right only at stride 2, unlike the papers.
         x = layers.ZeroPadding2D(kernel // 2, name=f"{name}_pad")(x)
     x = layers.Conv2D(filters, kernel, strides=stride, groups=groups, use_bias=use_bias, name=f"{name}_conv")(x)
-    x = layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_bn")(x)
+    x = layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=f"{name}_bn")(x)
     return layers.Activation("relu", name=f"{name}_relu")(x) if relu else x
 
 
@@ -66,7 +70,7 @@ def resnet(input_shape, num_classes, include_top, *, name, block, depths,
     inputs = model_input(input_shape)
     x = layers.ZeroPadding2D(3, name="conv1_pad")(inputs)
     x = layers.Conv2D(64, 7, strides=2, use_bias=use_bias, name="conv1_conv")(x)
-    x = layers.BatchNormalization(epsilon=BN_EPSILON, name="conv1_bn")(x)
+    x = layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name="conv1_bn")(x)
     x = layers.Activation("relu", name="conv1_relu")(x)
     x = layers.ZeroPadding2D(1, name="pool1_pad")(x)
     x = layers.MaxPooling2D(3, 2, name="pool1_pool")(x)

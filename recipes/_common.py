@@ -1,0 +1,72 @@
+"""What every recipe shares: its command line and the call into the training engine.
+
+A recipe is the paper's schedule as data (see each recipe's ``PAPER``); this module turns it into
+an ``ilsvrc_keras.train`` call. ``--smoke`` shrinks the run (a few classes, a small image size,
+two short epochs) so that a recipe can be checked on a laptop before a cluster spends a week on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from ilsvrc_keras.data import Augment
+
+SMOKE = {"epochs": 2, "batch_size": 8, "image_size": 64, "checkpoint_every": 5}
+
+
+def parser(doc: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", required=True,
+                   help="ImageNet: train/<wnid>/ and val/<wnid>/ (or val/ with --labels), or any class-per-folder tree")
+    p.add_argument("--labels", help="ground truth for a flat val/ folder (LOC_val_solution.csv ...)")
+    p.add_argument("--out", required=True, help="output folder; rerun the same command to resume")
+    p.add_argument("--replicas", type=int, help="CPU only: split the CPU into N devices")
+    p.add_argument("--precision", choices=["bf16", "fp16", "fp32"])
+    xla = p.add_mutually_exclusive_group()
+    xla.add_argument("--xla", dest="xla", action="store_true", default=None)
+    xla.add_argument("--no-xla", dest="xla", action="store_false")
+    p.add_argument("--batch-size", type=int, help="global batch (the learning rate scales linearly with it)")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--smoke", action="store_true", help="a tiny run: 2 epochs, 64 px, batch 8")
+    return p
+
+
+def run(model: str, paper: dict, doc: str, argv=None) -> dict:
+    args = parser(doc).parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from ilsvrc_keras.engine import configure_cpu_replicas, train
+
+    configure_cpu_replicas(args.replicas)
+    cfg = dict(paper)
+    paper_batch = cfg["batch_size"]
+    if args.smoke:
+        cfg.update(SMOKE)
+    if args.batch_size:
+        cfg["batch_size"] = args.batch_size
+    if args.epochs:
+        cfg["epochs"] = args.epochs
+    # Linear scaling rule (Goyal et al. 2017): the paper's rate belongs to the paper's batch.
+    cfg["lr"] = cfg.pop("lr") * cfg["batch_size"] / paper_batch
+    if cfg.pop("randaugment", False):
+        cfg["augment"] = Augment(randaugment=True)
+    for k in ("replicas", "precision", "xla"):
+        if getattr(args, k) is not None:
+            cfg[k] = getattr(args, k)
+    summary = train(model, args.data, args.out, labels=args.labels, **cfg)
+    print(json.dumps(summary, indent=2))
+    return summary
+
+
+def main(model: str, paper: dict, doc: str) -> None:
+    try:
+        run(model, paper, doc)
+    except Exception as exc:  # one readable line for expected failures, as the CLI does
+        from ilsvrc_keras.errors import IlsvrcKerasError
+
+        if isinstance(exc, IlsvrcKerasError):
+            print(f"error: {exc}", file=sys.stderr)
+            sys.exit(2)
+        raise

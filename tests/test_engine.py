@@ -1,0 +1,190 @@
+"""The training engine: replicas agree with one device, workers train in lockstep, a killed run
+resumes, crop windows stay inside images, undecodable files are skipped and counted."""
+
+import csv
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _env(**extra):
+    return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "ILSVRC_KERAS_OFFLINE": "1", **extra}
+
+
+def _cli(*args):
+    return [sys.executable, "-m", "ilsvrc_keras", *map(str, args)]
+
+
+@pytest.fixture(scope="module")
+def tiny(flowers, tmp_path_factory):
+    """3 real flower classes x 16 photos, plus one corrupt file that must be skipped."""
+    root = tmp_path_factory.mktemp("tiny")
+    for c in ("daisy", "rose", "tulip"):
+        (root / c).mkdir()
+        for p in sorted((flowers / c).iterdir())[:16]:
+            shutil.copy(p, root / c / p.name)
+    (root / "rose" / "zz_broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 broken")
+    return root
+
+
+def test_two_replicas_with_xla_equal_one_device():
+    p = subprocess.run([sys.executable, str(ROOT / "tests" / "helpers" / "replica_step.py")], capture_output=True,
+                       text=True, env=_env(), timeout=300)
+    assert p.returncode == 0, p.stderr[-3000:]
+    r = json.loads(p.stdout.strip().splitlines()[-1])
+    assert r["replicas"] == 2
+    assert r["seen"] == [7.0, 7.0]  # the zero-weight padding example is not counted
+    assert r["moved"] > 1e-3  # the step did change the weights...
+    assert r["max_diff"] < 1e-5  # ...identically: gradients were all-reduced, not averaged twice or lost
+    assert abs(r["loss_one"] - r["loss_two"]) < 1e-5
+
+
+def test_crop_windows_stay_inside_the_image():
+    import tensorflow as tf
+
+    from ilsvrc_keras.data import random_crop_window
+
+    for shape in [(375, 500, 3), (500, 375, 3), (64, 64, 3), (20, 300, 3)]:
+        areas = []
+        for i in range(200):
+            y, x, h, w = random_crop_window(tf.constant(shape), tf.constant([i, 7], tf.int64)).numpy()
+            assert 0 <= y and 0 <= x and h > 0 and w > 0
+            assert y + h <= shape[0] and x + w <= shape[1]
+            areas.append(h * w / (shape[0] * shape[1]))
+        assert min(areas) < 0.3 and max(areas) > 0.6  # the scale range is really used
+
+
+def test_disguised_png_and_cmyk_jpeg_decode(tmp_path):
+    import tensorflow as tf
+
+    from ilsvrc_keras.data import decode_random_crop
+
+    rgb = (np.random.default_rng(0).random((60, 80, 3)) * 255).astype(np.uint8)
+    Image.fromarray(rgb).save(tmp_path / "png_named.JPEG", "PNG")  # as in ImageNet's train set
+    Image.fromarray(rgb).convert("CMYK").save(tmp_path / "cmyk.JPEG", "JPEG")
+    for name in ("png_named.JPEG", "cmyk.JPEG"):
+        crop = decode_random_crop(tf.io.read_file(str(tmp_path / name)), tf.constant([1, 2], tf.int64))
+        assert crop.shape[-1] == 3 and crop.shape[0] > 0 and crop.dtype == tf.uint8
+
+
+def _history(out):
+    with open(out / "history.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def test_train_cli_json_and_outputs(tiny, tmp_path):
+    out = tmp_path / "run"
+    p = subprocess.run(_cli("train", "--model", "resnet18", "--data", tiny, "--out", out, "--epochs", 2,
+                            "--batch-size", 8, "--image-size", 64, "--lr", 0.05, "--quiet", "--json"),
+                       capture_output=True, text=True, env=_env(), timeout=600)
+    assert p.returncode == 0, p.stderr[-3000:]
+    s = json.loads(p.stdout)
+    for key in ("replicas", "xla", "precision", "epochs_completed", "resumed_from_epoch", "val_top1", "val_top5",
+                "train_images_per_sec"):
+        assert key in s
+    assert s["replicas"] == 1 and s["xla"] is False and s["precision"] == "fp32"
+    assert s["epochs_completed"] == 2 and s["resumed_from_epoch"] is None
+    from ilsvrc_keras.data import image_folder_dataset
+
+    broken_in_train = any(p.endswith("zz_broken.jpg") for p in image_folder_dataset(tiny, 0.2, 0).train.paths)
+    assert broken_in_train  # the seeded split puts it there: the run must skip it, not die
+    assert s["skipped_images"] == 2  # once per epoch, counted
+    rows = _history(out)
+    assert [int(r["epoch"]) for r in rows] == [1, 2]
+    assert (out / "model.keras").is_file() and (out / "curves.png").is_file()
+    assert list((out / "tensorboard").iterdir())
+    import ilsvrc_keras
+
+    clf = ilsvrc_keras.load(out)
+    assert [c[0] for c in clf.class_labels] == ["daisy", "rose", "tulip"]
+    assert clf.classify(next((tiny / "daisy").iterdir()), top=1)[0].label in ("daisy", "rose", "tulip")
+
+
+def test_killed_run_resumes(tiny, tmp_path):
+    out = tmp_path / "killed"
+    cmd = _cli("train", "--model", "resnet18", "--data", tiny, "--out", out, "--epochs", 3, "--batch-size", 4,
+               "--image-size", 48, "--lr", 0.02, "--checkpoint-every", 3, "--quiet", "--json")
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_env())
+    deadline = time.time() + 300
+    # Kill -9 once a mid-epoch checkpoint exists and the run has gone on past it.
+    while time.time() < deadline:
+        marks = sorted((out / "checkpoints").glob("ckpt-*.index")) if (out / "checkpoints").exists() else []
+        if marks and int(marks[-1].stem.split("-")[1]) >= 6:
+            break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    p = subprocess.run(cmd, capture_output=True, text=True, env=_env(), timeout=600)
+    assert p.returncode == 0, p.stderr[-3000:]
+    s = json.loads(p.stdout)
+    assert s["resumed_from_epoch"] is not None and s["resumed_from_epoch"] > 0
+    assert s["epochs_completed"] == 3
+    assert [int(r["epoch"]) for r in _history(out)] == [1, 2, 3]  # no duplicate rows after the resume
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        return s.getsockname()[1]
+
+
+def test_two_workers_train_in_lockstep(tiny, tmp_path):
+    ports = [_free_port(), _free_port()]
+    cluster = {"worker": [f"localhost:{p}" for p in ports]}
+    out = tmp_path / "mw"
+    procs = []
+    for i in range(2):
+        env = _env(TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}}))
+        procs.append(subprocess.Popen(
+            _cli("train", "--model", "resnet18", "--data", tiny, "--out", out, "--epochs", 1, "--batch-size", 8,
+                 "--image-size", 48, "--lr", 0.02, "--quiet", "--json"),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env))
+    outputs = [p.communicate(timeout=600) for p in procs]
+    for p, (stdout, stderr) in zip(procs, outputs):
+        assert p.returncode == 0, stderr[-3000:]
+    summaries = [json.loads(stdout) for stdout, _ in outputs]
+    assert all(s["workers"] == 2 and s["replicas"] == 2 for s in summaries)
+    assert summaries[0]["weights_fingerprint"] == summaries[1]["weights_fingerprint"]
+    assert (out / "model.keras").is_file()  # written by the chief
+
+
+def test_bad_data_is_a_clear_error(tmp_path):
+    from ilsvrc_keras import DataError
+    from ilsvrc_keras.data import image_folder_dataset
+
+    with pytest.raises(DataError, match="no such folder"):
+        image_folder_dataset(tmp_path / "nope")
+    (tmp_path / "only").mkdir()
+    Image.new("RGB", (8, 8)).save(tmp_path / "only" / "a.png")
+    Image.new("RGB", (8, 8)).save(tmp_path / "only" / "b.png")
+    with pytest.raises(DataError, match="at least two classes"):
+        image_folder_dataset(tmp_path)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="empty: class folder holds no images"):
+        image_folder_dataset(tmp_path)
+
+
+def test_stratified_split_is_seeded(flowers):
+    from ilsvrc_keras.data import image_folder_dataset
+
+    a = image_folder_dataset(flowers, 0.2, seed=0)
+    b = image_folder_dataset(flowers, 0.2, seed=0)
+    c = image_folder_dataset(flowers, 0.2, seed=1)
+    assert a.val.paths == b.val.paths and a.val.paths != c.val.paths
+    assert len(a.train) + len(a.val) == 4317
+    counts = np.bincount(a.val.labels)
+    assert np.allclose(counts / counts.sum(), [764 / 4317, 1052 / 4317, 784 / 4317, 733 / 4317, 984 / 4317], atol=0.01)
+    assert not set(a.train.paths) & set(a.val.paths)

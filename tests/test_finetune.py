@@ -1,0 +1,147 @@
+"""fine_tune: the round trip, frozen BatchNorm, class weights, bad data, and the real acceptance run."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import ilsvrc_keras
+from ilsvrc_keras import DataError
+from ilsvrc_keras.finetune import _class_weights, build_classifier, set_trainable
+
+from test_engine import _cli, _env
+
+
+@pytest.fixture(scope="module")
+def small(flowers, tmp_path_factory):
+    root = tmp_path_factory.mktemp("small")
+    for c in ("daisy", "sunflower", "tulip"):
+        (root / c).mkdir()
+        for p in sorted((flowers / c).iterdir())[:20]:
+            shutil.copy(p, root / c / p.name)
+    (root / "tulip" / "corrupt.jpg").write_bytes(b"not a jpeg at all")
+    return root
+
+
+def test_round_trip_save_load_classify(small, mobilenet_weights, tmp_path):
+    out = tmp_path / "ft"
+    result = ilsvrc_keras.fine_tune(small, model="mobilenet_0.25_128", weights=mobilenet_weights, out=out,
+                                    head_epochs=1, epochs=1, batch_size=16, progress=False)
+    assert result.class_names == ["daisy", "sunflower", "tulip"]
+    assert 0.0 <= result.val_accuracy <= 1.0 and result.metrics["n"] == 12
+    assert set(result.metrics["per_class"]) >= {"daisy", "sunflower", "tulip", "macro avg"}
+    assert np.array(result.metrics["confusion_matrix"]).sum() == 12
+    for name in ("model.keras", "labels.json", "preprocessing.json", "history.csv", "report.json", "curves.png",
+                 "confusion_matrix.png"):
+        assert (out / name).is_file(), name
+    assert [r["phase"] for r in result.history] == ["head", "all"]
+    clf = ilsvrc_keras.load(out)
+    preds = clf.classify(next((small / "daisy").iterdir()), top=3)
+    assert sorted(p.label for p in preds) == ["daisy", "sunflower", "tulip"]
+    # The saved model predicts what the returned one does.
+    x, _ = clf.preprocess([next((small / "sunflower").iterdir())])
+    np.testing.assert_allclose(clf.predict_batch(x), np.asarray(result.model(x, training=False)), atol=1e-5)
+
+
+def test_batchnorm_stays_frozen_unless_asked(mobilenet_weights):
+    m = build_classifier("mobilenet_0.25_128", 3, mobilenet_weights, 128, 0.2)
+    set_trainable(m, "head")
+    assert [l.name for l in m.layers if l.trainable and l.weights] == ["head_predictions"]
+    set_trainable(m, "all")
+    bns = [l for l in m.layers if l.__class__.__name__ == "BatchNormalization"]
+    assert bns and not any(l.trainable for l in bns)
+    assert m.get_layer("conv_pw_13").trainable
+    before = [np.asarray(w).copy() for w in bns[-1].weights]
+    x = np.random.default_rng(0).normal(size=(8, 128, 128, 3)).astype("float32") * 3 + 1
+    m(x, training=True)  # a training-mode call must not move frozen statistics
+    for a, b in zip(before, bns[-1].weights):
+        np.testing.assert_array_equal(a, np.asarray(b))
+    set_trainable(m, "all", train_bn=True)
+    m(x, training=True)
+    assert not np.allclose(before[2], np.asarray(bns[-1].weights[2]))  # moving mean moved
+    set_trainable(m, "all", unfreeze=4)
+    assert sum(1 for l in m.layers if l.trainable and l.weights and not l.name.startswith("head")) <= 4
+
+
+def test_class_weights_change_the_loss():
+    import tensorflow as tf
+
+    from ilsvrc_keras.engine import RunConfig, _make_steps, make_optimizer
+
+    assert _class_weights("balanced", [0, 0, 0, 1], ["a", "b"]) == pytest.approx([4 / 6, 2.0])
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(6, 16, 16, 3)).astype("float32")
+    y = np.eye(2, dtype="float32")[[0, 0, 0, 0, 1, 1]]
+    import keras
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((16, 16, 3))
+    base = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(keras.layers.GlobalAveragePooling2D()(inputs)))
+    start = base.get_weights()
+    moved = []
+    for w in (np.ones(6, "float32"), np.array([1, 1, 1, 1, 5, 5], "float32")):
+        base.set_weights(start)
+        opt = make_optimizer("sgd", 0.5, momentum=0.0)
+        step, _ = _make_steps(tf.distribute.get_strategy(), base, opt, RunConfig(out="", batch_size=6), False, "fp32")
+        step((tf.constant(x), tf.constant(y), tf.constant(w)))
+        moved.append(base.get_weights()[0] - start[0])
+    assert not np.allclose(moved[0], moved[1])
+
+
+def test_bad_data(tmp_path, small):
+    with pytest.raises(DataError, match="no such folder"):
+        ilsvrc_keras.fine_tune(tmp_path / "missing/", out=tmp_path / "o")
+    one = tmp_path / "one"
+    (one / "only").mkdir(parents=True)
+    shutil.copy(next((small / "daisy").iterdir()), one / "only" / "a.jpg")
+    with pytest.raises(DataError, match="at least two classes"):
+        ilsvrc_keras.fine_tune(one, out=tmp_path / "o")
+    with pytest.raises(ilsvrc_keras.UnknownModelError):
+        ilsvrc_keras.fine_tune(small, model="resnet9000", out=tmp_path / "o")
+    val = tmp_path / "val"
+    for c in ("daisy", "orchid"):
+        (val / c).mkdir(parents=True)
+        shutil.copy(next((small / "daisy").iterdir()), val / c / "a.jpg")
+    with pytest.raises(DataError, match="orchid"):
+        ilsvrc_keras.fine_tune(small, val_data=val, out=tmp_path / "o")
+
+
+def test_arrays_input(mobilenet_weights, tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 255, size=(24, 40, 50, 3), dtype=np.uint8)
+    x[:12, :, :, 0] = 255  # class 0 is red-ish, class 1 blue-ish
+    x[12:, :, :, 2] = 255
+    y = np.array([0] * 12 + [1] * 12)
+    result = ilsvrc_keras.fine_tune((x, y), weights=mobilenet_weights, out=tmp_path / "arr", class_names=["red", "blue"],
+                                    head_epochs=2, epochs=0, batch_size=8, head_lr=1e-2, progress=False)
+    assert result.class_names == ["red", "blue"] and result.metrics["n"] == 6
+    assert result.val_accuracy == 1.0  # the colours are trivially separable
+
+
+def test_cli_fine_tune_then_classify(small, mobilenet_weights, tmp_path):
+    out = tmp_path / "cli"
+    p = subprocess.run(_cli("fine-tune", small, "--out", out, "--weights", mobilenet_weights, "--head-epochs", 1,
+                            "--epochs", 1, "--batch-size", 16, "--quiet", "--json"),
+                       capture_output=True, text=True, env=_env(), timeout=600)
+    assert p.returncode == 0, p.stderr[-3000:]
+    s = json.loads(p.stdout)
+    assert {"val_accuracy", "epochs", "seconds", "classes", "out"} <= set(s)
+    assert s["classes"] == ["daisy", "sunflower", "tulip"] and s["epochs"] == 2
+    p = subprocess.run(_cli("classify", next((small / "tulip").glob("*.jpg")), "--model", out, "--json"),
+                       capture_output=True, text=True, env=_env(), timeout=300)
+    assert p.returncode == 0, p.stderr[-3000:]
+    labels = [r["label"] for r in json.loads(p.stdout)["results"][0]["predictions"]]
+    assert sorted(labels) == ["daisy", "sunflower", "tulip"]
+
+
+@pytest.mark.slow
+def test_default_fine_tune_on_flowers_reaches_87_percent_and_ends_at_best(flowers, mobilenet_weights, tmp_path):
+    """The acceptance run: defaults, seeded stratified 80/20 split (the wall time is in the benchmark)."""
+    result = ilsvrc_keras.fine_tune(flowers, model="mobilenet_0.25_128", weights=mobilenet_weights,
+                                    out=tmp_path / "flowers", progress=False)
+    assert result.val_accuracy >= 0.87
+    best = max(float(r["val_top1"]) for r in result.history)
+    assert result.val_accuracy >= best - 0.005  # ends at its best, not below it
