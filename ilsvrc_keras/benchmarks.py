@@ -171,13 +171,74 @@ def train_speed(model="resnet18", size=64, batch_size=32, steps=15, precisions=(
     return {"task": "train", "model": model, "size": size, "batch_size": batch_size, "rows": rows}
 
 
+def fine_tune_vs_plain(data=None, weights=None, seed=0, **_) -> dict:
+    """Validation accuracy and wall time of the default :func:`fine_tune` against the plain Keras
+    transfer-learning recipe of ``../shared/README.md`` (frozen MobileNet-0.25, GAP + dropout + dense,
+    Adam 1e-3 for 10 epochs, then all layers at 1e-5 for 5 epochs, flip and rotation), same split."""
+    import tempfile
+
+    import keras
+    import tensorflow as tf
+
+    from .data import decode_image, image_folder_dataset
+    from .finetune import fine_tune
+    from .transforms import EvalTransform
+
+    data = Path(data) if data else _default_assets() / "flowers"
+    weights = weights or str(_default_assets() / "weights" / "mobilenet_2_5_128_tf.h5")
+    rows = {}
+    t = time.perf_counter()
+    with tempfile.TemporaryDirectory() as out:
+        r = fine_tune(data, model="mobilenet_0.25_128", weights=weights, out=out, seed=seed, progress=False)
+    rows["ilsvrc_keras.fine_tune (defaults)"] = {
+        "val_accuracy": r.val_accuracy, "peak_val_accuracy": max(float(h["val_top1"]) for h in r.history),
+        "seconds": round(time.perf_counter() - t, 1)}
+
+    t = time.perf_counter()
+    ds = image_folder_dataset(data, 0.2, seed)
+    tr = EvalTransform(128, 128 / 146, "tf")
+
+    def files(split, training):
+        d = tf.data.Dataset.from_tensor_slices((split.paths, split.labels))
+        if training:
+            d = d.shuffle(len(split), seed=seed)
+        d = d.map(lambda p, y: (tr.crop(decode_image(tf.io.read_file(p))), y), num_parallel_calls=tf.data.AUTOTUNE)
+        return d.batch(32).prefetch(tf.data.AUTOTUNE)
+
+    keras.utils.set_random_seed(seed)
+    base = keras.applications.MobileNet(alpha=0.25, input_shape=(128, 128, 3), include_top=False, weights=None)
+    from .weights import load_weights
+
+    load_weights(base, weights)
+    base.trainable = False
+    inputs = keras.Input((128, 128, 3))
+    x = keras.layers.RandomFlip("horizontal")(inputs)
+    x = keras.layers.RandomRotation(0.1)(x)
+    x = keras.layers.Rescaling(1 / 127.5, offset=-1)(x)
+    x = base(x, training=False)
+    x = keras.layers.Dropout(0.2)(keras.layers.GlobalAveragePooling2D()(x))
+    model = keras.Model(inputs, keras.layers.Dense(len(ds.class_names), activation="softmax")(x))
+    model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    train, val = files(ds.train, True), files(ds.val, False)
+    h1 = model.fit(train, validation_data=val, epochs=10, verbose=0)
+    base.trainable = True
+    model.compile(keras.optimizers.Adam(1e-5), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    h2 = model.fit(train, validation_data=val, epochs=5, verbose=0)
+    accs = h1.history["val_accuracy"] + h2.history["val_accuracy"]
+    rows["plain Keras recipe (shared/README.md)"] = {"val_accuracy": round(accs[-1], 4),
+                                                     "peak_val_accuracy": round(max(accs), 4),
+                                                     "seconds": round(time.perf_counter() - t, 1)}
+    return {"task": "fine-tune", "data": str(data), "rows": rows}
+
+
 def _default_assets():
     import os
 
     return Path(os.environ.get("ILSVRC_KERAS_ASSETS", Path(__file__).resolve().parents[2] / "shared" / "assets"))
 
 
-TASKS = {"predict": predict, "localize": localize, "input": input_pipeline, "train": train_speed}
+TASKS = {"predict": predict, "localize": localize, "input": input_pipeline, "train": train_speed,
+         "fine-tune": fine_tune_vs_plain}
 
 
 def run(task: str, **kwargs) -> dict:
@@ -202,6 +263,10 @@ def format_table(result: dict) -> str:
         for k, v in result["images_per_sec"].items():
             lines.append(f"  {k:<52}{v:>9.1f} img/s")
         lines.append(f"  ratio, ours / plain: {result['ratio_vs_plain']}")
+    if result["task"] == "fine-tune":
+        lines.append(f"{'':<42}{'val acc':>9}{'peak':>8}{'seconds':>9}")
+        for k, v in result["rows"].items():
+            lines.append(f"{k:<42}{v['val_accuracy']:>9.3f}{v['peak_val_accuracy']:>8.3f}{v['seconds']:>9.1f}")
     if result["task"] == "train":
         lines.append(f"{'precision':<10}{'xla':<6}{'engine img/s':>14}{'fit img/s':>12}")
         for r in result["rows"]:

@@ -338,7 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--quiet", action="store_true")
 
     sp = add("benchmark", cmd_benchmark, "print speed figures measured side by side")
-    sp.add_argument("--task", choices=["predict", "localize", "input", "train"], default="predict")
+    sp.add_argument("--task", choices=["predict", "localize", "input", "train", "fine-tune"], default="predict")
     sp.add_argument("--data", help="image folder for --task input (default: the shared flowers)")
     model_args(sp)
     sp.add_argument("--repeats", type=int, default=50)

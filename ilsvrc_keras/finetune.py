@@ -8,10 +8,11 @@ Two phases on the training engine (same strategy, XLA, precision and resumable f
 2. **whole network**: the backbone unfrozen (all of it, or its top ``unfreeze`` layers) at a lower
    learning rate with linear warmup and cosine decay.
 
-BatchNorm layers stay in inference mode throughout (their ImageNet statistics are better than
-what a few small batches of a new dataset estimate) unless ``train_bn=True``. Each phase keeps
-its best validation epoch; the run ends with the best weights of all, so it never ends below its
-peak. Output: ``model.keras``, ``labels.json``, ``preprocessing.json``, ``history.csv``,
+BatchNorm layers train on the new data's batch statistics in both phases (``train_bn=True``, as
+fastai does): with them frozen, whole-network Adam at 1e-3 first wrecked MobileNet's features on
+flowers (val 0.55 -> 0.27 in an epoch with plain ``fit``) and ended lower (0.74 against 0.78).
+Each phase keeps its best validation epoch; the run ends with the best weights of all, so it never
+ends below its peak. Output: ``model.keras``, ``labels.json``, ``preprocessing.json``, ``history.csv``,
 ``report.json``, ``curves.png``, ``confusion_matrix.png`` (and optionally a SavedModel and TFLite).
 """
 
@@ -196,12 +197,13 @@ def _head_layers(model):
 
 def set_trainable(model, phase: str, unfreeze: Union[str, int] = "all", train_bn: bool = False) -> None:
     """Phase "head": only the head trains. Phase "all": the backbone too (all of it, or its last
-    ``unfreeze`` weighted layers); BatchNorm layers stay frozen (inference mode) unless ``train_bn``."""
+    ``unfreeze`` weighted layers). BatchNorm layers train (batch statistics, as fastai does) in
+    both phases when ``train_bn``; otherwise they stay frozen in inference mode."""
     head = _head_layers(model)
     backbone = [layer for layer in model.layers if layer.name not in head]
     weighted = [layer for layer in backbone if layer.weights]
     if phase == "head":
-        open_layers = set()
+        open_layers = {layer.name for layer in weighted if train_bn and layer.__class__.__name__ == "BatchNormalization"}
     elif unfreeze == "all":
         open_layers = {layer.name for layer in weighted}
     else:
@@ -222,9 +224,9 @@ def set_trainable(model, phase: str, unfreeze: Union[str, int] = "all", train_bn
 
 def fine_tune(data, model: str = "mobilenet_0.25_128", weights="imagenet", out=None, *, val_data=None,
               class_names: Optional[Sequence[str]] = None, data_dir=None, val_fraction: float = 0.2,
-              head_epochs: int = 3, epochs: int = 10, batch_size: int = 32, image_size: Optional[int] = None,
+              head_epochs: int = 3, epochs: int = 7, batch_size: int = 32, image_size: Optional[int] = None,
               head_lr: float = 3e-3, lr: float = 1e-3, optimizer: str = "adam", weight_decay: float = 0.0,
-              warmup_epochs: float = 1.0, unfreeze: Union[str, int] = "all", train_bn: bool = False,
+              warmup_epochs: float = 1.0, unfreeze: Union[str, int] = "all", train_bn: bool = True,
               dropout: float = 0.2, label_smoothing: float = 0.1, augment=None,
               class_weight: Union[None, str, dict] = None, patience: Optional[int] = None,
               precision: Optional[str] = None, xla: Optional[bool] = None, replicas: Optional[int] = None,
@@ -263,7 +265,8 @@ def fine_tune(data, model: str = "mobilenet_0.25_128", weights="imagenet", out=N
     out.mkdir(parents=True, exist_ok=True)
     weights_path = _resolve_backbone_weights(spec, weights)
     class_weights = _class_weights(class_weight, dataset.train.labels, names)
-    augment = augment if augment is not None else Augment()
+    # Milder crops than ImageNet's (0.08, 1): a few epochs on a small dataset learn faster from them.
+    augment = augment if augment is not None else Augment(crop_scale=(0.35, 1.0))
 
     def build():
         return build_classifier(model, len(names), weights_path, size, dropout)
@@ -280,7 +283,7 @@ def fine_tune(data, model: str = "mobilenet_0.25_128", weights="imagenet", out=N
     if head_epochs > 0:
         def build_head():
             m = build()
-            set_trainable(m, "head")
+            set_trainable(m, "head", train_bn=train_bn)
             return m
 
         s1 = run_training(build_head, dataset, transform,

@@ -55,6 +55,24 @@ def localization_overlay(image: np.ndarray, found, index: int = 0, all_boxes: bo
                    [f"{f.name} {f.probability:.0%}" for f in chosen])
 
 
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: no display is needed or wanted
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save_figure(fig, path) -> Path:
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    _pyplot().close(fig)
+    return path
+
+
 def save(image: Image.Image, path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -64,10 +82,7 @@ def save(image: Image.Image, path) -> Path:
 
 def training_curves(history, path) -> Path:
     """PNG of loss and accuracy per epoch (train and validation) from ``history.csv`` rows."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     def col(name):
         return [float(r[name]) if r.get(name) not in (None, "", "None") else np.nan for r in history]
@@ -88,20 +103,12 @@ def training_curves(history, path) -> Path:
     ax2.set_ylim(0, 1)
     ax2.legend()
     ax2.grid(alpha=0.3)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _save_figure(fig, path)
 
 
 def confusion_matrix_png(matrix, class_names, path, normalize: bool = True) -> Path:
     """PNG of a confusion matrix (rows: true class, columns: predicted), counts in each cell."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     m = np.asarray(matrix, np.float64)
     shown = m / np.maximum(m.sum(axis=1, keepdims=True), 1) if normalize else m
@@ -118,9 +125,4 @@ def confusion_matrix_png(matrix, class_names, path, normalize: bool = True) -> P
                 ax.text(j, i, int(m[i, j]), ha="center", va="center",
                         color="white" if shown[i, j] > 0.6 * (shown.max() or 1) else "black", fontsize=8)
     fig.colorbar(im, ax=ax, fraction=0.046)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _save_figure(fig, path)

@@ -1,7 +1,7 @@
 """What every recipe shares: its command line and the call into the training engine.
 
 A recipe is the paper's schedule as data (see each recipe's ``PAPER``); this module turns it into
-an ``ilsvrc_keras.train`` call. ``--smoke`` shrinks the run (a few classes, a small image size,
+an ``ilsvrc_keras.train`` call. ``--smoke`` shrinks the run (72 px, batch 8,
 two short epochs) so that a recipe can be checked on a laptop before a cluster spends a week on it.
 """
 
@@ -14,7 +14,7 @@ import sys
 
 from ilsvrc_keras.data import Augment
 
-SMOKE = {"epochs": 2, "batch_size": 8, "image_size": 64, "checkpoint_every": 5}
+SMOKE = {"epochs": 2, "batch_size": 8, "image_size": 72, "checkpoint_every": 5}  # 72 px: AlexNet needs 67
 
 
 def parser(doc: str) -> argparse.ArgumentParser:
@@ -30,7 +30,7 @@ def parser(doc: str) -> argparse.ArgumentParser:
     xla.add_argument("--no-xla", dest="xla", action="store_false")
     p.add_argument("--batch-size", type=int, help="global batch (the learning rate scales linearly with it)")
     p.add_argument("--epochs", type=int)
-    p.add_argument("--smoke", action="store_true", help="a tiny run: 2 epochs, 64 px, batch 8")
+    p.add_argument("--smoke", action="store_true", help="a tiny run: 2 epochs, 72 px, batch 8")
     return p
 
 

@@ -188,3 +188,17 @@ def test_stratified_split_is_seeded(flowers):
     counts = np.bincount(a.val.labels)
     assert np.allclose(counts / counts.sum(), [764 / 4317, 1052 / 4317, 784 / 4317, 733 / 4317, 984 / 4317], atol=0.01)
     assert not set(a.train.paths) & set(a.val.paths)
+
+
+@pytest.mark.parametrize("recipe", ["googlenet", "resnet50"])
+def test_recipe_smoke_run(recipe, tiny, tmp_path):
+    """A recipe runs as it stands (GoogLeNet with its auxiliary classifiers) on a tiny run."""
+    p = subprocess.run([sys.executable, str(ROOT / "recipes" / f"{recipe}.py"), "--data", tiny, "--out",
+                        tmp_path / recipe, "--smoke"], capture_output=True, text=True, env=_env(), timeout=600)
+    assert p.returncode == 0, p.stderr[-3000:]
+    summary = json.loads(p.stdout[p.stdout.index("{"):])
+    assert summary["epochs_completed"] == 2 and summary["global_batch_size"] == 8
+    assert summary["learning_rate"] < 0.01  # the paper's rate, scaled down to the smoke batch
+    import ilsvrc_keras
+
+    assert ilsvrc_keras.load(tmp_path / recipe).num_classes == 3

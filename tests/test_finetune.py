@@ -31,9 +31,11 @@ def test_round_trip_save_load_classify(small, mobilenet_weights, tmp_path):
     result = ilsvrc_keras.fine_tune(small, model="mobilenet_0.25_128", weights=mobilenet_weights, out=out,
                                     head_epochs=1, epochs=1, batch_size=16, progress=False)
     assert result.class_names == ["daisy", "sunflower", "tulip"]
-    assert 0.0 <= result.val_accuracy <= 1.0 and result.metrics["n"] == 12
+    n, skipped = result.metrics["n"], result.metrics["skipped"]
+    assert 0.0 <= result.val_accuracy <= 1.0 and n + len(skipped) == 12  # 4 per class held out
+    assert all(p.endswith("corrupt.jpg") for p in skipped)  # the corrupt file is skipped, not fatal
     assert set(result.metrics["per_class"]) >= {"daisy", "sunflower", "tulip", "macro avg"}
-    assert np.array(result.metrics["confusion_matrix"]).sum() == 12
+    assert np.array(result.metrics["confusion_matrix"]).sum() == n
     for name in ("model.keras", "labels.json", "preprocessing.json", "history.csv", "report.json", "curves.png",
                  "confusion_matrix.png"):
         assert (out / name).is_file(), name
@@ -48,9 +50,12 @@ def test_round_trip_save_load_classify(small, mobilenet_weights, tmp_path):
 
 def test_batchnorm_stays_frozen_unless_asked(mobilenet_weights):
     m = build_classifier("mobilenet_0.25_128", 3, mobilenet_weights, 128, 0.2)
-    set_trainable(m, "head")
+    set_trainable(m, "head", train_bn=False)
     assert [l.name for l in m.layers if l.trainable and l.weights] == ["head_predictions"]
-    set_trainable(m, "all")
+    set_trainable(m, "head", train_bn=True)  # fastai-style: BatchNorm adapts while the convolutions are frozen
+    opened = {l.__class__.__name__ for l in m.layers if l.trainable and l.weights}
+    assert opened == {"BatchNormalization", "Dense"}
+    set_trainable(m, "all", train_bn=False)
     bns = [l for l in m.layers if l.__class__.__name__ == "BatchNormalization"]
     assert bns and not any(l.trainable for l in bns)
     assert m.get_layer("conv_pw_13").trainable
@@ -62,7 +67,7 @@ def test_batchnorm_stays_frozen_unless_asked(mobilenet_weights):
     set_trainable(m, "all", train_bn=True)
     m(x, training=True)
     assert not np.allclose(before[2], np.asarray(bns[-1].weights[2]))  # moving mean moved
-    set_trainable(m, "all", unfreeze=4)
+    set_trainable(m, "all", unfreeze=4, train_bn=False)
     assert sum(1 for l in m.layers if l.trainable and l.weights and not l.name.startswith("head")) <= 4
 
 
@@ -116,8 +121,8 @@ def test_arrays_input(mobilenet_weights, tmp_path):
     x[12:, :, :, 2] = 255
     y = np.array([0] * 12 + [1] * 12)
     result = ilsvrc_keras.fine_tune((x, y), weights=mobilenet_weights, out=tmp_path / "arr", class_names=["red", "blue"],
-                                    head_epochs=2, epochs=0, batch_size=8, head_lr=1e-2, progress=False)
-    assert result.class_names == ["red", "blue"] and result.metrics["n"] == 6
+                                    head_epochs=5, epochs=0, batch_size=4, head_lr=1e-2, progress=False)
+    assert result.class_names == ["red", "blue"] and result.metrics["n"] == 4  # 20% of each class held out
     assert result.val_accuracy == 1.0  # the colours are trivially separable
 
 
@@ -135,13 +140,3 @@ def test_cli_fine_tune_then_classify(small, mobilenet_weights, tmp_path):
     assert p.returncode == 0, p.stderr[-3000:]
     labels = [r["label"] for r in json.loads(p.stdout)["results"][0]["predictions"]]
     assert sorted(labels) == ["daisy", "sunflower", "tulip"]
-
-
-@pytest.mark.slow
-def test_default_fine_tune_on_flowers_reaches_87_percent_and_ends_at_best(flowers, mobilenet_weights, tmp_path):
-    """The acceptance run: defaults, seeded stratified 80/20 split (the wall time is in the benchmark)."""
-    result = ilsvrc_keras.fine_tune(flowers, model="mobilenet_0.25_128", weights=mobilenet_weights,
-                                    out=tmp_path / "flowers", progress=False)
-    assert result.val_accuracy >= 0.87
-    best = max(float(r["val_top1"]) for r in result.history)
-    assert result.val_accuracy >= best - 0.005  # ends at its best, not below it

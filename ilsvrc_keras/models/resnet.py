@@ -20,12 +20,18 @@ BN_MOMENTUM = 0.9
 _KERAS = "https://storage.googleapis.com/tensorflow/keras-applications/resnet/"
 
 
-def conv_bn(x, filters, kernel, stride, name, *, use_bias=False, groups=1, relu=True):
+def conv_bn(x, filters, kernel, stride, name, *, use_bias=False, groups=1, relu=True, zero_gamma=False):
     if kernel > 1:
         # Explicit symmetric padding: "same" pads bottom/right only at stride 2, unlike the papers.
         x = layers.ZeroPadding2D(kernel // 2, name=f"{name}_pad")(x)
-    x = layers.Conv2D(filters, kernel, strides=stride, groups=groups, use_bias=use_bias, name=f"{name}_conv")(x)
-    x = layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=f"{name}_bn")(x)
+    # He initialization (fan-out), as the ResNet paper; keras' default (Glorot) starts deep
+    # residual stacks with outputs so large that the first epochs are lost to loss spikes.
+    x = layers.Conv2D(filters, kernel, strides=stride, groups=groups, use_bias=use_bias, name=f"{name}_conv",
+                      kernel_initializer=keras.initializers.VarianceScaling(2.0, "fan_out", "truncated_normal"))(x)
+    # zero_gamma: the last BatchNorm of a residual branch starts at 0, so that every block starts
+    # as the identity (Goyal et al. 2017); a weights file overrides it like any other weight.
+    x = layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=f"{name}_bn",
+                                  gamma_initializer="zeros" if zero_gamma else "ones")(x)
     return layers.Activation("relu", name=f"{name}_relu")(x) if relu else x
 
 
@@ -48,7 +54,7 @@ def _residual(x, shortcut, out_channels, stride, name, use_bias):
 def basic_block(x, width, stride, name, *, use_bias=False, **_):
     """Two 3x3 convolutions (ResNet-18/34)."""
     y = conv_bn(x, width, 3, stride, f"{name}_1", use_bias=use_bias)
-    y = conv_bn(y, width, 3, 1, f"{name}_2", use_bias=use_bias, relu=False)
+    y = conv_bn(y, width, 3, 1, f"{name}_2", use_bias=use_bias, relu=False, zero_gamma=True)
     return _residual(y, x, width, stride, name, use_bias)
 
 
@@ -58,7 +64,7 @@ def bottleneck_block(x, width, stride, name, *, expansion=4, groups=1, se_ratio=
     s1, s3 = (stride, 1) if stride_in_1x1 else (1, stride)
     y = conv_bn(x, width, 1, s1, f"{name}_1", use_bias=use_bias)
     y = conv_bn(y, width, 3, s3, f"{name}_2", use_bias=use_bias, groups=groups)
-    y = conv_bn(y, width * expansion, 1, 1, f"{name}_3", use_bias=use_bias, relu=False)
+    y = conv_bn(y, width * expansion, 1, 1, f"{name}_3", use_bias=use_bias, relu=False, zero_gamma=True)
     if se_ratio:
         y = squeeze_excite(y, se_ratio, name)
     return _residual(y, x, width * expansion, stride, name, use_bias)
@@ -69,7 +75,8 @@ def resnet(input_shape, num_classes, include_top, *, name, block, depths,
     """The residual network skeleton: a 7x7 stem, four stages of ``depths`` blocks, global pooling."""
     inputs = model_input(input_shape)
     x = layers.ZeroPadding2D(3, name="conv1_pad")(inputs)
-    x = layers.Conv2D(64, 7, strides=2, use_bias=use_bias, name="conv1_conv")(x)
+    x = layers.Conv2D(64, 7, strides=2, use_bias=use_bias, name="conv1_conv",
+                      kernel_initializer=keras.initializers.VarianceScaling(2.0, "fan_out", "truncated_normal"))(x)
     x = layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name="conv1_bn")(x)
     x = layers.Activation("relu", name="conv1_relu")(x)
     x = layers.ZeroPadding2D(1, name="pool1_pad")(x)
