@@ -88,8 +88,8 @@ def _is_model_folder(path) -> bool:
 def _load_folder(folder: Path) -> Classifier:
     import keras
 
-    # Importing the zoo registers custom layers (LRN) before deserialising.
-    from . import models  # noqa: F401
+    # Registers the zoo's custom layers (LRN) with keras before deserialising.
+    from .models import layers  # noqa: F401
 
     try:
         model = keras.models.load_model(folder / MODEL_FILE, compile=False)
