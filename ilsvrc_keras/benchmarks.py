@@ -246,7 +246,7 @@ def run(task: str, **kwargs) -> dict:
 
 
 def format_table(result: dict) -> str:
-    lines = [f"{result['task']} benchmark, {result['model']}"]
+    lines = [f"{result['task']} benchmark" + (f", {result['model']}" if 'model' in result else "")]
     if result["task"] == "predict":
         lines.append(f"{'single image':<42}{'p50 ms':>9}{'p95 ms':>9}")
         for k, v in result["single_image_latency"].items():
