@@ -1,4 +1,6 @@
-"""Data sources: labeled image folders and ILSVRC ground-truth files.
+"""Data sources: labeled image folders and ILSVRC ground-truth files, and the tf.data pipelines
+built on them (evaluation: :func:`eval_dataset`; training: :func:`image_folder_dataset` splits and
+:func:`file_dataset` with the random-resized crop decoded from the JPEG bytes).
 
 Ground truth for flat ILSVRC validation folders comes in three forms, all read here:
 ``LOC_val_solution.csv`` (Kaggle localization challenge: ``ImageId,PredictionString`` with

@@ -2,6 +2,7 @@
 $ILSVRC_KERAS_ASSETS); tests that need them skip with the reason when they are absent."""
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -43,3 +44,12 @@ def mobilenet(mobilenet_weights):
     import ilsvrc_keras
 
     return ilsvrc_keras.load("mobilenet_0.25_128", weights=mobilenet_weights)
+
+
+def flower_subset(flowers: Path, root: Path, classes, per_class: int) -> Path:
+    """A small class-per-folder copy of real flower photos (the first ``per_class`` of each class)."""
+    for c in classes:
+        (root / c).mkdir(parents=True)
+        for p in sorted((flowers / c).iterdir())[:per_class]:
+            shutil.copy(p, root / c / p.name)
+    return root

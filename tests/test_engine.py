@@ -4,7 +4,6 @@ resumes, crop windows stay inside images, undecodable files are skipped and coun
 import csv
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -15,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+
+from conftest import flower_subset
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,11 +31,7 @@ def _cli(*args):
 @pytest.fixture(scope="module")
 def tiny(flowers, tmp_path_factory):
     """3 real flower classes x 16 photos, plus one corrupt file that must be skipped."""
-    root = tmp_path_factory.mktemp("tiny")
-    for c in ("daisy", "rose", "tulip"):
-        (root / c).mkdir()
-        for p in sorted((flowers / c).iterdir())[:16]:
-            shutil.copy(p, root / c / p.name)
+    root = flower_subset(flowers, tmp_path_factory.mktemp("tiny"), ("daisy", "rose", "tulip"), 16)
     (root / "rose" / "zz_broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 broken")
     return root
 

@@ -12,16 +12,13 @@ import ilsvrc_keras
 from ilsvrc_keras import DataError
 from ilsvrc_keras.finetune import _class_weights, build_classifier, set_trainable
 
+from conftest import flower_subset
 from test_engine import _cli, _env
 
 
 @pytest.fixture(scope="module")
 def small(flowers, tmp_path_factory):
-    root = tmp_path_factory.mktemp("small")
-    for c in ("daisy", "sunflower", "tulip"):
-        (root / c).mkdir()
-        for p in sorted((flowers / c).iterdir())[:20]:
-            shutil.copy(p, root / c / p.name)
+    root = flower_subset(flowers, tmp_path_factory.mktemp("small"), ("daisy", "sunflower", "tulip"), 20)
     (root / "tulip" / "corrupt.jpg").write_bytes(b"not a jpeg at all")
     return root
 
