@@ -180,8 +180,11 @@ def cmd_train(args) -> int:
     text = (f"{summary['epochs_completed']}/{summary['epochs']} epochs, val top-1 {summary['val_top1']}, "
             f"top-5 {summary['val_top5']}, {summary['train_images_per_sec']} img/s, {summary['seconds']} s; "
             f"model and logs in {summary['out']}")
+    if summary["interrupted"]:
+        text += "\ninterrupted: checkpoint saved; run the same command again to continue"
     _emit(summary, args.json, text)
-    return 0
+    # 143 (128 + SIGTERM): a scheduler sees that the run was stopped, not finished.
+    return 143 if summary["interrupted"] else 0
 
 
 def cmd_fine_tune(args) -> int:

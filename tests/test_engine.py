@@ -132,6 +132,24 @@ def test_killed_run_resumes(tiny, tmp_path):
     assert [int(r["epoch"]) for r in _history(out)] == [1, 2, 3]  # no duplicate rows after the resume
 
 
+def test_sigterm_checkpoints_mid_epoch_and_exits_143(tiny, tmp_path):
+    out = tmp_path / "term"
+    cmd = _cli("train", "--model", "resnet18", "--data", tiny, "--out", out, "--epochs", 2, "--batch-size", 4,
+               "--image-size", 48, "--lr", 0.02, "--checkpoint-every", 1000, "--quiet", "--json")
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=_env())
+    deadline = time.time() + 300
+    while time.time() < deadline and not (out / "tensorboard").exists():
+        time.sleep(0.1)
+    time.sleep(3)  # inside the first epoch's steps (no step checkpoint: every 1000 steps)
+    proc.send_signal(signal.SIGTERM)
+    stdout, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 143
+    s = json.loads(stdout)
+    assert s["interrupted"] is True and s["epochs_completed"] == 0
+    marks = sorted(int(p.stem.split("-")[1]) for p in (out / "checkpoints").glob("ckpt-*.index"))
+    assert marks and 0 < marks[-1] < s["steps_per_epoch"]  # saved where it stopped, mid-epoch
+
+
 def _free_port():
     with socket.socket() as s:
         s.bind(("localhost", 0))
