@@ -227,6 +227,21 @@ def _files_by_class(folder: Path, class_names=None) -> dict:
     return out
 
 
+def stratified_split(by_class: dict, val_fraction: float, seed: int = 0) -> tuple:
+    """``{class: items}`` -> ``(train, val)`` dicts: per class (in sorted order), a seeded shuffle
+    and ``round(n * val_fraction)`` items (at least one, none for a single item) held out."""
+    import random
+
+    rng = random.Random(seed)
+    train, val = {}, {}
+    for name in sorted(by_class):
+        items = list(by_class[name])
+        rng.shuffle(items)
+        n_val = max(1, round(len(items) * val_fraction)) if len(items) > 1 else 0
+        val[name], train[name] = items[:n_val], items[n_val:]
+    return train, val
+
+
 def image_folder_dataset(root, val_fraction: float = 0.2, seed: int = 0, labels=None) -> FileDataset:
     """A class-per-folder dataset as train/validation files.
 
@@ -234,8 +249,6 @@ def image_folder_dataset(root, val_fraction: float = 0.2, seed: int = 0, labels=
     flat with ``labels``: ``LOC_val_solution.csv`` or the devkit ground truth); or ``root/<class>/``
     alone, split per class (stratified) with ``val_fraction`` held out by a seeded shuffle.
     """
-    import random
-
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"{root}: no such folder")
@@ -260,13 +273,7 @@ def image_folder_dataset(root, val_fraction: float = 0.2, seed: int = 0, labels=
             raise DataError(f"val_fraction must lie strictly between 0 and 1, not {val_fraction}")
         by_class = _files_by_class(root)
         class_names = sorted(by_class)
-        rng = random.Random(seed)
-        train, val = {}, {}
-        for name in class_names:
-            files = list(by_class[name])
-            rng.shuffle(files)
-            n_val = max(1, round(len(files) * val_fraction)) if len(files) > 1 else 0
-            val[name], train[name] = files[:n_val], files[n_val:]
+        train, val = stratified_split(by_class, val_fraction, seed)
     if len(class_names) < 2:
         raise DataError(f"{root}: a classifier needs at least two classes, found {class_names}")
     index = {c: i for i, c in enumerate(class_names)}

@@ -90,23 +90,19 @@ def _from_tf_dataset(ds):
 
 
 def _split_stratified(split, val_fraction, seed):
-    from .data import Split
+    from .data import Split, stratified_split
 
-    rng = np.random.default_rng(seed)
-    labels = np.asarray(split.labels)
-    val_idx = []
-    for c in np.unique(labels):
-        idx = np.flatnonzero(labels == c)
-        rng.shuffle(idx)
-        val_idx += list(idx[: max(1, round(len(idx) * val_fraction))] if len(idx) > 1 else [])
-    val_set = set(val_idx)
+    by_class = {}
+    for i, label in enumerate(split.labels):
+        by_class.setdefault(label, []).append(i)
+    train, val = stratified_split(by_class, val_fraction, seed)
 
-    def take(ids):
-        ids = sorted(ids)
+    def take(groups):
+        ids = sorted(i for items in groups.values() for i in items)
         return Split([split.paths[i] for i in ids], [split.labels[i] for i in ids],
                      [split.contents[i] for i in ids] if split.contents is not None else None)
 
-    return take(set(range(len(labels))) - val_set), take(val_set)
+    return take(train), take(val)
 
 
 def resolve_data(data, val_data=None, class_names=None, val_fraction=0.2, seed=0, data_dir=None):
@@ -191,15 +187,14 @@ def build_classifier(model_name: str, num_classes: int, weights, size: int, drop
     return keras.Model(backbone.input, out, name=f"{model_name}_finetuned")
 
 
-def _head_layers(model):
-    return {"head_pool", "head_dropout", "head_predictions"}
+HEAD_LAYERS = frozenset({"head_pool", "head_dropout", "head_predictions"})  # named in build_classifier
 
 
 def set_trainable(model, phase: str, unfreeze: Union[str, int] = "all", train_bn: bool = False) -> None:
     """Phase "head": only the head trains. Phase "all": the backbone too (all of it, or its last
     ``unfreeze`` weighted layers). BatchNorm layers train (batch statistics, as fastai does) in
     both phases when ``train_bn``; otherwise they stay frozen in inference mode."""
-    head = _head_layers(model)
+    head = HEAD_LAYERS
     backbone = [layer for layer in model.layers if layer.name not in head]
     weighted = [layer for layer in backbone if layer.weights]
     if phase == "head":
