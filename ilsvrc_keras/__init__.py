@@ -24,6 +24,8 @@ _EXPORTS = {
     "create_model": "zoo",
     "load": "inference",
     "classify": "inference",
+    "available_models": "inference",
+    "ModelChoice": "inference",
     "Classifier": "inference",
     "Prediction": "labels",
     "evaluate": "evaluation",

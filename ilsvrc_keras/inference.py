@@ -7,6 +7,7 @@ this path costs the network's own time); many images go through tf.data in batch
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
@@ -22,6 +23,7 @@ from .labels import Prediction, decode, imagenet_classes
 from .registry import get_spec
 from .transforms import EvalTransform
 
+MODELS_DIR_ENV = "ILSVRC_KERAS_MODELS_DIR"
 MODEL_FILE = "model.keras"
 LABELS_FILE = "labels.json"
 PREPROCESSING_FILE = "preprocessing.json"
@@ -56,6 +58,13 @@ class Classifier:
     @property
     def num_classes(self) -> int:
         return len(self.class_labels)
+
+    def index(self, label: str) -> int:
+        """The output index of a class, given its label (e.g. ``"n02123045"``) or readable name."""
+        for i, (lab, name) in enumerate(self.class_labels):
+            if label in (lab, name):
+                return i
+        raise IlsvrcKerasError(f"{self.name} has no class {label!r}")
 
     def preprocess(self, images: Iterable[ImageInput]) -> tuple[np.ndarray, list[tuple[int, int]]]:
         """Images -> the network's input batch, and each image's original ``(height, width)``."""
@@ -152,3 +161,79 @@ def classify(images, model: Union[str, os.PathLike, Classifier] = "mobilenet_0.2
     [Prediction(label='n02123045', name='tabby', probability=0.61)]
     """
     return load(model, weights).classify(images, top=top)
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelChoice:
+    """A model :func:`load` can open on this machine, as listed by :func:`available_models`.
+
+    ``key`` is what :func:`load` takes (a registry name or a model folder's path); ``source`` is
+    ``"local"`` (ImageNet weights on this machine), ``"download"`` (keras would fetch them) or
+    ``"folder"`` (a model folder written by :func:`ilsvrc_keras.fine_tune` or ``train``).
+    """
+
+    key: str
+    title: str
+    source: str
+    card: dict
+    weights: Optional[str] = None
+
+
+def _model_folders(dirs) -> list[Path]:
+    found = []
+    for d in dirs:
+        d = Path(d).expanduser()
+        if _is_model_folder(d):
+            found.append(d)
+        elif d.is_dir():
+            found += sorted(p for p in d.iterdir() if _is_model_folder(p))
+    return found
+
+
+def _folder_choice(folder: Path) -> Optional[ModelChoice]:
+    try:
+        labels = json.loads((folder / LABELS_FILE).read_text())
+        card = json.loads((folder / PREPROCESSING_FILE).read_text()).get("card", {})
+    except (OSError, ValueError):
+        return None  # a half-written or foreign folder is not offered
+    card = {**card, "name": folder.name, "path": str(folder), "classes": len(labels)}
+    base = card.get("fine_tuned_from") or card.get("family") or "trained"
+    return ModelChoice(str(folder), f"{folder.name} ({base}, {len(labels)} classes)", "folder", card)
+
+
+def available_models(models_dirs: Sequence[Union[str, os.PathLike]] = (),
+                     offline: Optional[bool] = None) -> list[ModelChoice]:
+    """The models :func:`load` can open here, best first.
+
+    Registry networks whose ImageNet weights are on this machine (``$ILSVRC_KERAS_WEIGHTS_DIR`` or
+    keras' cache) come first, most accurate (lowest reported top-1 error) first; then model
+    folders found in ``models_dirs`` and ``$ILSVRC_KERAS_MODELS_DIR`` (``os.pathsep``-separated;
+    a folder of model folders or one model folder); then, unless offline (``offline=None`` reads
+    ``$ILSVRC_KERAS_OFFLINE``), networks whose weights keras would download. The first entry is
+    therefore the best choice that works without a download.
+
+    >>> import ilsvrc_keras
+    >>> [c.key for c in ilsvrc_keras.available_models(offline=True)]  # doctest: +SKIP
+    ['mobilenet_0.25_128']
+    """
+    from .registry import list_models
+    from .weights import find_local_weights, is_offline
+
+    offline = is_offline() if offline is None else offline
+    local, remote = [], []
+    for name in list_models():
+        spec = get_spec(name)
+        if not spec.has_imagenet_weights:
+            continue
+        card = spec.card()
+        err = spec.reported_top1_error
+        title = f"{name} ({spec.year}" + (f", {err:g}% top-1 error)" if err is not None else ")")
+        path = find_local_weights(spec)
+        if path is not None:
+            local.append(ModelChoice(name, title, "local", card, str(path)))
+        elif not offline:
+            remote.append(ModelChoice(name, title + " - download", "download", card))
+    by_error = lambda c: (c.card.get("reported_top1_error") is None, c.card.get("reported_top1_error") or 0)  # noqa: E731
+    env_dirs = [d for d in os.environ.get(MODELS_DIR_ENV, "").split(os.pathsep) if d]
+    folders = [c for c in map(_folder_choice, _model_folders([*models_dirs, *env_dirs])) if c is not None]
+    return sorted(local, key=by_error) + folders + sorted(remote, key=by_error)

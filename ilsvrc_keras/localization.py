@@ -207,10 +207,13 @@ class Localizer:
                  threshold: float = DEFAULT_THRESHOLD, region: str = DEFAULT_REGION,
                  scale: Optional[float] = DEFAULT_SCALE, component: str = DEFAULT_COMPONENT,
                  classes: Optional[Sequence[int]] = None) -> list[Localization]:
-        """Top-``top`` classes of ``image`` (or the given class indices), each with box and heat map."""
+        """Top-``top`` classes of ``image`` (or the given ``classes``: output indices, labels or
+        names), each with its box and heat map."""
         array = load_image(image)
         probs = self.clf.predict([array])[0]
-        if classes is None:
+        if classes is not None:
+            classes = [self.clf.index(c) if isinstance(c, str) else int(c) for c in classes]
+        else:
             classes = [int(i) for i in np.argsort(-probs, kind="stable")[:max(1, min(top, len(probs)))]]
         maps, boxes = self.maps_and_boxes(array, classes, method, threshold, region, scale, component)
         h, w = array.shape[:2]

@@ -28,6 +28,11 @@ WEIGHTS_DIR_ENV = "ILSVRC_KERAS_WEIGHTS_DIR"
 OFFLINE_ENV = "ILSVRC_KERAS_OFFLINE"
 
 
+def is_offline() -> bool:
+    """True where ``$ILSVRC_KERAS_OFFLINE`` forbids downloads."""
+    return os.environ.get(OFFLINE_ENV, "") not in ("", "0")
+
+
 def keras_cache_dir() -> Path:
     home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
     return Path(home) / "models"
@@ -64,7 +69,7 @@ def resolve_imagenet_weights(spec: ModelSpec, include_top: bool = True) -> Path:
         return local
     name, url, file_hash = _file_name(spec, include_top)
     where = f"${WEIGHTS_DIR_ENV} or {keras_cache_dir()}"
-    if os.environ.get(OFFLINE_ENV, "") not in ("", "0"):
+    if is_offline():
         raise WeightsNotFoundError(
             f"{spec.name}: ImageNet weights file {name} not found and ${OFFLINE_ENV} is set; "
             f"download {url} and put it in {where}."

@@ -1,0 +1,224 @@
+"""The Streamlit app through streamlit.testing (AppTest): classify, localize, bad inputs, model choice."""
+
+import io
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+import ilsvrc_keras  # noqa: E402
+
+from conftest import ROOT, flower_subset  # noqa: E402
+
+APP = str(ROOT / "app" / "streamlit_app.py")
+PHOTO = "ILSVRC2012_val_00000010.JPEG"
+
+
+@pytest.fixture
+def app_env(monkeypatch, mobilenet_weights, tmp_path):
+    monkeypatch.setenv("ILSVRC_KERAS_WEIGHTS_DIR", str(mobilenet_weights.parent))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))  # keras' own cache: empty
+    monkeypatch.delenv("ILSVRC_KERAS_MODELS_DIR", raising=False)
+
+
+def _app() -> AppTest:
+    return AppTest.from_file(APP, default_timeout=180).run()
+
+
+def _texts(at) -> str:
+    return "\n".join([m.value for m in at.main.markdown] + [c.value for c in at.main.caption])
+
+
+def _shown(at) -> list:
+    """The names of the photos classified on the page, in order."""
+    return [m.value.split("**")[1] for m in at.main.markdown if m.value.startswith("**") and "**:" in m.value]
+
+
+def _clean(at):
+    assert not at.exception, [e.value for e in at.exception]  # never a traceback in the page
+    return at
+
+
+def _upload(at, files):
+    at.file_uploader(key="uploads").set_value(files)
+    return _clean(at.run())
+
+
+def _jpeg(photo: Path) -> tuple:
+    return (photo.name, photo.read_bytes(), "image/jpeg")
+
+
+def _encoded(array, fmt, **kw) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, format=fmt, **kw)
+    return buf.getvalue()
+
+
+def test_default_model_offline_is_the_available_one_with_its_card(app_env):
+    at = _clean(_app())
+    model = at.sidebar.selectbox(key="model")
+    assert model.options == ["mobilenet_0.25_128 (2017, 58.5% top-1 error)"] and model.index == 0
+    card = "\n".join(m.value for m in at.sidebar.markdown)
+    assert "MobileNets" in card and "58.5% top-1" in card and "0.5 M" in card and "128 px" in card
+    assert not at.error and len(at.info) == 2  # an invitation to upload in each view
+
+
+def test_upload_real_jpeg_shows_the_libraries_top5(app_env, val_sample, mobilenet):
+    photo = val_sample / "images" / PHOTO
+    expected = mobilenet.classify(photo, top=5)
+    at = _upload(_app(), [_jpeg(photo)])
+    text = _texts(at)
+    assert f"**{PHOTO}**: {expected[0].name} ({expected[0].probability:.1%})" in text
+    for i, p in enumerate(expected, 1):
+        assert f"{i}. {p.name}: {p.probability:.1%}" in text
+    assert at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")  # the bar chart is there
+
+
+def test_every_upload_format_gives_the_same_answer(app_env, val_sample, mobilenet):
+    photo = val_sample / "images" / PHOTO
+    rgb = np.asarray(Image.open(photo).convert("RGB"))
+    expected = mobilenet.classify(rgb, top=1)[0].name
+    files = [("a.png", _encoded(rgb, "PNG"), "image/png"), ("b.webp", _encoded(rgb, "WEBP", lossless=True), "image/webp"),
+             ("c.bmp", _encoded(rgb, "BMP"), "image/bmp"), ("d.gif", _encoded(rgb, "GIF"), "image/gif")]
+    at = _upload(_app(), files)
+    assert not at.error
+    tops = [m.value for m in at.main.markdown if m.value.startswith("**") and "**:" in m.value]
+    assert _shown(at) == ["a.png", "b.webp", "c.bmp", "d.gif"]
+    # Lossless formats give the photo's class; the GIF's 256-colour palette may move it, not break it.
+    assert all(expected in t for t in tops[:3]), tops
+
+
+def test_sample_photos_classify(app_env):
+    at = _clean(_app())
+    sample = at.selectbox(key="sample")
+    assert {"cat.jpg", "coffee.jpg"} <= set(sample.options)
+    at = _clean(sample.set_value("coffee.jpg").run())
+    assert "**coffee.jpg**: espresso" in _texts(at)
+
+
+def test_localization_view_overlay_and_download(app_env, val_sample):
+    photo = val_sample / "images" / PHOTO
+    at = _upload(_app(), [_jpeg(photo)])
+    at.session_state["view"] = "Localization"
+    at = _clean(at.run())
+    assert not at.error
+    classes = at.selectbox(key="loc_class")
+    assert len(classes.options) == 5
+    assert at.selectbox(key="loc_method").options == ["Grad-CAM", "Grad-CAM++", "Score-CAM"]
+    assert at.get("image"), "no overlay image"
+    download = at.get("download_button")
+    assert download and "PNG" in download[0].proto.label
+    # Another class, method and threshold: still an overlay, and the box follows the threshold.
+    caption1 = _box_caption(at)
+    x0, y0, x1, y1 = map(int, re.findall(r"-?\d+", caption1.split("box")[1]))
+    width, height = Image.open(photo).size
+    assert 0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height, caption1
+    at = _clean(at.selectbox(key="loc_class").set_value(classes.options[1]).run())
+    at = _clean(at.selectbox(key="loc_method").set_value("Grad-CAM++").run())
+    caption2 = _box_caption(at)
+    at = _clean(at.slider(key="loc_threshold").set_value(0.9).run())
+    caption3 = _box_caption(at)
+    assert classes.options[1].split(" (")[0] in caption2
+    assert caption3 != caption2 and caption1
+    assert not at.error
+
+
+def _box_caption(at) -> str:
+    return at.get("image")[-1].captions[0]
+
+
+def test_bad_files_each_get_a_message_and_good_ones_still_classify(app_env, val_sample, tmp_path):
+    photo = val_sample / "images" / PHOTO
+    data = photo.read_bytes()
+    buf = io.BytesIO()
+    Image.open(photo).convert("CMYK").save(buf, format="JPEG")
+    cmyk = buf.getvalue()
+    sixteen = io.BytesIO()
+    Image.fromarray((np.asarray(Image.open(photo).convert("L"), np.uint16) * 257)).save(sixteen, format="PNG")
+    rgba = _encoded(np.dstack([np.asarray(Image.open(photo).convert("RGB")),
+                               np.full(Image.open(photo).size[::-1], 200, np.uint8)]), "PNG")
+    bomb = io.BytesIO()
+    Image.new("1", (12_000, 9_000)).save(bomb, format="PNG")  # 108 megapixels in a few kB
+    files = [
+        ("notes.jpg", b"these are not pixels", "image/jpeg"),
+        ("empty.png", b"", "image/png"),
+        ("truncated.jpg", data[: len(data) // 3], "image/jpeg"),
+        ("corrupt.jpg", data[:600] + bytes(range(256)) * 40, "image/jpeg"),
+        ("bomb.png", bomb.getvalue(), "image/png"),
+        ("cmyk.jpg", cmyk, "image/jpeg"),
+        ("gray16.png", sixteen.getvalue(), "image/png"),
+        ("rgba.png", rgba, "image/png"),
+        (PHOTO, data, "image/jpeg"),
+    ]
+    at = _upload(_app(), files)
+    errors = "\n".join(e.value for e in at.error)
+    for name in ("notes.jpg", "empty.png", "truncated.jpg", "corrupt.jpg", "bomb.png"):
+        assert name in errors, (name, errors)
+    assert "megapixels" in errors or "pixels" in errors
+    assert "Traceback" not in errors
+    shown = _shown(at)
+    assert shown == ["cmyk.jpg", "gray16.png", "rgba.png", PHOTO]
+    # Localization with only the good photos offered.
+    at.session_state["view"] = "Localization"
+    at = _clean(at.run())
+    assert at.selectbox(key="loc_photo").options == shown
+
+
+def test_upload_over_the_size_limit_is_refused(app_env, val_sample):
+    from streamlit import config
+
+    old = config.get_option("server.maxUploadSize")
+    config.set_option("server.maxUploadSize", 1)
+    try:
+        big = val_sample / "images" / PHOTO
+        payload = big.read_bytes() + b"\0" * (1024 * 1024)  # a valid JPEG padded past 1 MB
+        at = _upload(_app(), [("big.jpg", payload, "image/jpeg")])
+    finally:
+        config.set_option("server.maxUploadSize", old)
+    assert any("over the upload limit of 1 MB" in e.value for e in at.error)
+    assert _shown(at) == []
+
+
+def test_config_sets_an_upload_limit_and_hides_tracebacks():
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert 1 <= config["server"]["maxUploadSize"] <= 50
+    assert config["client"]["showErrorDetails"] == "none"
+
+
+def test_no_weights_offline_names_the_file_and_where(monkeypatch, tmp_path):
+    monkeypatch.setenv("ILSVRC_KERAS_WEIGHTS_DIR", str(tmp_path / "empty"))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))
+    monkeypatch.delenv("ILSVRC_KERAS_MODELS_DIR", raising=False)
+    at = _clean(_app())
+    message = at.error[0].value
+    assert "mobilenet_2_5_128_tf.h5" in message and str(tmp_path / "empty") in message
+    assert "ILSVRC_KERAS_OFFLINE" in message
+
+
+def test_fine_tuned_folder_is_offered_and_names_its_classes(app_env, monkeypatch, flowers, mobilenet_weights,
+                                                            tmp_path):
+    data = flower_subset(flowers, tmp_path / "data", ("daisy", "tulip"), 10)
+    out = tmp_path / "models" / "my-flowers"
+    ilsvrc_keras.fine_tune(data, model="mobilenet_0.25_128", weights=mobilenet_weights, out=out,
+                           head_epochs=1, epochs=0, batch_size=8, progress=False)
+    (tmp_path / "models" / "half-written").mkdir()  # not a model folder: not offered
+    monkeypatch.setenv("ILSVRC_KERAS_MODELS_DIR", str(tmp_path / "models"))
+    at = _clean(_app())
+    options = at.sidebar.selectbox(key="model").options
+    assert options[0].startswith("mobilenet_0.25_128")  # ImageNet model stays the default
+    assert options[1:] == ["my-flowers (mobilenet_0.25_128, 2 classes)"]
+    at = _clean(at.sidebar.selectbox(key="model").set_value(options[1]).run())
+    assert "2 classes" in "\n".join(m.value for m in at.sidebar.markdown)
+    photo = next((data / "tulip").iterdir())
+    at = _upload(at, [(photo.name, photo.read_bytes(), "image/jpeg")])
+    listing = [m.value for m in at.main.markdown if m.value.startswith("1. ")][0]
+    assert {line.split(". ", 1)[1].split(":")[0] for line in listing.splitlines()} == {"daisy", "tulip"}
+    json.loads((out / "labels.json").read_text())
