@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 ASSETS ?= ../shared/assets
 
-.PHONY: test test-fast demo benchmark clean
+.PHONY: test test-fast demo app benchmark clean
 
 $(VENV)/.installed: requirements.txt requirements-test.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ demo: $(VENV)/.installed
 	$(VENV)/bin/ilsvrc-keras evaluate $(ASSETS)/ilsvrc2012-val-sample/images \
 		--labels $(ASSETS)/ilsvrc2012-val-sample/LOC_val_solution.csv \
 		--model mobilenet_0.25_128 --weights $(ASSETS)/weights/mobilenet_2_5_128_tf.h5
+
+# The web demo on http://localhost:8501 (weights from $(ASSETS)/weights unless ILSVRC_KERAS_WEIGHTS_DIR is set).
+app: $(VENV)/.installed
+	ILSVRC_KERAS_WEIGHTS_DIR=$${ILSVRC_KERAS_WEIGHTS_DIR:-$(ASSETS)/weights} $(VENV)/bin/streamlit run app/streamlit_app.py
 
 benchmark: $(VENV)/.installed
 	$(VENV)/bin/ilsvrc-keras benchmark --task predict --weights $(ASSETS)/weights/mobilenet_2_5_128_tf.h5

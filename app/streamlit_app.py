@@ -100,7 +100,8 @@ def _choose_model():
     choice = by_title[title]
     st.sidebar.markdown(_model_card(choice))
     try:
-        return choice, get_classifier(choice.key)
+        get_classifier(choice.key)
+        return choice
     except ilsvrc_keras.IlsvrcKerasError as exc:
         st.error(f"Cannot load {choice.key}: {exc}")
     except Exception as exc:  # a damaged weights file or model folder
@@ -130,38 +131,51 @@ def _gather_photos() -> list[tuple[str, bytes]]:
     return photos[:MAX_PHOTOS]
 
 
-def _decode(photos):
-    """Decoded ``(name, array)`` pairs; a bad file is reported and skipped, never fatal."""
-    images = []
+THUMBNAIL = 480  # pixels on the longest side of the photo shown beside its classes
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def _classified(key: str, data: bytes):
+    """Top-5 and a display thumbnail of one photo, computed once per (model, photo) for all visitors.
+
+    Reruns (a new upload, a widget change) then cost no decoding or inference for the photos
+    already on the page. Bad images raise and are not cached."""
+    array = ilsvrc_keras.load_image(io.BytesIO(data))
+    preds = get_classifier(key).classify(array, top=5)
+    return preds, plots.thumbnail(array, THUMBNAIL)
+
+
+def _checked(key, photos):
+    """``(name, bytes, top-5, thumbnail)`` of each readable photo; a bad file is reported and
+    skipped, never fatal."""
+    good = []
     for name, data in photos:
         try:
-            images.append((name, ilsvrc_keras.load_image(io.BytesIO(data))))
+            good.append((name, data, *_classified(key, data)))
         except ilsvrc_keras.ImageError as exc:
             st.error(f"{name}: {str(exc).split(': ', 1)[-1]}")
         except Exception as exc:  # a decoder failure we did not foresee still gets a readable line
             st.error(f"{name}: cannot read this image ({type(exc).__name__}: {exc})")
-    return images
+    return good
 
 
-def classify_view(clf, images) -> None:
+def classify_view(photos) -> None:
     import pandas as pd
 
-    results = clf.classify([a for _, a in images], top=5)
-    for (name, array), preds in zip(images, results):
+    for name, _, preds, thumb in photos:
         st.divider()
         pic, chart = st.columns([2, 3])
-        pic.image(array, caption=name, width="stretch")
+        pic.image(thumb, caption=name, width="stretch", output_format="JPEG")
         chart.markdown(f"**{name}**: {preds[0].name} ({preds[0].probability:.1%})")
         frame = pd.DataFrame({"class": [p.name for p in preds], "probability": [p.probability for p in preds]})
         chart.bar_chart(frame, x="class", y="probability", horizontal=True, sort="-probability", height=220)
         chart.markdown("\n".join(f"{i}. {p.name}: {p.probability:.1%}" for i, p in enumerate(preds, 1)))
 
 
-def localization_view(choice, clf, images) -> None:
-    names = [n for n, _ in images]
+def localization_view(choice, photos) -> None:
+    names = [n for n, *_ in photos]
     name = st.selectbox("Photo", names, key="loc_photo") if len(names) > 1 else names[0]
-    array = dict(images)[name]
-    preds = clf.classify(array, top=5)
+    _, data, preds, _ = photos[names.index(name)]
     options = {f"{p.name} ({p.probability:.1%})": p.label for p in preds}
     c1, c2, c3 = st.columns(3)
     picked = c1.selectbox("Class", list(options), key="loc_class")
@@ -170,6 +184,7 @@ def localization_view(choice, clf, images) -> None:
     threshold = c3.slider("Box threshold", 0.05, 0.95, localization.DEFAULT_THRESHOLD, 0.05, key="loc_threshold",
                           help="The box covers the heat map at or above this fraction of its peak")
     try:
+        array = ilsvrc_keras.load_image(io.BytesIO(data))
         localizer = get_localizer(choice.key)
         with st.spinner(f"{method} for {picked}..."):
             found = localizer.localize(array, method=METHODS[method], threshold=threshold,
@@ -179,31 +194,34 @@ def localization_view(choice, clf, images) -> None:
         return
     picture = plots.localization_overlay(array, found)
     x0, y0, x1, y1 = (round(v) for v in found[0].box)
-    st.image(picture, caption=f"{found[0].name}: box ({x0}, {y0}) to ({x1}, {y1})", width="stretch")
+    left, right = st.columns([3, 2])
+    left.image(picture, caption=f"{found[0].name}: box ({x0}, {y0}) to ({x1}, {y1})", width="stretch")
+    right.markdown(f"**{found[0].name}** ({found[0].probability:.1%})\n\n"
+                   f"Box: x {x0} to {x1}, y {y0} to {y1} in the photo's {array.shape[1]} x {array.shape[0]} pixels; "
+                   f"it covers the heat map at or above {threshold:.0%} of its peak ({method}).")
     buffer = io.BytesIO()
     picture.save(buffer, format="PNG")
-    st.download_button("Download the overlay (PNG)", buffer.getvalue(), mime="image/png",
+    right.download_button("Download the overlay (PNG)", buffer.getvalue(), mime="image/png",
                        file_name=f"{Path(name).stem}-{found[0].label}-{METHODS[method]}.png")
 
 
 def main() -> None:
     st.set_page_config(page_title="ILSVRC classify & localize", layout="wide")
     st.title("ILSVRC: classify and localize")
-    choice, clf = _choose_model()
-    photos = _gather_photos()
-    images = _decode(photos)
+    choice = _choose_model()
+    photos = _checked(choice.key, _gather_photos())
     classify_tab, loc_tab = st.tabs(["Classify", "Localization"], key="view", on_change="rerun")
-    if not images:
+    if not photos:
         classify_tab.info("Upload a photo, take one, or pick a sample to see its top-5 classes.")
         loc_tab.info("Upload a photo, take one, or pick a sample to see where the network looks.")
         return
     # Only the open tab runs: Grad-CAM is not paid for by visitors who only classify.
     if classify_tab.open is not False:
         with classify_tab:
-            classify_view(clf, images)
+            classify_view(photos)
     if loc_tab.open:
         with loc_tab:
-            localization_view(choice, clf, images)
+            localization_view(choice, photos)
 
 
 # st.stop() and reruns raise BaseExceptions, which pass through this net.

@@ -47,6 +47,13 @@ def overlay(image: np.ndarray, heatmap: Optional[np.ndarray] = None, boxes: Sequ
     return base
 
 
+def thumbnail(image: np.ndarray, size: int) -> np.ndarray:
+    """``image`` shrunk (aspect kept) so that its longest side is at most ``size`` pixels."""
+    picture = Image.fromarray(np.asarray(image, np.uint8))
+    picture.thumbnail((size, size), Image.LANCZOS)
+    return np.asarray(picture)
+
+
 def localization_overlay(image: np.ndarray, found, index: int = 0, all_boxes: bool = False) -> Image.Image:
     """Overlay for :func:`ilsvrc_keras.localize` results: the heat map of ``found[index]`` and its
     box (or every class's box with ``all_boxes``), each captioned with name and probability."""

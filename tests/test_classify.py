@@ -97,3 +97,30 @@ def test_evaluate_skips_undecodable_files(mobilenet, val_sample, tmp_path):
     r = ilsvrc_keras.evaluate(tmp_path, model=mobilenet, progress=False)
     assert r["n"] == 3
     assert [p.endswith("zz_corrupt.JPEG") for p in r["skipped"]] == [True]
+
+
+def test_available_models_local_first_then_downloads(monkeypatch, tmp_path, mobilenet_weights):
+    monkeypatch.setenv("ILSVRC_KERAS_WEIGHTS_DIR", str(mobilenet_weights.parent))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.delenv("ILSVRC_KERAS_MODELS_DIR", raising=False)
+    offline = ilsvrc_keras.available_models(offline=True)
+    assert [(c.key, c.source) for c in offline] == [("mobilenet_0.25_128", "local")]
+    assert offline[0].weights == str(mobilenet_weights)
+    online = ilsvrc_keras.available_models(offline=False)
+    assert online[0] == offline[0]
+    remote = online[1:]
+    assert {c.source for c in remote} == {"download"}
+    assert {"resnet50", "vgg16", "resnext50"} <= {c.key for c in remote}
+    assert "alexnet" not in {c.key for c in online}  # no published weights: never offered
+    errors = [c.card["reported_top1_error"] for c in remote]
+    assert errors == sorted(errors)  # most accurate first
+    # A weights file dropped into keras' cache makes that network local.
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / ilsvrc_keras.get_spec("resnet50").weights.file_name).write_bytes(b"")
+    assert [c.key for c in ilsvrc_keras.available_models(offline=True)] == ["resnet50", "mobilenet_0.25_128"]
+
+
+def test_classifier_index_by_label_or_name(mobilenet):
+    assert mobilenet.index("n02123045") == mobilenet.index("tabby") == 281
+    with pytest.raises(ilsvrc_keras.IlsvrcKerasError, match="no class"):
+        mobilenet.index("unicorn")

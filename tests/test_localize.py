@@ -126,6 +126,19 @@ def test_every_method_on_a_real_photo(mobilenet, val_sample, method):
     assert f.name == mobilenet.classify(path, top=1)[0].name
 
 
+def test_a_chosen_class_by_index_label_or_name(mobilenet, val_sample):
+    from ilsvrc_keras.localization import localizer_for
+
+    path = val_sample / "images" / "ILSVRC2012_val_00000010.JPEG"
+    loc = localizer_for(mobilenet)
+    second = mobilenet.classify(path, top=2)[1]
+    by_index = loc.localize(path, classes=[mobilenet.index(second.label)])[0]
+    for key in (second.label, second.name):
+        found = loc.localize(path, classes=[key])[0]
+        assert (found.label, found.box) == (second.label, by_index.box)
+        np.testing.assert_allclose(found.heatmap, by_index.heatmap, atol=1e-6)
+
+
 @pytest.mark.slow
 def test_ilsvrc_localization_on_the_shared_validation_images(val_sample, mobilenet):
     """The defaults were chosen on these 100 images (docs/benchmarks.md): a regression guard."""

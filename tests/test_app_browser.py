@@ -1,0 +1,87 @@
+"""The app in a real browser: `streamlit run` headless on localhost, driven by Debian's Chromium
+through Playwright; then 8 concurrent visitors. Screenshots go to $ILSVRC_KERAS_TEST_ARTIFACTS
+(default: test-artifacts/ in the repository)."""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+pytest.importorskip("playwright")
+sys.path.insert(0, str(ROOT / "app"))
+import e2e  # noqa: E402
+
+ARTIFACTS = Path(os.environ.get("ILSVRC_KERAS_TEST_ARTIFACTS", ROOT / "test-artifacts"))
+PHOTO = "ILSVRC2012_val_00000010.JPEG"
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(e2e.chromium_path() is None,
+                       reason="Chromium is not installed (apt-get install chromium; .ci/run does it)"),
+]
+
+
+@pytest.fixture(scope="module")
+def server(mobilenet_weights):
+    env = {"ILSVRC_KERAS_WEIGHTS_DIR": str(mobilenet_weights.parent), "ILSVRC_KERAS_OFFLINE": "1"}
+    with e2e.serve(env) as (url, proc):
+        yield url, proc
+
+
+def test_upload_classify_then_localize_in_chromium(server, val_sample, mobilenet):
+    from playwright.sync_api import expect, sync_playwright
+
+    url, _ = server
+    photo = val_sample / "images" / PHOTO
+    top = mobilenet.classify(photo, top=1)[0]
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=e2e.chromium_path(), args=e2e.CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.goto(url)
+        expect(page.get_by_text("ILSVRC: classify and localize")).to_be_visible(timeout=60_000)
+        page.locator(e2e.UPLOAD_INPUT).set_input_files(str(photo))
+        answer = page.locator("p", has_text=f"{PHOTO}: {top.name} ({top.probability:.1%})")
+        expect(answer).to_be_visible(timeout=60_000)
+        top5 = page.get_by_role("listitem")
+        expect(top5).to_have_count(5)
+        expect(top5.first).to_have_text(f"{top.name}: {top.probability:.1%}")
+        # The bar chart has drawn (vega-embed renders after the text).
+        expect(page.locator('[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg').first
+               ).to_be_visible(timeout=30_000)
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(ARTIFACTS / "app-classify.png"), full_page=True)
+
+        page.get_by_role("tab", name="Localization").click()
+        caption = page.get_by_text(f"{top.name}: box (")
+        expect(caption).to_be_visible(timeout=60_000)
+        overlay = page.locator('[data-testid="stImage"] img').last
+        expect(overlay).to_be_visible()
+        assert overlay.evaluate("img => img.complete && img.naturalWidth") > 100  # a real picture, loaded
+        expect(page.get_by_role("button", name="Download the overlay (PNG)")).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / "app-localization.png"), full_page=True)
+
+        # A file that is not an image: a sentence in the page, no traceback, the app still works.
+        bad = ARTIFACTS / "notes.jpg"
+        bad.write_bytes(b"these are not pixels")
+        page.get_by_role("tab", name="Classify").click()
+        page.locator(e2e.UPLOAD_INPUT).set_input_files(str(bad))
+        expect(page.get_by_text("notes.jpg:").first).to_be_visible(timeout=60_000)
+        assert "Traceback" not in page.content()
+        expect(answer).to_be_visible()
+        browser.close()
+
+
+def test_eight_concurrent_visitors_get_correct_answers_without_leaking(server, val_sample, mobilenet_weights):
+    url, proc = server
+    photos = e2e.expected_answers(val_sample / "images", weights=mobilenet_weights, count=10)
+    result = e2e.load_test(url, proc, photos, sessions=8, per_session=10)
+    print(json.dumps(result))
+    (ARTIFACTS / "app-load.json").parent.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "app-load.json").write_text(json.dumps(result, indent=1))
+    assert result["errors"] == [] and result["answers"] == 80
+    assert result["rss_growth"] < 0.10, result
