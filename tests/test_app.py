@@ -222,3 +222,14 @@ def test_fine_tuned_folder_is_offered_and_names_its_classes(app_env, monkeypatch
     listing = [m.value for m in at.main.markdown if m.value.startswith("1. ")][0]
     assert {line.split(". ", 1)[1].split(":")[0] for line in listing.splitlines()} == {"daisy", "tulip"}
     json.loads((out / "labels.json").read_text())
+
+
+def test_camera_shot_is_classified(app_env, val_sample, mobilenet):
+    photo = val_sample / "images" / "ILSVRC2012_val_00000020.JPEG"
+    expected = mobilenet.classify(photo, top=1)[0]
+    at = _clean(_app())
+    assert not at.camera_input  # the camera asks for permission only once the visitor opts in
+    at = _clean(at.toggle[0].set_value(True).run())
+    at.camera_input[0].set_value(("camera.jpg", photo.read_bytes(), "image/jpeg"))
+    at = _clean(at.run())
+    assert f"{expected.name} ({expected.probability:.1%})" in _texts(at)
