@@ -170,13 +170,15 @@ def cmd_train(args) -> int:
         "replicas": args.replicas, "xla": args.xla, "precision": args.precision, "ema": args.ema,
         "checkpoint_every": args.checkpoint_every, "progress": not args.quiet,
         "milestones": tuple(args.milestones) if args.milestones else None,
+        "restore_best": args.keep_best or None,
     }.items() if v is not None}
     if args.randaugment or args.mixup or args.cutmix or args.crop_scale:
         options["augment"] = Augment(crop_scale=(args.crop_scale or 0.08, 1.0), randaugment=args.randaugment,
                                      mixup=args.mixup, cutmix=args.cutmix)
     summary = train(args.model, args.data, args.out, epochs=args.epochs, batch_size=args.batch_size,
                     image_size=args.image_size, weights=args.weights, val_fraction=args.val_fraction,
-                    labels=args.labels, seed=args.seed, **options)
+                    labels=args.labels, seed=args.seed, data_dir=args.data_dir, manual_dir=args.manual_dir,
+                    **options)
     text = (f"{summary['epochs_completed']}/{summary['epochs']} epochs, val top-1 {summary['val_top1']}, "
             f"top-5 {summary['val_top5']}, {summary['train_images_per_sec']} img/s, {summary['seconds']} s; "
             f"model and logs in {summary['out']}")
@@ -185,6 +187,22 @@ def cmd_train(args) -> int:
     _emit(summary, args.json, text)
     # 143 (128 + SIGTERM): a scheduler sees that the run was stopped, not finished.
     return 143 if summary["interrupted"] else 0
+
+
+def cmd_prepare(args) -> int:
+    _import_tensorflow()
+    from .records import prepare
+
+    meta = prepare(args.src, args.out, shard_size=args.shard_size, val_fraction=args.val_fraction, seed=args.seed,
+                   labels=args.labels, workers=args.workers, progress=not args.quiet)
+    summary = {"out": meta["out"], "classes": len(meta["class_names"]), "train": meta["train"]["count"],
+               "val": meta["val"]["count"], "train_shards": len(meta["train"]["files"]),
+               "val_shards": len(meta["val"]["files"]), "unreadable": meta["unreadable"]}
+    text = (f"{summary['train']} training and {summary['val']} validation images of {summary['classes']} classes in "
+            f"{summary['train_shards']} + {summary['val_shards']} shards under {summary['out']}"
+            + (f"; {len(meta['unreadable'])} unreadable files left out" if meta["unreadable"] else ""))
+    _emit(summary, args.json, text)
+    return 0
 
 
 def cmd_fine_tune(args) -> int:
@@ -202,8 +220,10 @@ def cmd_fine_tune(args) -> int:
     }.items() if v is not None}
     if options.get("unfreeze", "all") != "all":
         options["unfreeze"] = int(options["unfreeze"])
+    if args.epochs is not None:
+        options["epochs"] = args.epochs
     result = fine_tune(args.data, model=args.model, weights=weights, out=args.out, val_data=args.val,
-                       epochs=args.epochs, seed=args.seed, export=args.export or (), progress=not args.quiet,
+                       seed=args.seed, export=args.export or (), progress=not args.quiet,
                        **options)
     summary = {**result.summary(), "val_accuracy": result.val_accuracy}
     summary.pop("metrics")
@@ -286,7 +306,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = add("train", cmd_train, "train a zoo network (resumable: rerun the same command to continue)")
     sp.add_argument("--model", required=True, help="registry name")
-    sp.add_argument("--data", required=True, help="train/ + val/ class folders, or one class-per-folder tree")
+    sp.add_argument("--data", required=True, help="train/ + val/ class folders, one class-per-folder tree, a folder "
+                                                  "written by `ilsvrc-keras prepare`, or a TFDS name")
+    sp.add_argument("--data-dir", help="TFDS: where its prepared records live")
+    sp.add_argument("--manual-dir", help="TFDS imagenet2012: the folder holding the ILSVRC2012 tars")
     sp.add_argument("--out", required=True, help="output folder (checkpoints, logs, model)")
     sp.add_argument("--weights", help="initial weights (a file, or 'imagenet')")
     sp.add_argument("--labels", help="ground truth of a flat val/ folder (LOC_val_solution.csv ...)")
@@ -313,6 +336,18 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--mixup", type=float, default=0.0, help="MixUp alpha")
     sp.add_argument("--cutmix", type=float, default=0.0, help="CutMix alpha")
     sp.add_argument("--checkpoint-every", type=int, help="steps between checkpoints")
+    sp.add_argument("--keep-best", action="store_true",
+                    help="end with the weights of the best validation epoch (model.keras, summary)")
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--quiet", action="store_true")
+
+    sp = add("prepare", cmd_prepare, "write a class-per-folder or ILSVRC dataset as TFRecord shards (in parallel)")
+    sp.add_argument("src", help="train/ + val/ class folders (val/ flat with --labels for ILSVRC), or one tree")
+    sp.add_argument("out", help="output folder for the shards and dataset.json (then: train --data OUT)")
+    sp.add_argument("--shard-size", type=int, default=1024, help="examples per shard")
+    sp.add_argument("--val-fraction", type=float, default=0.2, help="held out when SRC has no val/")
+    sp.add_argument("--labels", help="ground truth of a flat val/ folder (LOC_val_solution.csv ...)")
+    sp.add_argument("--workers", type=int, help="threads writing shards (default: 2 per core)")
     sp.add_argument("--seed", type=int, default=0)
     sp.add_argument("--quiet", action="store_true")
 
@@ -322,7 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--val", help="validation data (default: a seeded, stratified 20%% of DATA)")
     sp.add_argument("--model", default="mobilenet_0.25_128")
     sp.add_argument("--weights", help="backbone weights file (default: ImageNet, found locally or downloaded)")
-    sp.add_argument("--epochs", type=int, default=10, help="epochs of the whole-network phase")
+    sp.add_argument("--epochs", type=int, help="epochs of the whole-network phase (default 7)")
     sp.add_argument("--head-epochs", type=int, help="epochs of the head phase (default 3)")
     sp.add_argument("--head-lr", type=float)
     sp.add_argument("--lr", type=float, help="peak learning rate of the whole-network phase")

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import math
+import os
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -285,6 +287,21 @@ def image_folder_dataset(root, val_fraction: float = 0.2, seed: int = 0, labels=
     return FileDataset(split(train), split(val), class_names, str(root))
 
 
+def open_dataset(data, val_fraction: float = 0.2, seed: int = 0, labels=None, data_dir=None,
+                 manual_dir=None) -> FileDataset:
+    """Any training source -> train and validation splits with class names: a folder written by
+    ``ilsvrc-keras prepare`` (TFRecord shards), a class-per-folder or ILSVRC folder
+    (:func:`image_folder_dataset`), or a TFDS dataset name (``"imagenet2012"`` with ``manual_dir``
+    holding the ILSVRC tars, ``"tf_flowers"``, ...)."""
+    from . import records
+
+    if records.is_record_folder(data):
+        return records.record_dataset(data)
+    if Path(data).exists() or os.sep in str(data):
+        return image_folder_dataset(data, val_fraction=val_fraction, seed=seed, labels=labels)
+    return records.tfds_dataset(str(data), data_dir=data_dir, manual_dir=manual_dir)
+
+
 # --- training transform ------------------------------------------------------------------------------
 
 CROP_SCALE = (0.08, 1.0)
@@ -352,9 +369,63 @@ def _pad_batch(batch_size, num_classes):
     return pad
 
 
+# Decoded images of a split are kept in memory when they fit in this many bytes (small datasets:
+# decoding each photo once instead of every epoch; ImageNet stays on the decode-the-crop path).
+CACHE_BYTES = int(float(os.environ.get("ILSVRC_KERAS_CACHE_MB", 3072)) * 2**20)
+TRAIN_CACHE_SCALE = 1.25  # cached training images keep a shorter side of 1.25x the input size
+
+
+def _cache_side(transform, training: bool) -> int:
+    return int(math.ceil(transform.size * TRAIN_CACHE_SCALE)) if training else transform.size
+
+
+def fits_in_memory(split: Split, transform, training: bool) -> bool:
+    """Whether the decoded images of ``split`` fit :data:`CACHE_BYTES` (``$ILSVRC_KERAS_CACHE_MB``),
+    reckoning 4:3 photos as uint8 (training) or float32 crops (evaluation)."""
+    side = _cache_side(transform, training)
+    per_image = side * side * 3 * (4 / 3 if training else 4)
+    return len(split) * per_image <= CACHE_BYTES
+
+
+def decoded_images(split: Split, transform, training: bool) -> list:
+    """The split's images decoded once and kept (on the split) for every later epoch.
+
+    Training: uint8, shorter side shrunk to :data:`TRAIN_CACHE_SCALE` times the input size (never
+    enlarged), aspect kept, so that each epoch's random-resized crop is cut from it. Evaluation:
+    the evaluation transform's crop itself (the very pixels :func:`ilsvrc_keras.classify` sees).
+    Undecodable files are ``None``."""
+    import numpy as np
+    import tensorflow as tf
+
+    side = _cache_side(transform, training)
+    key = ("train" if training else "eval", side, transform.crop_fraction)
+    stores = split.__dict__.setdefault("_decoded", {})
+    if key in stores:
+        return stores[key]
+    in_memory = split.contents is not None
+    sources = tf.constant(split.contents if in_memory else split.paths)
+
+    def load(i, source):
+        image = decode_image(source if in_memory else tf.io.read_file(source))
+        if not training:
+            return i, transform.crop(image)
+        shape = tf.cast(tf.shape(image)[:2], tf.float32)
+        factor = tf.minimum(1.0, side / tf.reduce_min(shape))
+        resized = tf.image.resize(image, tf.cast(tf.round(shape * factor), tf.int32), method="area", antialias=True)
+        return i, tf.cast(tf.round(tf.clip_by_value(resized, 0, 255)), tf.uint8)
+
+    ds = tf.data.Dataset.from_tensor_slices((tf.range(len(split), dtype=tf.int64), sources))
+    ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).ignore_errors()
+    arrays = [None] * len(split)
+    for i, image in ds.prefetch(tf.data.AUTOTUNE).as_numpy_iterator():
+        arrays[int(i)] = np.ascontiguousarray(image)
+    stores[key] = arrays
+    return arrays
+
+
 def file_dataset(split: Split, transform, batch_size: int, num_classes: int, *, training: bool,
                  seed: int = 0, epoch: int = 0, skip: int = 0, augment: Optional[Augment] = None,
-                 shard: tuple = (1, 0), class_weights: Optional[list] = None):
+                 shard: tuple = (1, 0), class_weights: Optional[list] = None, cache: Optional[bool] = None):
     """tf.data over a split: ``(images, one-hot labels, weights)`` batches of ``batch_size``.
 
     Training: a shuffle seeded by ``(seed, epoch)`` (so a resumed epoch replays the same order
@@ -363,33 +434,63 @@ def file_dataset(split: Split, transform, batch_size: int, num_classes: int, *, 
     transform. Undecodable files are dropped; weights above 0 mark real examples (1, or the
     example's ``class_weights`` entry; 0 pads the last batch), so the caller can count what was
     skipped. A split with ``contents`` (encoded images in memory) is read from there, not disk. ``shard=(n, i)`` keeps every n-th file
-    from the i-th (one shard per worker).
+    from the i-th (one shard per worker). ``cache`` keeps the decoded images in memory across
+    epochs (:func:`decoded_images`); ``None`` does so where they fit (:func:`fits_in_memory`).
     """
     import tensorflow as tf
 
+    from .records import StreamSplit
+
     augment = augment or Augment()
-    sources = tf.constant(split.contents if split.contents is not None else split.paths)
-    labels = tf.constant(split.labels, tf.int32)
-    in_memory = split.contents is not None
     weights = tf.constant(class_weights if class_weights is not None else [1.0] * num_classes, tf.float32)
-    ds = tf.data.Dataset.from_tensor_slices((sources, labels))
-    if shard[0] > 1:
-        ds = ds.shard(shard[0], shard[1])
-    if training:
-        ds = ds.shuffle(len(split), seed=seed * 100003 + epoch, reshuffle_each_iteration=False)
+    stream = isinstance(split, StreamSplit)
+    store = None
+    if stream:  # TFRecord shards or TFDS: encoded images arrive with their labels
+        in_memory = True
+        ds = split.make(training, seed * 100003 + epoch, shard)
+    else:
+        labels = tf.constant(split.labels, tf.int32)
+        in_memory = split.contents is not None
+        if cache if cache is not None else fits_in_memory(split, transform, training):
+            store = decoded_images(split, transform, training)
+        if store is not None:
+            # Indices into the decoded store stand in for the files; lost files are left out here.
+            kept = [i for i, a in enumerate(store) if a is not None]
+            sources = tf.constant(kept, tf.int64)
+            labels = tf.gather(labels, kept)
+            dtype = tf.uint8 if training else tf.float32
+
+            def fetch(index):
+                image = tf.numpy_function(lambda j: store[int(j)], [index], dtype, stateful=False)
+                image.set_shape([None, None, 3])
+                return image
+        else:
+            sources = tf.constant(split.contents if in_memory else split.paths)
+        ds = tf.data.Dataset.from_tensor_slices((sources, labels))
+        if shard[0] > 1:
+            ds = ds.shard(shard[0], shard[1])
+        if training:
+            ds = ds.shuffle(len(split), seed=seed * 100003 + epoch, reshuffle_each_iteration=False)
     ds = ds.enumerate().skip(skip)
     size = transform.size
 
     def load(i, item):
         source, label = item
-        contents = source if in_memory else tf.io.read_file(source)
         if training:
             s = tf.stack([tf.cast(seed * 7919 + epoch, tf.int64), i])
-            image = decode_random_crop(contents, s, tuple(augment.crop_scale))
+            if store is not None:
+                image = fetch(source)
+                window = random_crop_window(tf.shape(image), s, tuple(augment.crop_scale))
+                image = tf.image.crop_to_bounding_box(image, window[0], window[1], window[2], window[3])
+            else:
+                image = decode_random_crop(source if in_memory else tf.io.read_file(source), s,
+                                           tuple(augment.crop_scale))
             image = tf.image.resize(image, (size, size), method="bilinear")
             image = tf.image.stateless_random_flip_left_right(image, seed=s + 1)
+        elif store is not None:
+            image = fetch(source)
         else:
-            image = transform.crop(decode_image(contents))
+            image = transform.crop(decode_image(source if in_memory else tf.io.read_file(source)))
         return image, tf.one_hot(label, num_classes), tf.gather(weights, label)
 
     ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).ignore_errors()

@@ -544,11 +544,15 @@ def _finish(out: Path, model, class_names, transform, card, history, summary) ->
 
 
 def train(model: str, data, out, *, epochs: int = 10, batch_size: int = 128, image_size: Optional[int] = None,
-          weights=None, val_fraction: float = 0.2, labels=None, seed: int = 0, **options) -> dict:
-    """Train a zoo network on a class-per-folder dataset (or the raw ILSVRC layout).
+          weights=None, val_fraction: float = 0.2, labels=None, seed: int = 0, data_dir=None, manual_dir=None,
+          **options) -> dict:
+    """Train a zoo network on a class-per-folder dataset, the raw ILSVRC layout, TFRecord shards
+    or a TFDS dataset.
 
     ``data``: ``train/<class>/`` with ``val/<class>/`` (or ``val/`` plus ``labels``), or a single
-    ``<class>/`` tree split with ``val_fraction`` held out (seeded, stratified). ``options`` are
+    ``<class>/`` tree split with ``val_fraction`` held out (seeded, stratified); a folder written by
+    ``ilsvrc-keras prepare``; or a TFDS name (``"imagenet2012"``, with ``manual_dir`` holding the
+    ILSVRC2012 tars the first time, and ``data_dir`` for TFDS' records). ``options`` are
     :class:`RunConfig` fields (``lr``, ``optimizer``, ``schedule``, ``warmup_epochs``,
     ``replicas``, ``xla``, ``precision``, ``label_smoothing``, ``augment`` ...). Rerunning with
     the same ``out`` resumes. Returns the run's summary.
@@ -559,13 +563,14 @@ def train(model: str, data, out, *, epochs: int = 10, batch_size: int = 128, ima
     >>> summary["val_top1"]  # doctest: +SKIP
     0.8
     """
-    from .data import image_folder_dataset
+    from .data import open_dataset
     from .registry import get_spec
     from .transforms import EvalTransform
     from .zoo import create_model
 
     spec = get_spec(model)
-    dataset = image_folder_dataset(data, val_fraction=val_fraction, seed=seed, labels=labels)
+    dataset = open_dataset(data, val_fraction=val_fraction, seed=seed, labels=labels, data_dir=data_dir,
+                           manual_dir=manual_dir)
     size = int(image_size or spec.input_size)
     transform = EvalTransform(size, spec.crop_fraction, spec.preprocessing)
     config = RunConfig(out=str(out), epochs=epochs, batch_size=batch_size, seed=seed, **options)

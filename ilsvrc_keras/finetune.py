@@ -220,7 +220,9 @@ def set_trainable(model, phase: str, unfreeze: Union[str, int] = "all", train_bn
 def fine_tune(data, model: str = "mobilenet_0.25_128", weights="imagenet", out=None, *, val_data=None,
               class_names: Optional[Sequence[str]] = None, data_dir=None, val_fraction: float = 0.2,
               head_epochs: int = 3, epochs: int = 7, batch_size: int = 32, image_size: Optional[int] = None,
-              head_lr: float = 3e-3, lr: float = 1e-3, optimizer: str = "adam", weight_decay: float = 0.0,
+              crop_fraction: Optional[float] = None,
+              head_lr: float = 3e-3, lr: float = 1e-3, optimizer: str = "adam", head_optimizer: str = "adam",
+              weight_decay: float = 0.0,
               warmup_epochs: float = 1.0, unfreeze: Union[str, int] = "all", train_bn: bool = True,
               dropout: float = 0.2, label_smoothing: float = 0.1, augment=None,
               class_weight: Union[None, str, dict] = None, patience: Optional[int] = None,
@@ -255,7 +257,7 @@ def fine_tune(data, model: str = "mobilenet_0.25_128", weights="imagenet", out=N
     if len(dataset.val) == 0:
         raise DataError("the validation split is empty; give val_data or more images per class")
     size = int(image_size or spec.input_size)
-    transform = EvalTransform(size, spec.crop_fraction, spec.preprocessing)
+    transform = EvalTransform(size, crop_fraction or spec.crop_fraction, spec.preprocessing)
     out = Path(out or Path("runs") / f"{model}-finetuned")
     out.mkdir(parents=True, exist_ok=True)
     weights_path = _resolve_backbone_weights(spec, weights)
@@ -266,7 +268,7 @@ def fine_tune(data, model: str = "mobilenet_0.25_128", weights="imagenet", out=N
     def build():
         return build_classifier(model, len(names), weights_path, size, dropout)
 
-    common = dict(batch_size=batch_size, optimizer=optimizer, weight_decay=weight_decay, momentum=0.9,
+    common = dict(batch_size=batch_size, weight_decay=weight_decay, momentum=0.9,
                   label_smoothing=label_smoothing, precision=precision, xla=xla, replicas=replicas, seed=seed,
                   progress=progress, restore_best=True, patience=patience, class_weights=class_weights,
                   augment=augment, schedule="cosine", checkpoint_every=10_000)
@@ -278,11 +280,12 @@ def fine_tune(data, model: str = "mobilenet_0.25_128", weights="imagenet", out=N
     if head_epochs > 0:
         def build_head():
             m = build()
-            set_trainable(m, "head", train_bn=train_bn)
+            set_trainable(m, "head", train_bn=False)  # a frozen backbone costs a forward pass only
             return m
 
         s1 = run_training(build_head, dataset, transform,
-                          RunConfig(out=str(phase1), epochs=head_epochs, lr=head_lr, warmup_epochs=0, **common),
+                          RunConfig(out=str(phase1), epochs=head_epochs, lr=head_lr, warmup_epochs=0,
+                                    optimizer=head_optimizer, **common),
                           card=card)
         history += [{"phase": "head", **r} for r in _rows(phase1)]
         if s1.get("interrupted"):
@@ -300,7 +303,8 @@ def fine_tune(data, model: str = "mobilenet_0.25_128", weights="imagenet", out=N
             return m
 
         s2 = run_training(build_all, dataset, transform,
-                          RunConfig(out=str(phase2), epochs=epochs, lr=lr, warmup_epochs=warmup_epochs, **common),
+                          RunConfig(out=str(phase2), epochs=epochs, lr=lr, warmup_epochs=warmup_epochs,
+                                    optimizer=optimizer, **common),
                           card=card)
         history += [{"phase": "all", **r} for r in _rows(phase2)]
         if s2.get("interrupted"):

@@ -138,3 +138,56 @@ def test_cli_fine_tune_then_classify(small, mobilenet_weights, tmp_path):
     assert p.returncode == 0, p.stderr[-3000:]
     labels = [r["label"] for r in json.loads(p.stdout)["results"][0]["predictions"]]
     assert sorted(labels) == ["daisy", "sunflower", "tulip"]
+
+
+def test_export_savedmodel_and_tflite_predict_like_the_model(mobilenet_weights, tmp_path):
+    import tensorflow as tf
+
+    from ilsvrc_keras.finetune import export_model
+    from ilsvrc_keras.transforms import EvalTransform
+
+    model = build_classifier("mobilenet_0.25_128", 3, mobilenet_weights, 128, 0.2)
+    paths = export_model(model, tmp_path, ["savedmodel", "tflite"], EvalTransform(128, 0.875, "tf"))
+    x = np.random.default_rng(1).uniform(-1, 1, size=(2, 128, 128, 3)).astype("float32")
+    expected = np.asarray(model(x, training=False))
+    served = tf.saved_model.load(paths["savedmodel"])
+    np.testing.assert_allclose(np.asarray(served.serve(x)), expected, atol=1e-5)
+    interpreter = tf.lite.Interpreter(model_path=paths["tflite"])
+    inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    interpreter.resize_tensor_input(inp["index"], x.shape)
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(inp["index"], x)
+    interpreter.invoke()
+    np.testing.assert_allclose(interpreter.get_tensor(out["index"]), expected, atol=1e-4)
+    with pytest.raises(ilsvrc_keras.IlsvrcKerasError, match="unknown export"):
+        export_model(model, tmp_path, ["onnx"], None)
+
+
+def test_tfds_dataset_by_name(small, mobilenet_weights, tmp_path):
+    """A TFDS dataset named like any other (here a builder over real flower photos, prepared offline)."""
+    tfds = pytest.importorskip("tensorflow_datasets")
+    classes = ["daisy", "sunflower", "tulip"]
+
+    class SmallFlowersForTest(tfds.core.GeneratorBasedBuilder):
+        VERSION = tfds.core.Version("1.0.0")
+
+        def _info(self):
+            return tfds.core.DatasetInfo(
+                builder=self, features=tfds.features.FeaturesDict(
+                    {"image": tfds.features.Image(), "label": tfds.features.ClassLabel(names=classes)}),
+                supervised_keys=("image", "label"))
+
+        def _split_generators(self, dl_manager):
+            return {"train": self._generate_examples()}
+
+        def _generate_examples(self):
+            for label, c in enumerate(classes):
+                for p in sorted((small / c).glob("*.jpg"))[:12]:
+                    if p.name != "corrupt.jpg":
+                        yield p.name, {"image": str(p), "label": label}
+
+    result = ilsvrc_keras.fine_tune("small_flowers_for_test", data_dir=tmp_path / "tfds", weights=mobilenet_weights,
+                                    out=tmp_path / "out", head_epochs=1, epochs=0, batch_size=8, progress=False)
+    assert result.class_names == classes  # from the TFDS metadata
+    assert result.metrics["n"] == 9  # a seeded, stratified 20% of 36: 3 per class
+    assert json.loads((tmp_path / "out" / "labels.json").read_text()) == classes
