@@ -420,16 +420,19 @@ def run_training(build_model: Callable, dataset, transform, config: RunConfig,
         best_epoch = None
         if history and any(_num(r.get("val_top1")) is not None for r in history):
             best_epoch = int(max(history, key=lambda r: _num(r.get("val_top1")) or -1.0)["epoch"])
-        if config.restore_best and not stopped_early and best_path.is_file():
+        restored = bool(config.restore_best and not stopped_early and best_path.is_file())
+        if restored:
             model.load_weights(best_path)
-        last = history[-1] if history else {}
+        # The figures of the weights the run ends with: the best epoch's when those were restored.
+        last = (next(r for r in history if int(r["epoch"]) == best_epoch) if restored and best_epoch
+                else history[-1] if history else {})
         summary = {
             "replicas": replicas, "workers": workers, "xla": xla, "precision": precision,
             "epochs_completed": int(epoch_var.numpy()), "epochs": config.epochs,
             "resumed_from_epoch": resumed_from, "interrupted": stopped_early,
             "val_top1": _num(last.get("val_top1")), "val_top5": _num(last.get("val_top5")),
             "best_val_top1": max((_num(r.get("val_top1")) or 0.0 for r in history), default=None),
-            "best_epoch": best_epoch, "restored_best": bool(config.restore_best and best_path.is_file()),
+            "best_epoch": best_epoch, "restored_best": restored,
             "train_images_per_sec": round(train_images / train_seconds, 1) if train_seconds else None,
             "seconds": round(time.perf_counter() - started, 1), "steps_per_epoch": steps_per_epoch,
             "global_batch_size": config.batch_size, "learning_rate": config.learning_rate,

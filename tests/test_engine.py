@@ -109,6 +109,30 @@ def test_train_cli_json_and_outputs(tiny, tmp_path):
     assert clf.classify(next((tiny / "daisy").iterdir()), top=1)[0].label in ("daisy", "rose", "tulip")
 
 
+def test_keep_best_ends_with_the_best_epoch_and_reports_it(tiny, tmp_path):
+    out = tmp_path / "best"
+    # A learning rate high enough that the epochs differ; the run must end at the best of them.
+    p = subprocess.run(_cli("train", "--model", "resnet18", "--data", tiny, "--out", out, "--epochs", 3,
+                            "--batch-size", 8, "--image-size", 32, "--lr", 0.2, "--keep-best", "--quiet", "--json"),
+                       capture_output=True, text=True, env=_env(), timeout=600)
+    assert p.returncode == 0, p.stderr[-3000:]
+    s = json.loads(p.stdout)
+    rows = _history(out)
+    best = max(rows, key=lambda r: float(r["val_top1"]))
+    assert s["restored_best"] is True and s["best_epoch"] == int(best["epoch"])
+    assert s["val_top1"] == pytest.approx(float(best["val_top1"]))
+    import ilsvrc_keras
+    from ilsvrc_keras.data import image_folder_dataset
+
+    # The saved model is the best epoch's: its accuracy on the validation files matches that row.
+    val = image_folder_dataset(tiny, 0.2, 0).val
+    clf = ilsvrc_keras.load(out)
+    names = [c[0] for c in clf.class_labels]
+    good = [(p, y) for p, y in zip(val.paths, val.labels) if not p.endswith("zz_broken.jpg")]
+    hits = sum(clf.classify(p, top=1)[0].label == names[y] for p, y in good)
+    assert hits / len(good) == pytest.approx(float(best["val_top1"]), abs=1e-4)  # history keeps 5 decimals
+
+
 def test_killed_run_resumes(tiny, tmp_path):
     out = tmp_path / "killed"
     cmd = _cli("train", "--model", "resnet18", "--data", tiny, "--out", out, "--epochs", 3, "--batch-size", 4,
