@@ -222,6 +222,12 @@ def test_fine_tuned_folder_is_offered_and_names_its_classes(app_env, monkeypatch
     listing = [m.value for m in at.main.markdown if m.value.startswith("1. ")][0]
     assert {line.split(". ", 1)[1].split(":")[0] for line in listing.splitlines()} == {"daisy", "tulip"}
     json.loads((out / "labels.json").read_text())
+    # The same folder given on the command line (`streamlit run app/streamlit_app.py -- --models-dir DIR`).
+    import sys
+
+    monkeypatch.delenv("ILSVRC_KERAS_MODELS_DIR")
+    monkeypatch.setattr(sys, "argv", ["streamlit_app.py", "--models-dir", str(out)])
+    assert _clean(_app()).sidebar.selectbox(key="model").options == options
 
 
 def test_camera_shot_is_classified(app_env, val_sample, mobilenet):
