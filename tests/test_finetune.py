@@ -189,5 +189,5 @@ def test_tfds_dataset_by_name(small, mobilenet_weights, tmp_path):
     result = ilsvrc_keras.fine_tune("small_flowers_for_test", data_dir=tmp_path / "tfds", weights=mobilenet_weights,
                                     out=tmp_path / "out", head_epochs=1, epochs=0, batch_size=8, progress=False)
     assert result.class_names == classes  # from the TFDS metadata
-    assert result.metrics["n"] == 9  # a seeded, stratified 20% of 36: 3 per class
+    assert result.metrics["n"] == 6  # a seeded, stratified 20% of 12 per class: round(2.4) = 2 each
     assert json.loads((tmp_path / "out" / "labels.json").read_text()) == classes
