@@ -14,3 +14,4 @@ def test_input_benchmark_reports_all_pipelines(flowers, tmp_path):
     assert result["first_epoch_decode_into_memory_s"] >= 0
     text = benchmarks.format_table(result)
     assert "kept in memory" in text and "ratio" in text
+

@@ -1,0 +1,19 @@
+"""The PNGs a person looks at instead of reading numbers."""
+
+
+def test_training_curves_png_with_and_without_a_telling_top5(tmp_path):
+    from PIL import Image
+
+    from ilsvrc_keras.plots import training_curves
+
+    base = [{"epoch": e, "loss": 2 / e, "val_loss": 2.2 / e, "accuracy": 0.3 * e, "val_top1": 0.25 * e}
+            for e in (1, 2, 3)]
+    cases = {"five_classes": [{**r, "val_top5": 1.0} for r in base],
+             "many_classes": [{**r, "val_top5": 0.5 + 0.1 * r["epoch"]} for r in base],
+             "no_validation": [{**r, "val_loss": None, "val_top1": None, "val_top5": None} for r in base]}
+    sizes = {}
+    for name, rows in cases.items():
+        path = training_curves(rows, tmp_path / f"{name}.png")
+        with Image.open(path) as im:
+            sizes[name] = im.size
+    assert len(set(sizes.values())) == 1 and sizes["five_classes"][0] > 500
