@@ -150,15 +150,9 @@ def resolve_data(data, val_data=None, class_names=None, val_fraction=0.2, seed=0
 
 
 def _tfds(name, class_names, val_fraction, seed, data_dir):
-    try:
-        import tensorflow_datasets as tfds
-    except ImportError:
-        raise DataError(f"{name!r} is not a folder; for TFDS datasets install tensorflow-datasets") from None
-    try:
-        builder = tfds.builder(name, data_dir=data_dir)
-        builder.download_and_prepare()
-    except Exception as exc:
-        raise DataError(f"TFDS dataset {name!r} is not available ({type(exc).__name__}: {exc})") from None
+    from .records import tfds_builder
+
+    builder = tfds_builder(name, data_dir)
     label_feature = builder.info.features["label"]
     names = class_names or list(label_feature.names)
     splits = list(builder.info.splits)

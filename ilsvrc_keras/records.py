@@ -195,24 +195,33 @@ def record_dataset(root):
     return FileDataset(splits["train"], splits["val"], list(meta["class_names"]), str(root))
 
 
-def tfds_dataset(name: str, data_dir=None, manual_dir=None, val_split: Optional[str] = None):
-    """A tensorflow-datasets dataset by name, its images kept encoded for the training transform.
-
-    ``imagenet2012`` needs the ILSVRC2012 tars in ``manual_dir`` the first time (TFDS prepares its
-    records into ``data_dir`` once). Validation: ``val_split``, else the dataset's ``validation``
-    or ``test`` split, else the last 20% of ``train``."""
+def tfds_builder(name: str, data_dir=None, manual_dir=None):
+    """The prepared TFDS builder of ``name`` (prepared into ``data_dir`` on first use, from the
+    files in ``manual_dir`` where the dataset needs them); a clear :class:`DataError` otherwise."""
     try:
         import tensorflow_datasets as tfds
     except ImportError:
         raise DataError(f"{name!r} is not a folder; for TFDS datasets install tensorflow-datasets") from None
-    from .data import FileDataset
-
     try:
         builder = tfds.builder(name, data_dir=None if data_dir is None else str(data_dir))
         config = tfds.download.DownloadConfig(manual_dir=str(manual_dir)) if manual_dir else None
         builder.download_and_prepare(download_config=config)
     except Exception as exc:  # TFDS raises many kinds (missing manual files, no network, unknown name)
         raise DataError(f"TFDS dataset {name!r} is not available ({type(exc).__name__}: {exc})") from None
+    return builder
+
+
+def tfds_dataset(name: str, data_dir=None, manual_dir=None, val_split: Optional[str] = None):
+    """A tensorflow-datasets dataset by name, its images kept encoded for the training transform.
+
+    ``imagenet2012`` needs the ILSVRC2012 tars in ``manual_dir`` the first time (TFDS prepares its
+    records into ``data_dir`` once). Validation: ``val_split``, else the dataset's ``validation``
+    or ``test`` split, else the last 20% of ``train``."""
+    import tensorflow_datasets as tfds
+
+    from .data import FileDataset
+
+    builder = tfds_builder(name, data_dir, manual_dir)
     image_key, label_key = builder.info.supervised_keys or ("image", "label")
     class_names = list(builder.info.features[label_key].names)
     splits = builder.info.splits
