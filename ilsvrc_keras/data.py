@@ -474,6 +474,9 @@ def file_dataset(split: Split, transform, batch_size: int, num_classes: int, *, 
     ds = ds.enumerate().skip(skip)
     size = transform.size
 
+    def read(source):  # encoded bytes: the source itself for in-memory data and streams, else its file
+        return source if in_memory else tf.io.read_file(source)
+
     def load(i, item):
         source, label = item
         if training:
@@ -483,14 +486,13 @@ def file_dataset(split: Split, transform, batch_size: int, num_classes: int, *, 
                 window = random_crop_window(tf.shape(image), s, tuple(augment.crop_scale))
                 image = tf.image.crop_to_bounding_box(image, window[0], window[1], window[2], window[3])
             else:
-                image = decode_random_crop(source if in_memory else tf.io.read_file(source), s,
-                                           tuple(augment.crop_scale))
+                image = decode_random_crop(read(source), s, tuple(augment.crop_scale))
             image = tf.image.resize(image, (size, size), method="bilinear")
             image = tf.image.stateless_random_flip_left_right(image, seed=s + 1)
         elif store is not None:
             image = fetch(source)
         else:
-            image = transform.crop(decode_image(source if in_memory else tf.io.read_file(source)))
+            image = transform.crop(decode_image(read(source)))
         return image, tf.one_hot(label, num_classes), tf.gather(weights, label)
 
     ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).ignore_errors()
