@@ -28,9 +28,12 @@ demo: $(VENV)/.installed
 		--labels $(ASSETS)/ilsvrc2012-val-sample/LOC_val_solution.csv \
 		--model mobilenet_0.25_128 --weights $(ASSETS)/weights/mobilenet_2_5_128_tf.h5
 
-# The web demo on http://localhost:8501 (weights from $(ASSETS)/weights unless ILSVRC_KERAS_WEIGHTS_DIR is set).
+# The web demo on http://localhost:8501 (weights from $(ASSETS)/weights and sample photos from the
+# ILSVRC2012 validation sample, unless ILSVRC_KERAS_WEIGHTS_DIR / ILSVRC_KERAS_SAMPLES_DIR are set).
 app: $(VENV)/.installed
-	ILSVRC_KERAS_WEIGHTS_DIR=$${ILSVRC_KERAS_WEIGHTS_DIR:-$(ASSETS)/weights} $(VENV)/bin/streamlit run app/streamlit_app.py
+	ILSVRC_KERAS_WEIGHTS_DIR=$${ILSVRC_KERAS_WEIGHTS_DIR:-$(ASSETS)/weights} \
+	ILSVRC_KERAS_SAMPLES_DIR=$${ILSVRC_KERAS_SAMPLES_DIR:-$(ASSETS)/ilsvrc2012-val-sample/images} \
+	$(VENV)/bin/streamlit run app/streamlit_app.py
 
 benchmark: $(VENV)/.installed
 	$(VENV)/bin/ilsvrc-keras benchmark --task predict --weights $(ASSETS)/weights/mobilenet_2_5_128_tf.h5

@@ -22,7 +22,8 @@ import ilsvrc_keras
 from ilsvrc_keras import localization, plots
 from ilsvrc_keras.weights import OFFLINE_ENV, WEIGHTS_DIR_ENV, keras_cache_dir
 
-SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
+SAMPLES_ENV = "ILSVRC_KERAS_SAMPLES_DIR"  # a folder of photos offered as samples
+MAX_SAMPLES = 50
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif"]
 MAX_PHOTOS = 12  # per page view: more would make one rerun slow for everyone sharing the process
 METHODS = {"Grad-CAM": "gradcam", "Grad-CAM++": "gradcam++", "Score-CAM": "scorecam"}
@@ -109,14 +110,29 @@ def _choose_model():
     st.stop()
 
 
+def _samples() -> dict:
+    """Sample photos by name: the first photos of ``$ILSVRC_KERAS_SAMPLES_DIR``, and matplotlib's
+    public-domain photo of Grace Hopper (installed with the stack: the repository ships no photos)."""
+    import matplotlib.cbook
+
+    from ilsvrc_keras.data import list_images
+
+    folder = os.environ.get(SAMPLES_ENV)
+    found = {p.name: p for p in (list_images(folder)[:MAX_SAMPLES] if folder and Path(folder).is_dir() else [])}
+    hopper = Path(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    if hopper.is_file():
+        found.setdefault(hopper.name, hopper)
+    return found
+
+
 def _gather_photos() -> list[tuple[str, bytes]]:
     """The photos of this page view: uploads, a camera shot, a sample, as ``(name, bytes)``."""
     uploads = st.file_uploader("Upload photos", type=UPLOAD_TYPES, accept_multiple_files=True, key="uploads",
                                help="JPEG, PNG, WebP, BMP or GIF (first frame)")
     left, right = st.columns(2)
-    samples = sorted(p.name for p in SAMPLES_DIR.glob("*.jpg"))
-    sample = left.selectbox("Or try a sample photo", samples, index=None, placeholder="Pick a sample photo",
-                            key="sample")
+    samples = _samples()
+    sample = left.selectbox("Or try a sample photo", sorted(samples), index=None,
+                            placeholder="Pick a sample photo", key="sample")
     shot = right.camera_input("Or take a photo", key="camera") if right.toggle("Use the camera") else None
     photos, limit = [], _upload_limit_bytes()
     for f in list(uploads or []) + ([shot] if shot is not None else []):
@@ -125,7 +141,7 @@ def _gather_photos() -> list[tuple[str, bytes]]:
         else:
             photos.append((f.name, f.getvalue()))
     if sample:
-        photos.append((sample, (SAMPLES_DIR / sample).read_bytes()))
+        photos.append((sample, samples[sample].read_bytes()))
     if len(photos) > MAX_PHOTOS:
         st.warning(f"{len(photos)} photos given; showing the first {MAX_PHOTOS}.")
     return photos[:MAX_PHOTOS]

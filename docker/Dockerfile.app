@@ -3,7 +3,8 @@
 #   docker run -p 8501:8501 -v /path/to/weights:/weights ilsvrc-keras-app
 # Weights: mount a folder of keras weight files at /weights (ILSVRC_KERAS_WEIGHTS_DIR), or bake
 # some in at build time: --build-arg BAKE_WEIGHTS="mobilenet_0.25_128 resnet50" (keras downloads
-# them into its cache inside the image). Fine-tuned model folders: mount them at /models.
+# them into its cache inside the image). Fine-tuned model folders: mount them at /models; photos
+# to offer as samples at /samples.
 FROM tensorflow/tensorflow:2.21.0
 
 WORKDIR /opt/ilsvrc_keras
@@ -25,6 +26,7 @@ RUN if [ -n "$BAKE_WEIGHTS" ]; then \
 # arenas keeps the server's memory flat under concurrent visitors (docs/benchmarks.md).
 ENV ILSVRC_KERAS_WEIGHTS_DIR=/weights \
     ILSVRC_KERAS_MODELS_DIR=/models \
+    ILSVRC_KERAS_SAMPLES_DIR=/samples \
     MALLOC_ARENA_MAX=2 \
     TF_CPP_MIN_LOG_LEVEL=2
 EXPOSE 8501

@@ -21,8 +21,9 @@ PHOTO = "ILSVRC2012_val_00000010.JPEG"
 
 
 @pytest.fixture
-def app_env(monkeypatch, mobilenet_weights, tmp_path):
+def app_env(monkeypatch, mobilenet_weights, val_sample, tmp_path):
     monkeypatch.setenv("ILSVRC_KERAS_WEIGHTS_DIR", str(mobilenet_weights.parent))
+    monkeypatch.setenv("ILSVRC_KERAS_SAMPLES_DIR", str(val_sample / "images"))
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))  # keras' own cache: empty
     monkeypatch.delenv("ILSVRC_KERAS_MODELS_DIR", raising=False)
 
@@ -94,12 +95,20 @@ def test_every_upload_format_gives_the_same_answer(app_env, val_sample, mobilene
     assert all(expected in t for t in tops[:3]), tops
 
 
-def test_sample_photos_classify(app_env):
+def test_sample_photos_classify(app_env, val_sample, mobilenet, monkeypatch):
+    import matplotlib.cbook
+
+    hopper = matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
     at = _clean(_app())
     sample = at.selectbox(key="sample")
-    assert {"cat.jpg", "coffee.jpg"} <= set(sample.options)
-    at = _clean(sample.set_value("coffee.jpg").run())
-    assert "**coffee.jpg**: espresso" in _texts(at)
+    assert {PHOTO, "grace_hopper.jpg"} <= set(sample.options) and len(sample.options) == 51  # 50 + Hopper
+    for name, path in ((PHOTO, val_sample / "images" / PHOTO), ("grace_hopper.jpg", hopper)):
+        top = mobilenet.classify(path, top=1)[0]
+        at = _clean(at.selectbox(key="sample").set_value(name).run())
+        assert f"**{name}**: {top.name} ({top.probability:.1%})" in _texts(at)
+    # Without a samples folder, the photo installed with matplotlib is still offered.
+    monkeypatch.delenv("ILSVRC_KERAS_SAMPLES_DIR")
+    assert _clean(_app()).selectbox(key="sample").options == ["grace_hopper.jpg"]
 
 
 def test_localization_view_overlay_and_download(app_env, val_sample):
