@@ -172,9 +172,11 @@ def cmd_train(args) -> int:
         "milestones": tuple(args.milestones) if args.milestones else None,
         "restore_best": args.keep_best or None,
     }.items() if v is not None}
-    if args.randaugment or args.mixup or args.cutmix or args.crop_scale:
+    if args.randaugment or args.mixup or args.cutmix or args.crop_scale or args.scale_jitter:
+        size = args.image_size or get_spec(args.model).input_size
         options["augment"] = Augment(crop_scale=(args.crop_scale or 0.08, 1.0), randaugment=args.randaugment,
-                                     mixup=args.mixup, cutmix=args.cutmix)
+                                     mixup=args.mixup, cutmix=args.cutmix,
+                                     scale_jitter=tuple(s / size for s in args.scale_jitter or ()) or None)
     summary = train(args.model, args.data, args.out, epochs=args.epochs, batch_size=args.batch_size,
                     image_size=args.image_size, weights=args.weights, val_fraction=args.val_fraction,
                     labels=args.labels, seed=args.seed, data_dir=args.data_dir, manual_dir=args.manual_dir,
@@ -332,6 +334,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--label-smoothing", type=float)
     sp.add_argument("--ema", type=float, help="keep an exponential moving average of the weights (momentum)")
     sp.add_argument("--crop-scale", type=float, help="smallest crop area of the random-resized crop (default 0.08)")
+    sp.add_argument("--scale-jitter", type=float, nargs=2, metavar=("MIN", "MAX"),
+                    help="AlexNet/VGG-style crops instead: the shorter side resized to MIN-MAX px, then a random "
+                         "square of --image-size (AlexNet at 224 px: 256 256; VGG: 256 512)")
     sp.add_argument("--randaugment", action="store_true")
     sp.add_argument("--mixup", type=float, default=0.0, help="MixUp alpha")
     sp.add_argument("--cutmix", type=float, default=0.0, help="CutMix alpha")

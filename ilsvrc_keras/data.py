@@ -321,19 +321,40 @@ def random_crop_window(shape, seed, scale=CROP_SCALE, ratio=CROP_RATIO):
     return tf.stack([begin[0], begin[1], size[0], size[1]])
 
 
-def decode_random_crop(contents, seed, scale=CROP_SCALE):
-    """Encoded bytes -> the random crop as uint8. JPEGs decode only the crop
-    (``decode_and_crop_jpeg``); PNG, GIF and BMP files (ImageNet has PNGs named .JPEG) are
-    decoded whole and cropped."""
+def scale_jitter_window(shape, seed, jitter):
+    """The crops of AlexNet, VGG and the ResNet paper as a window ``(offset_y, offset_x, height,
+    width)`` of an image of ``shape``: the shorter side resized to ``r`` times the input size, ``r``
+    uniform in ``jitter`` (VGG's [256, 512] at 224 px: ``(256/224, 512/224)``), then a random square
+    of the input size. In the original's pixels that square has side ``shorter / r`` (the whole
+    shorter side when ``r < 1``), so only the window is decoded, as with :func:`random_crop_window`."""
     import tensorflow as tf
 
+    height, width = tf.cast(shape[0], tf.int32), tf.cast(shape[1], tf.int32)
+    short = tf.minimum(height, width)
+    r = tf.random.stateless_uniform([], seed, jitter[0], jitter[1])
+    side = tf.clip_by_value(tf.cast(tf.round(tf.cast(short, tf.float32) / r), tf.int32), 1, short)
+    u = tf.random.stateless_uniform([2], seed + 7, 0.0, 1.0)
+    offset_y = tf.cast(u[0] * tf.cast(height - side + 1, tf.float32), tf.int32)
+    offset_x = tf.cast(u[1] * tf.cast(width - side + 1, tf.float32), tf.int32)
+    return tf.stack([tf.minimum(offset_y, height - side), tf.minimum(offset_x, width - side), side, side])
+
+
+def decode_random_crop(contents, seed, scale=CROP_SCALE, window_fn=None):
+    """Encoded bytes -> the random crop as uint8. JPEGs decode only the crop
+    (``decode_and_crop_jpeg``); PNG, GIF and BMP files (ImageNet has PNGs named .JPEG) are
+    decoded whole and cropped. ``window_fn(shape, seed)`` picks the window (default: the
+    random-resized crop of area ``scale``)."""
+    import tensorflow as tf
+
+    window_fn = window_fn or (lambda shape, s: random_crop_window(shape, s, scale))
+
     def jpeg():
-        window = random_crop_window(tf.io.extract_jpeg_shape(contents), seed, scale)
+        window = window_fn(tf.io.extract_jpeg_shape(contents), seed)
         return tf.image.decode_and_crop_jpeg(contents, window, channels=3)
 
     def other():
         image = decode_image(contents)
-        window = random_crop_window(tf.shape(image), seed, scale)
+        window = window_fn(tf.shape(image), seed)
         return tf.image.crop_to_bounding_box(image, window[0], window[1], window[2], window[3])
 
     image = tf.cond(tf.io.is_jpeg(contents), jpeg, other)
@@ -343,14 +364,31 @@ def decode_random_crop(contents, seed, scale=CROP_SCALE):
 
 @dataclasses.dataclass
 class Augment:
-    """Training augmentation options (random-resized-crop and flip always). ``crop_scale`` is the
-    range of crop areas: the paper's (0.08, 1) suits long ImageNet schedules; short runs on small
-    datasets learn faster with a milder (0.25-0.35, 1)."""
+    """Training augmentation options (a random crop and flip always). The crop is Inception's
+    random-resized crop: ``crop_scale`` is its range of crop areas; the paper's (0.08, 1) suits long
+    ImageNet schedules, short runs on small datasets learn faster with a milder (0.25-0.35, 1). With
+    ``scale_jitter=(lo, hi)`` it is the older crop of AlexNet (256 px images, 224 crops:
+    ``(256/224, 256/224)``), VGG (``(256/224, 512/224)``) and ResNet (``(256/224, 480/224)``): the
+    shorter side resized to a random multiple in [lo, hi] of the input size, then a random square
+    crop (:func:`scale_jitter_window`)."""
 
     crop_scale: tuple = CROP_SCALE
+    scale_jitter: Optional[tuple] = None
     randaugment: bool = False
     mixup: float = 0.0   # Beta(alpha, alpha) of MixUp; 0 = off
     cutmix: float = 0.0  # Beta(alpha, alpha) of CutMix; 0 = off
+
+    def window(self, shape, seed):
+        """The training crop's window ``(offset_y, offset_x, height, width)`` in an image of ``shape``."""
+        if self.scale_jitter:
+            return scale_jitter_window(shape, seed, tuple(self.scale_jitter))
+        return random_crop_window(shape, seed, tuple(self.crop_scale))
+
+    @property
+    def cache_scale(self) -> float:
+        """The shorter side, as a multiple of the input size, of training images kept in memory:
+        enough that a jittered crop is never cut from a shrunken copy."""
+        return max(TRAIN_CACHE_SCALE, max(self.scale_jitter) if self.scale_jitter else 0.0)
 
 
 def _pad_batch(batch_size, num_classes):
@@ -375,29 +413,31 @@ CACHE_BYTES = int(float(os.environ.get("ILSVRC_KERAS_CACHE_MB", 3072)) * 2**20)
 TRAIN_CACHE_SCALE = 1.25  # cached training images keep a shorter side of 1.25x the input size
 
 
-def _cache_side(transform, training: bool) -> int:
-    return int(math.ceil(transform.size * TRAIN_CACHE_SCALE)) if training else transform.size
+def _cache_side(transform, training: bool, augment: Optional[Augment] = None) -> int:
+    if not training:
+        return transform.size
+    return int(math.ceil(transform.size * (augment or Augment()).cache_scale))
 
 
-def fits_in_memory(split: Split, transform, training: bool) -> bool:
+def fits_in_memory(split: Split, transform, training: bool, augment: Optional[Augment] = None) -> bool:
     """Whether the decoded images of ``split`` fit :data:`CACHE_BYTES` (``$ILSVRC_KERAS_CACHE_MB``),
     reckoning 4:3 photos as uint8 (training) or float32 crops (evaluation)."""
-    side = _cache_side(transform, training)
+    side = _cache_side(transform, training, augment)
     per_image = side * side * 3 * (4 / 3 if training else 4)
     return len(split) * per_image <= CACHE_BYTES
 
 
-def decoded_images(split: Split, transform, training: bool) -> list:
+def decoded_images(split: Split, transform, training: bool, augment: Optional[Augment] = None) -> list:
     """The split's images decoded once and kept (on the split) for every later epoch.
 
-    Training: uint8, shorter side shrunk to :data:`TRAIN_CACHE_SCALE` times the input size (never
-    enlarged), aspect kept, so that each epoch's random-resized crop is cut from it. Evaluation:
+    Training: uint8, shorter side shrunk to :data:`TRAIN_CACHE_SCALE` times the input size (more
+    under scale jittering: :attr:`Augment.cache_scale`; never enlarged), aspect kept, so that each epoch's random-resized crop is cut from it. Evaluation:
     the evaluation transform's crop itself (the very pixels :func:`ilsvrc_keras.classify` sees).
     Undecodable files are ``None``."""
     import numpy as np
     import tensorflow as tf
 
-    side = _cache_side(transform, training)
+    side = _cache_side(transform, training, augment)
     key = ("train" if training else "eval", side, transform.crop_fraction)
     stores = split.__dict__.setdefault("_decoded", {})
     if key in stores:
@@ -430,7 +470,7 @@ def file_dataset(split: Split, transform, batch_size: int, num_classes: int, *, 
 
     Training: a shuffle seeded by ``(seed, epoch)`` (so a resumed epoch replays the same order
     and ``skip`` jumps over the examples already trained on), random-resized-crop decoded from
-    the JPEG bytes, flip, optional RandAugment/MixUp/CutMix. Evaluation: the model's evaluation
+    the JPEG bytes (or AlexNet/VGG-style scale jittering: :class:`Augment`), flip, optional RandAugment/MixUp/CutMix. Evaluation: the model's evaluation
     transform. Undecodable files are dropped; weights above 0 mark real examples (1, or the
     example's ``class_weights`` entry; 0 pads the last batch), so the caller can count what was
     skipped. A split with ``contents`` (encoded images in memory) is read from there, not disk. ``shard=(n, i)`` keeps every n-th file
@@ -451,8 +491,8 @@ def file_dataset(split: Split, transform, batch_size: int, num_classes: int, *, 
     else:
         labels = tf.constant(split.labels, tf.int32)
         in_memory = split.contents is not None
-        if cache if cache is not None else fits_in_memory(split, transform, training):
-            store = decoded_images(split, transform, training)
+        if cache if cache is not None else fits_in_memory(split, transform, training, augment):
+            store = decoded_images(split, transform, training, augment)
         if store is not None:
             # Indices into the decoded store stand in for the files; lost files are left out here.
             kept = [i for i, a in enumerate(store) if a is not None]
@@ -483,10 +523,10 @@ def file_dataset(split: Split, transform, batch_size: int, num_classes: int, *, 
             s = tf.stack([tf.cast(seed * 7919 + epoch, tf.int64), i])
             if store is not None:
                 image = fetch(source)
-                window = random_crop_window(tf.shape(image), s, tuple(augment.crop_scale))
+                window = augment.window(tf.shape(image), s)
                 image = tf.image.crop_to_bounding_box(image, window[0], window[1], window[2], window[3])
             else:
-                image = decode_random_crop(read(source), s, tuple(augment.crop_scale))
+                image = decode_random_crop(read(source), s, window_fn=augment.window)
             image = tf.image.resize(image, (size, size), method="bilinear")
             image = tf.image.stateless_random_flip_left_right(image, seed=s + 1)
         elif store is not None:

@@ -197,7 +197,7 @@ class RunConfig:
     patience: Optional[int] = None  # early stopping: epochs without a better val_top1
     restore_best: bool = False      # end with the weights of the best validation epoch
     class_weights: Optional[list] = None  # loss weight per class (imbalanced data)
-    augment: Optional["Augment"] = None  # RandAugment / MixUp / CutMix (ilsvrc_keras.data.Augment)
+    augment: Optional["Augment"] = None  # crops, RandAugment, MixUp, CutMix (ilsvrc_keras.data.Augment)
 
     @property
     def learning_rate(self) -> float:
@@ -438,6 +438,7 @@ def run_training(build_model: Callable, dataset, transform, config: RunConfig,
             "global_batch_size": config.batch_size, "learning_rate": config.learning_rate,
             "skipped_images": skipped_total, "classes": num_classes, "out": str(out),
             "weights_fingerprint": weights_fingerprint(model),
+            "augment": dataclasses.asdict(config.augment or Augment()),
         }
         if not stopped_early:
             _finish(out if chief else ckpt_dir, model, dataset.class_names, transform, card, history, summary)

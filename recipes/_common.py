@@ -50,8 +50,11 @@ def run(model: str, paper: dict, doc: str, argv=None) -> dict:
         cfg["epochs"] = args.epochs
     # Linear scaling rule (Goyal et al. 2017): the paper's rate belongs to the paper's batch.
     cfg["lr"] = cfg.pop("lr") * cfg["batch_size"] / paper_batch
-    if cfg.pop("randaugment", False):
-        cfg["augment"] = Augment(randaugment=True)
+    augment = {k: cfg.pop(k) for k in ("scale_jitter", "randaugment") if k in cfg}
+    if "scale_jitter" in augment:  # the paper's shorter sides around its 224 px crops, as multiples of the crop
+        augment["scale_jitter"] = tuple(side / 224 for side in augment["scale_jitter"])
+    if augment:
+        cfg["augment"] = Augment(**augment)
     for k in ("replicas", "precision", "xla"):
         if getattr(args, k) is not None:
             cfg[k] = getattr(args, k)

@@ -15,3 +15,20 @@ def test_input_benchmark_reports_all_pipelines(flowers, tmp_path):
     text = benchmarks.format_table(result)
     assert "kept in memory" in text and "ratio" in text
 
+
+
+def test_elpv_folders_sorts_cells_by_defect_probability(tmp_path):
+    from PIL import Image
+
+    src = tmp_path / "elpv"
+    (src / "images").mkdir(parents=True)
+    rows = [("cell0001.png", "1.0", "mono"), ("cell0002.png", "0.0", "poly"),
+            ("cell0003.png", "0.3333333333333333", "mono"), ("cell0004.png", "0.6666666666666666", "poly"),
+            ("cell0005.png", "0.0", "mono")]
+    for i, (name, _, _) in enumerate(rows):
+        Image.new("L", (30, 30), 40 * i).save(src / "images" / name)
+    (src / "labels.csv").write_text("".join(f"images/{n}  {p}  {t}\n" for n, p, t in rows))
+    counts = benchmarks.elpv_folders(tmp_path / "out", source=src)
+    assert counts == {"functional": 2, "possibly_defective": 1, "likely_defective": 1, "defective": 1}
+    assert sorted(p.name for p in (tmp_path / "out" / "functional").iterdir()) == ["cell0002.png", "cell0005.png"]
+    assert (tmp_path / "out" / "defective" / "cell0001.png").read_bytes() == (src / "images" / "cell0001.png").read_bytes()

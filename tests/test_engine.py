@@ -63,6 +63,46 @@ def test_crop_windows_stay_inside_the_image():
         assert min(areas) < 0.3 and max(areas) > 0.6  # the scale range is really used
 
 
+def test_scale_jitter_crops_are_squares_of_the_jittered_shorter_side():
+    import tensorflow as tf
+
+    from ilsvrc_keras.data import Augment
+
+    augment = Augment(scale_jitter=(256 / 224, 512 / 224))  # VGG's [256, 512] around 224 crops
+    assert augment.cache_scale == 512 / 224  # kept images big enough for the smallest window
+    for shape in [(375, 500, 3), (500, 375, 3), (224, 224, 3), (20, 300, 3)]:
+        short = min(shape[:2])
+        sides = []
+        for i in range(200):
+            y, x, h, w = augment.window(tf.constant(shape), tf.constant([i, 3], tf.int64)).numpy()
+            assert h == w and 0 <= y and 0 <= x and y + h <= shape[0] and x + w <= shape[1]
+            # the window is the 224 crop of the image resized to a shorter side of 256-512
+            assert short * 224 / 512 - 1 <= h <= short * 224 / 256 + 1
+            sides.append(h)
+        assert max(sides) - min(sides) > 0.3 * short * 224 / 256  # the range is really used
+    seed = tf.constant([5, 9], tf.int64)
+    assert (augment.window(tf.constant((300, 400, 3)), seed).numpy()
+            == augment.window(tf.constant((300, 400, 3)), seed).numpy()).all()  # seeded: resumes replay it
+    alexnet = Augment(scale_jitter=(0.9, 0.9))  # r < 1: the whole shorter side
+    assert alexnet.window(tf.constant((100, 150, 3)), seed).numpy()[2] == 100
+
+
+def test_scale_jitter_through_the_training_pipeline(flowers, tmp_path):
+    from conftest import flower_subset
+    from ilsvrc_keras.data import Augment, decoded_images, file_dataset, image_folder_dataset
+    from ilsvrc_keras.transforms import EvalTransform
+
+    ds = image_folder_dataset(flower_subset(flowers, tmp_path / "d", ("daisy", "tulip"), 5), val_fraction=0.2)
+    t = EvalTransform(48, 0.75, "tf")
+    augment = Augment(scale_jitter=(64 / 48, 80 / 48))
+    for cache in (False, True):
+        batches = list(file_dataset(ds.train, t, 4, 2, training=True, augment=augment, cache=cache))
+        assert sum(int((w > 0).numpy().sum()) for _, _, w in batches) == len(ds.train)
+        assert all(tuple(x.shape) == (4, 48, 48, 3) for x, _, _ in batches)
+    store = decoded_images(ds.train, t, training=True, augment=augment)
+    assert all(min(a.shape[:2]) == 80 for a in store)  # 80 px kept: the largest jittered side
+
+
 def test_disguised_png_and_cmyk_jpeg_decode(tmp_path):
     import tensorflow as tf
 
@@ -84,7 +124,7 @@ def _history(out):
 def test_train_cli_json_and_outputs(tiny, tmp_path):
     out = tmp_path / "run"
     p = subprocess.run(_cli("train", "--model", "resnet18", "--data", tiny, "--out", out, "--epochs", 2,
-                            "--batch-size", 8, "--image-size", 64, "--lr", 0.05, "--quiet", "--json"),
+                            "--batch-size", 8, "--image-size", 64, "--lr", 0.05, "--scale-jitter", 72, 80, "--quiet", "--json"),
                        capture_output=True, text=True, env=_env(), timeout=600)
     assert p.returncode == 0, p.stderr[-3000:]
     s = json.loads(p.stdout)
@@ -93,6 +133,7 @@ def test_train_cli_json_and_outputs(tiny, tmp_path):
         assert key in s
     assert s["replicas"] == 1 and s["xla"] is False and s["precision"] == "fp32"
     assert s["epochs_completed"] == 2 and s["resumed_from_epoch"] is None
+    assert s["augment"]["scale_jitter"] == pytest.approx([72 / 64, 80 / 64])  # px at --image-size 64
     from ilsvrc_keras.data import image_folder_dataset
 
     broken_in_train = any(p.endswith("zz_broken.jpg") for p in image_folder_dataset(tiny, 0.2, 0).train.paths)
@@ -238,6 +279,8 @@ def test_recipe_smoke_run(recipe, tiny, tmp_path):
     summary = json.loads(p.stdout[p.stdout.index("{"):])
     assert summary["epochs_completed"] == 2 and summary["global_batch_size"] == 8
     assert summary["learning_rate"] < 0.01  # the paper's rate, scaled down to the smoke batch
+    if recipe == "resnet50":  # the paper's scale augmentation: shorter side 256-480 around 224 crops
+        assert summary["augment"]["scale_jitter"] == pytest.approx([256 / 224, 480 / 224])
     import ilsvrc_keras
 
     assert ilsvrc_keras.load(tmp_path / recipe).num_classes == 3

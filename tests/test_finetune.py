@@ -64,6 +64,11 @@ def test_batchnorm_stays_frozen_unless_asked(mobilenet_weights):
     set_trainable(m, "all", train_bn=True)
     m(x, training=True)
     assert not np.allclose(before[2], np.asarray(bns[-1].weights[2]))  # moving mean moved
+    own_step = np.asarray(bns[-1].moving_mean) - before[2]  # Keras' pretrained momentum, 0.99
+    bns[-1].set_weights(before)
+    set_trainable(m, "all", train_bn=True, bn_momentum=0.9)  # fine_tune's default for phase 2
+    m(x, training=True)
+    np.testing.assert_allclose(np.asarray(bns[-1].moving_mean) - before[2], 10 * own_step, rtol=1e-3, atol=1e-5)
     set_trainable(m, "all", unfreeze=4, train_bn=False)
     assert sum(1 for l in m.layers if l.trainable and l.weights and not l.name.startswith("head")) <= 4
 
