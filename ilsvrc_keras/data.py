@@ -431,8 +431,8 @@ def decoded_images(split: Split, transform, training: bool, augment: Optional[Au
     """The split's images decoded once and kept (on the split) for every later epoch.
 
     Training: uint8, shorter side shrunk to :data:`TRAIN_CACHE_SCALE` times the input size (more
-    under scale jittering: :attr:`Augment.cache_scale`; never enlarged), aspect kept, so that each epoch's random-resized crop is cut from it. Evaluation:
-    the evaluation transform's crop itself (the very pixels :func:`ilsvrc_keras.classify` sees).
+    under scale jittering: :attr:`Augment.cache_scale`; never enlarged), aspect kept, so that each
+    epoch's random crop is cut from it. Evaluation: the evaluation transform's crop itself (the very pixels :func:`ilsvrc_keras.classify` sees).
     Undecodable files are ``None``."""
     import numpy as np
     import tensorflow as tf
@@ -470,8 +470,8 @@ def file_dataset(split: Split, transform, batch_size: int, num_classes: int, *, 
 
     Training: a shuffle seeded by ``(seed, epoch)`` (so a resumed epoch replays the same order
     and ``skip`` jumps over the examples already trained on), random-resized-crop decoded from
-    the JPEG bytes (or AlexNet/VGG-style scale jittering: :class:`Augment`), flip, optional RandAugment/MixUp/CutMix. Evaluation: the model's evaluation
-    transform. Undecodable files are dropped; weights above 0 mark real examples (1, or the
+    the JPEG bytes (or AlexNet/VGG-style scale jittering: :class:`Augment`), flip, optional
+    RandAugment/MixUp/CutMix. Evaluation: the model's evaluation transform. Undecodable files are dropped; weights above 0 mark real examples (1, or the
     example's ``class_weights`` entry; 0 pads the last batch), so the caller can count what was
     skipped. A split with ``contents`` (encoded images in memory) is read from there, not disk. ``shard=(n, i)`` keeps every n-th file
     from the i-th (one shard per worker). ``cache`` keeps the decoded images in memory across
