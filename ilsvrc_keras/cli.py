@@ -219,6 +219,7 @@ def cmd_fine_tune(args) -> int:
         "head_epochs": args.head_epochs, "head_lr": args.head_lr, "lr": args.lr, "batch_size": args.batch_size,
         "image_size": args.image_size, "unfreeze": args.unfreeze, "class_weight": args.class_weight,
         "patience": args.patience, "precision": args.precision, "xla": args.xla, "replicas": args.replicas,
+        "bn_momentum": args.bn_momentum, "train_bn": False if args.frozen_bn else None,
     }.items() if v is not None}
     if options.get("unfreeze", "all") != "all":
         options["unfreeze"] = int(options["unfreeze"])
@@ -369,6 +370,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--batch-size", type=int)
     sp.add_argument("--image-size", type=int)
     sp.add_argument("--unfreeze", help="'all' or the number of top layers to unfreeze")
+    sp.add_argument("--frozen-bn", action="store_true",
+                    help="keep BatchNorm in inference mode in the whole-network phase too")
+    sp.add_argument("--bn-momentum", type=float,
+                    help="momentum of the moving statistics of BatchNorm while it trains (default 0.9)")
     sp.add_argument("--class-weight", choices=["balanced"])
     sp.add_argument("--patience", type=int, help="early stopping after N epochs without improvement")
     sp.add_argument("--precision", choices=["bf16", "fp16", "fp32"])

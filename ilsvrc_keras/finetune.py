@@ -238,8 +238,8 @@ def fine_tune(data, model: str = "mobilenet_0.25_128", weights="imagenet", out=N
     ``data_dir``), a ``tf.data.Dataset`` of ``(image, label)``, or ``(x, y)`` arrays; ``val_data``
     the same. ``head_epochs`` at ``head_lr`` train the new head; ``epochs`` at ``lr`` (warmup,
     cosine) train the unfrozen network; its BatchNorm layers train (``train_bn``) with moving
-    statistics of momentum ``bn_momentum`` (``None``: the network's own). ``class_weight="balanced"`` weights the loss by inverse
-    class frequency. Rerunning with the same ``out`` resumes. ``export`` may name
+    statistics of momentum ``bn_momentum`` (``None``: the network's own).
+    ``class_weight="balanced"`` weights the loss by inverse class frequency. Rerunning with the same ``out`` resumes. ``export`` may name
     ``"savedmodel"`` and ``"tflite"``.
 
     >>> import ilsvrc_keras
@@ -331,7 +331,13 @@ def fine_tune(data, model: str = "mobilenet_0.25_128", weights="imagenet", out=N
     paths.update(exported)
     seconds = time.perf_counter() - started
     result = FineTuneResult(trained, names, history, metrics, {"out": str(out), **paths}, seconds)
-    report = {**result.summary(), "model": model, "phase_kept": final_dir.name}
+    settings = dict(head_epochs=head_epochs, epochs=epochs, batch_size=batch_size, image_size=size,
+                    crop_fraction=transform.crop_fraction, head_lr=head_lr, lr=lr, optimizer=optimizer,
+                    head_optimizer=head_optimizer, weight_decay=weight_decay, warmup_epochs=warmup_epochs,
+                    unfreeze=unfreeze, train_bn=train_bn, bn_momentum=bn_momentum, dropout=dropout,
+                    label_smoothing=label_smoothing, augment=dataclasses.asdict(augment),
+                    class_weight=class_weight, patience=patience, seed=seed)
+    report = {**result.summary(), "model": model, "phase_kept": final_dir.name, "settings": settings}
     (out / "report.json").write_text(json.dumps(report, indent=2))
     return result
 

@@ -132,12 +132,15 @@ def test_arrays_input(mobilenet_weights, tmp_path):
 def test_cli_fine_tune_then_classify(small, mobilenet_weights, tmp_path):
     out = tmp_path / "cli"
     p = subprocess.run(_cli("fine-tune", small, "--out", out, "--weights", mobilenet_weights, "--head-epochs", 1,
-                            "--epochs", 1, "--batch-size", 16, "--quiet", "--json"),
+                            "--epochs", 1, "--batch-size", 16, "--bn-momentum", 0.95, "--quiet", "--json"),
                        capture_output=True, text=True, env=_env(), timeout=600)
     assert p.returncode == 0, p.stderr[-3000:]
     s = json.loads(p.stdout)
     assert {"val_accuracy", "epochs", "seconds", "classes", "out"} <= set(s)
     assert s["classes"] == ["daisy", "sunflower", "tulip"] and s["epochs"] == 2
+    settings = json.loads((out / "report.json").read_text())["settings"]  # what the run used, for a rerun
+    assert settings["bn_momentum"] == 0.95 and settings["train_bn"] is True and settings["epochs"] == 1
+    assert settings["augment"]["crop_scale"] == [0.35, 1.0] and settings["image_size"] == 128
     p = subprocess.run(_cli("classify", next((small / "tulip").glob("*.jpg")), "--model", out, "--json"),
                        capture_output=True, text=True, env=_env(), timeout=300)
     assert p.returncode == 0, p.stderr[-3000:]
