@@ -338,7 +338,9 @@ def fine_tune(data, model: str = "mobilenet_0.25_128", weights="imagenet", out=N
                     label_smoothing=label_smoothing, augment=dataclasses.asdict(augment),
                     class_weight=class_weight, patience=patience, seed=seed)
     report = {**result.summary(), "model": model, "phase_kept": final_dir.name, "settings": settings}
-    (out / "report.json").write_text(json.dumps(report, indent=2))
+    # Settings may hold numpy numbers (class weights computed by the caller): written as plain numbers.
+    (out / "report.json").write_text(json.dumps(report, indent=2,
+                                                default=lambda o: o.item() if hasattr(o, "item") else str(o)))
     return result
 
 
