@@ -339,14 +339,14 @@ def scale_jitter_window(shape, seed, jitter):
     return tf.stack([tf.minimum(offset_y, height - side), tf.minimum(offset_x, width - side), side, side])
 
 
-def decode_random_crop(contents, seed, scale=CROP_SCALE, window_fn=None):
-    """Encoded bytes -> the random crop as uint8. JPEGs decode only the crop
+def decode_random_crop(contents, seed, augment: Optional["Augment"] = None):
+    """Encoded bytes -> the random crop as uint8, its window picked by ``augment``
+    (:meth:`Augment.window`; default: Inception's random-resized crop). JPEGs decode only the crop
     (``decode_and_crop_jpeg``); PNG, GIF and BMP files (ImageNet has PNGs named .JPEG) are
-    decoded whole and cropped. ``window_fn(shape, seed)`` picks the window (default: the
-    random-resized crop of area ``scale``)."""
+    decoded whole and cropped."""
     import tensorflow as tf
 
-    window_fn = window_fn or (lambda shape, s: random_crop_window(shape, s, scale))
+    window_fn = (augment or Augment()).window
 
     def jpeg():
         window = window_fn(tf.io.extract_jpeg_shape(contents), seed)
@@ -432,7 +432,8 @@ def decoded_images(split: Split, transform, training: bool, augment: Optional[Au
 
     Training: uint8, shorter side shrunk to :data:`TRAIN_CACHE_SCALE` times the input size (more
     under scale jittering: :attr:`Augment.cache_scale`; never enlarged), aspect kept, so that each
-    epoch's random crop is cut from it. Evaluation: the evaluation transform's crop itself (the very pixels :func:`ilsvrc_keras.classify` sees).
+    epoch's random crop is cut from it. Evaluation: the evaluation transform's crop itself (the very
+    pixels :func:`ilsvrc_keras.classify` sees).
     Undecodable files are ``None``."""
     import numpy as np
     import tensorflow as tf
@@ -471,9 +472,10 @@ def file_dataset(split: Split, transform, batch_size: int, num_classes: int, *, 
     Training: a shuffle seeded by ``(seed, epoch)`` (so a resumed epoch replays the same order
     and ``skip`` jumps over the examples already trained on), random-resized-crop decoded from
     the JPEG bytes (or AlexNet/VGG-style scale jittering: :class:`Augment`), flip, optional
-    RandAugment/MixUp/CutMix. Evaluation: the model's evaluation transform. Undecodable files are dropped; weights above 0 mark real examples (1, or the
-    example's ``class_weights`` entry; 0 pads the last batch), so the caller can count what was
-    skipped. A split with ``contents`` (encoded images in memory) is read from there, not disk. ``shard=(n, i)`` keeps every n-th file
+    RandAugment/MixUp/CutMix. Evaluation: the model's evaluation transform. Undecodable files are
+    dropped; weights above 0 mark real examples (1, or the example's ``class_weights`` entry; 0 pads
+    the last batch), so the caller can count what was skipped. A split with ``contents`` (encoded
+    images in memory) is read from there, not disk. ``shard=(n, i)`` keeps every n-th file
     from the i-th (one shard per worker). ``cache`` keeps the decoded images in memory across
     epochs (:func:`decoded_images`); ``None`` does so where they fit (:func:`fits_in_memory`).
     """
@@ -526,7 +528,7 @@ def file_dataset(split: Split, transform, batch_size: int, num_classes: int, *, 
                 window = augment.window(tf.shape(image), s)
                 image = tf.image.crop_to_bounding_box(image, window[0], window[1], window[2], window[3])
             else:
-                image = decode_random_crop(read(source), s, window_fn=augment.window)
+                image = decode_random_crop(read(source), s, augment)
             image = tf.image.resize(image, (size, size), method="bilinear")
             image = tf.image.stateless_random_flip_left_right(image, seed=s + 1)
         elif store is not None:

@@ -239,7 +239,8 @@ def fine_tune(data, model: str = "mobilenet_0.25_128", weights="imagenet", out=N
     the same. ``head_epochs`` at ``head_lr`` train the new head; ``epochs`` at ``lr`` (warmup,
     cosine) train the unfrozen network; its BatchNorm layers train (``train_bn``) with moving
     statistics of momentum ``bn_momentum`` (``None``: the network's own).
-    ``class_weight="balanced"`` weights the loss by inverse class frequency. Rerunning with the same ``out`` resumes. ``export`` may name
+    ``class_weight="balanced"`` weights the loss by inverse class frequency. Rerunning with the
+    same ``out`` resumes. ``export`` may name
     ``"savedmodel"`` and ``"tflite"``.
 
     >>> import ilsvrc_keras
