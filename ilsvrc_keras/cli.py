@@ -170,7 +170,8 @@ def cmd_train(args) -> int:
         "replicas": args.replicas, "xla": args.xla, "precision": args.precision, "ema": args.ema,
         "checkpoint_every": args.checkpoint_every, "progress": not args.quiet,
         "milestones": tuple(args.milestones) if args.milestones else None,
-        "restore_best": args.keep_best or None,
+        "restore_best": args.keep_best or None, "progressive_from": args.progressive_from,
+        "progressive_ramp": tuple(args.progressive_ramp) if args.progressive_ramp else None,
     }.items() if v is not None}
     if args.randaugment or args.mixup or args.cutmix or args.crop_scale or args.scale_jitter:
         size = args.image_size or get_spec(args.model).input_size
@@ -338,6 +339,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--scale-jitter", type=float, nargs=2, metavar=("MIN", "MAX"),
                     help="AlexNet/VGG-style crops instead: the shorter side resized to MIN-MAX px, then a random "
                          "square of --image-size (AlexNet at 224 px: 256 256; VGG: 256 512)")
+    sp.add_argument("--progressive-from", type=int, metavar="PX",
+                    help="progressive resizing: the first epochs train at PX, growing to --image-size by the "
+                         "last ones (more epochs in the same time; evaluation stays at --image-size)")
+    sp.add_argument("--progressive-ramp", type=float, nargs=2, metavar=("START", "END"),
+                    help="fractions of the run over which the size grows (default 0.5 0.85)")
     sp.add_argument("--randaugment", action="store_true")
     sp.add_argument("--mixup", type=float, default=0.0, help="MixUp alpha")
     sp.add_argument("--cutmix", type=float, default=0.0, help="CutMix alpha")

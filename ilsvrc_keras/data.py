@@ -466,7 +466,8 @@ def decoded_images(split: Split, transform, training: bool, augment: Optional[Au
 
 def file_dataset(split: Split, transform, batch_size: int, num_classes: int, *, training: bool,
                  seed: int = 0, epoch: int = 0, skip: int = 0, augment: Optional[Augment] = None,
-                 shard: tuple = (1, 0), class_weights: Optional[list] = None, cache: Optional[bool] = None):
+                 shard: tuple = (1, 0), class_weights: Optional[list] = None, cache: Optional[bool] = None,
+                 size: Optional[int] = None):
     """tf.data over a split: ``(images, one-hot labels, weights)`` batches of ``batch_size``.
 
     Training: a shuffle seeded by ``(seed, epoch)`` (so a resumed epoch replays the same order
@@ -478,6 +479,8 @@ def file_dataset(split: Split, transform, batch_size: int, num_classes: int, *, 
     images in memory) is read from there, not disk. ``shard=(n, i)`` keeps every n-th file
     from the i-th (one shard per worker). ``cache`` keeps the decoded images in memory across
     epochs (:func:`decoded_images`); ``None`` does so where they fit (:func:`fits_in_memory`).
+    ``size``: the training crops' size when it is not the transform's (progressive resizing); the
+    in-memory store keeps the transform's, so that it serves every size of the run.
     """
     import tensorflow as tf
 
@@ -514,7 +517,7 @@ def file_dataset(split: Split, transform, batch_size: int, num_classes: int, *, 
         if training:
             ds = ds.shuffle(len(split), seed=seed * 100003 + epoch, reshuffle_each_iteration=False)
     ds = ds.enumerate().skip(skip)
-    size = transform.size
+    size = int(size or transform.size) if training else transform.size
 
     def read(source):  # encoded bytes: the source itself for in-memory data and streams, else its file
         return source if in_memory else tf.io.read_file(source)

@@ -22,7 +22,9 @@ def create_model(name: str, weights: WeightsArg = None, num_classes: int = 1000,
             found on disk or downloaded; see :mod:`ilsvrc_keras.weights`) or a weights file.
         num_classes: size of the classifier (ImageNet weights with the top need 1000).
         include_top: ``False`` returns the convolutional feature map, for new heads.
-        input_shape: ``(H, W, 3)``; defaults to the paper's input size.
+        input_shape: ``(H, W, 3)``; defaults to the paper's input size. ``(None, None, 3)``
+            builds a network that takes any size, where it ends in global pooling (ResNets,
+            GoogLeNet without its auxiliary heads).
         **kwargs: builder options, e.g. ``dropout`` or GoogLeNet's ``aux_logits=True``.
 
     >>> import ilsvrc_keras
@@ -33,10 +35,12 @@ def create_model(name: str, weights: WeightsArg = None, num_classes: int = 1000,
     spec = get_spec(name)
     if input_shape is None:
         input_shape = (spec.input_size, spec.input_size, 3)
-    input_shape = tuple(int(v) for v in input_shape)
+    # None for height and width: one network for every size (progressive resizing), where the
+    # network ends in global pooling.
+    input_shape = tuple(None if v is None else int(v) for v in input_shape)
     if len(input_shape) != 3 or input_shape[-1] != 3:
         raise IlsvrcKerasError(f"{name}: input_shape must be (height, width, 3), got {input_shape}")
-    if min(input_shape[:2]) < spec.min_input_size:
+    if min(v if v is not None else spec.min_input_size for v in input_shape[:2]) < spec.min_input_size:
         raise IlsvrcKerasError(
             f"{name}: input of {input_shape[0]}x{input_shape[1]} is too small; "
             f"the smallest this network takes is {spec.min_input_size} px"
@@ -48,7 +52,14 @@ def create_model(name: str, weights: WeightsArg = None, num_classes: int = 1000,
             f"{name}: ImageNet weights with the classifier need num_classes=1000; use include_top=False "
             f"for a new head (ilsvrc_keras.fine_tune does that)"
         )
-    model = spec.builder(input_shape, num_classes, include_top, **{**spec.builder_kwargs, **kwargs})
+    try:
+        model = spec.builder(input_shape, num_classes, include_top, **{**spec.builder_kwargs, **kwargs})
+    except ValueError as exc:
+        if None not in input_shape:
+            raise
+        raise IlsvrcKerasError(
+            f"{name}: its fully connected layers need one input size, so input_shape cannot leave "
+            f"height or width open (None); give it as (H, W, 3) ({exc})") from None
     if weights is None:
         return model
     if weights == "imagenet":

@@ -174,6 +174,44 @@ def test_keep_best_ends_with_the_best_epoch_and_reports_it(tiny, tmp_path):
     assert hits / len(good) == pytest.approx(float(best["val_top1"]), abs=1e-4)  # history keeps 5 decimals
 
 
+def test_progressive_resizing_grows_the_training_size_and_ends_at_the_models(tiny, tmp_path):
+    from ilsvrc_keras.engine import progressive_size
+
+    assert [progressive_size(e, 10, 96, 64) for e in range(10)] == [64] * 6 + [80] + [96] * 3
+    assert [progressive_size(e, 4, 96) for e in range(4)] == [96] * 4  # off
+    out = tmp_path / "prog"
+    p = subprocess.run(_cli("train", "--model", "resnet18", "--data", tiny, "--out", out, "--epochs", 2,
+                            "--batch-size", 8, "--image-size", 64, "--progressive-from", 32,
+                            "--progressive-ramp", 0, 1, "--quiet", "--json"),
+                       capture_output=True, text=True, env=_env(), timeout=600)
+    assert p.returncode == 0, p.stderr[-3000:]
+    s = json.loads(p.stdout)
+    assert s["progressive"] == {"from": 32, "to": 64, "ramp": [0.0, 1.0]}
+    assert [int(r["image_size"]) for r in _history(out)] == [32, 64]
+    import ilsvrc_keras
+
+    clf = ilsvrc_keras.load(out)  # one network for every size; it classifies at the evaluation size
+    assert clf.model.input_shape == (None, None, None, 3)
+    assert clf.classify(next((tiny / "tulip").iterdir()), top=1)[0].label in ("daisy", "rose", "tulip")
+
+
+def test_progressive_crops_come_from_the_store_of_the_final_size(flowers, tmp_path):
+    from ilsvrc_keras.data import decoded_images, file_dataset, image_folder_dataset
+    from ilsvrc_keras.transforms import EvalTransform
+    from ilsvrc_keras.errors import IlsvrcKerasError
+    from ilsvrc_keras.zoo import create_model
+
+    ds = image_folder_dataset(flower_subset(flowers, tmp_path / "d", ("daisy", "tulip"), 4), val_fraction=0.25)
+    t = EvalTransform(64, 0.875, "tf")
+    x, _, _ = next(iter(file_dataset(ds.train, t, 3, 2, training=True, cache=True, size=32)))
+    assert tuple(x.shape) == (3, 32, 32, 3)
+    assert all(min(a.shape[:2]) == 80 for a in decoded_images(ds.train, t, training=True))  # 1.25 x 64
+    x, _, _ = next(iter(file_dataset(ds.val, t, 2, 2, training=False, size=32)))
+    assert tuple(x.shape) == (2, 64, 64, 3)  # evaluation keeps the model's size
+    with pytest.raises(IlsvrcKerasError, match="one input size"):
+        create_model("vgg11", num_classes=2, input_shape=(None, None, 3))
+
+
 def test_killed_run_resumes(tiny, tmp_path):
     out = tmp_path / "killed"
     cmd = _cli("train", "--model", "resnet18", "--data", tiny, "--out", out, "--epochs", 3, "--batch-size", 4,
