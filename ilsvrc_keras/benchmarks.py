@@ -85,9 +85,16 @@ def _rate(ds, batches: int, warmup: int = 2) -> float:
 def input_pipeline(data=None, size=224, batch_size=64, batches=30, **_) -> dict:
     """Images/s of the training input pipeline (random-resized crop decoded from the JPEG bytes,
     flip, normalization) against a plain ``image_dataset_from_directory`` pipeline with the same
-    augmentation on the decoded, resized images, and against bare JPEG decoding of the same files."""
+    augmentation on the decoded, resized images, and against bare JPEG decoding of the same files;
+    also from TFRecord shards as ``ilsvrc-keras prepare`` writes them, with the files' own bytes and
+    with ``--shorter-side`` at the evaluation resize (``size / 0.875``: 256 px for 224)."""
+    import shutil
+    import tempfile
+
     import keras
     import tensorflow as tf
+
+    from .records import _records_split, _write_shard
 
     from .data import Split, decode_image, file_dataset, list_images, random_crop_window
     from .transforms import EvalTransform
@@ -105,6 +112,15 @@ def input_pipeline(data=None, size=224, batch_size=64, batches=30, **_) -> dict:
     started = time.perf_counter()
     ours_cached = file_dataset(split, t, batch_size, len(classes), training=True, cache=True).repeat()
     cache_seconds = time.perf_counter() - started  # the first epoch's one-off decode into memory
+    shard_dir = Path(tempfile.mkdtemp(prefix="ilsvrc-keras-bench-"))
+    side = int(round(size / 0.875))
+    counts = np.bincount(labels, minlength=len(classes)).tolist()
+    shards, prepare_seconds = {}, {}
+    for name, shorter in (("own bytes", None), (f"shorter side {side}", side)):
+        started = time.perf_counter()
+        _write_shard(shard_dir / f"{len(shards)}.tfrecord", zip(paths, labels), shorter)
+        prepare_seconds[name] = round(time.perf_counter() - started, 1)
+        shards[name] = _records_split([shard_dir / f"{len(shards)}.tfrecord"], len(paths), counts)
 
     def augment(x, y):
         def one(img_seed):
@@ -129,17 +145,32 @@ def input_pipeline(data=None, size=224, batch_size=64, batches=30, **_) -> dict:
     bare = (tf.data.Dataset.from_tensor_slices(paths).map(lambda p: decode_image(tf.io.read_file(p)),
                                                           num_parallel_calls=tf.data.AUTOTUNE)
             .map(lambda im: tf.shape(im)).batch(batch_size).repeat().prefetch(tf.data.AUTOTUNE))
+    def from_shards(name):
+        return file_dataset(shards[name], t, batch_size, len(classes), training=True).repeat()
+
+    def bare_shards(name):
+        return (shards[name].make(False, 0, (1, 0)).map(lambda c, y: tf.shape(decode_image(c)),
+                                                         num_parallel_calls=tf.data.AUTOTUNE)
+                .batch(batch_size).repeat().prefetch(tf.data.AUTOTUNE))
+
+    small = f"shorter side {side}"
     rows = {"ilsvrc_keras pipeline (crop decoded from the JPEG)": _rate(ours, batches),
             "image_dataset_from_directory + same augmentation": _rate(plain, batches),
             "ilsvrc_keras pipeline, decoded images kept in memory": _rate(ours_cached, batches),
             "image_dataset_from_directory + cache() + same augmentation": _rate(plain_cached, batches),
-            "bare decode (no resize, no augmentation)": _rate(bare, batches)}
+            "bare decode (no resize, no augmentation)": _rate(bare, batches),
+            "ilsvrc_keras pipeline from TFRecord shards (the files' own bytes)": _rate(from_shards("own bytes"), batches),
+            f"ilsvrc_keras pipeline from TFRecord shards ({small} px)": _rate(from_shards(small), batches),
+            f"bare decode of the shards' images ({small} px)": _rate(bare_shards(small), batches)}
+    shutil.rmtree(shard_dir, ignore_errors=True)
     rows = {k: round(v, 1) for k, v in rows.items()}
     names = list(rows)
     return {"task": "input", "data": str(data), "images": len(paths), "size": size, "batch_size": batch_size,
             "images_per_sec": rows, "first_epoch_decode_into_memory_s": round(cache_seconds, 1),
             "ratio_vs_plain": round(rows[names[0]] / rows[names[1]], 2),
-            "ratio_vs_plain_both_cached": round(rows[names[2]] / rows[names[3]], 2)}
+            "ratio_vs_plain_both_cached": round(rows[names[2]] / rows[names[3]], 2),
+            "ratio_vs_plain_shards_shrunk": round(rows[names[6]] / rows[names[1]], 2),
+            "shards_write_s": prepare_seconds}
 
 
 def train_speed(model="resnet18", size=64, batch_size=32, steps=15, precisions=("fp32", "bf16"), **_) -> dict:
@@ -311,10 +342,12 @@ def format_table(result: dict) -> str:
     if result["task"] == "input":
         lines.append(f"{result['images']} images from {result['data']} at {result['size']} px, batch {result['batch_size']}")
         for k, v in result["images_per_sec"].items():
-            lines.append(f"  {k:<52}{v:>9.1f} img/s")
+            lines.append(f"  {k:<66}{v:>9.1f} img/s")
         lines.append(f"  ratio, ours / plain: {result['ratio_vs_plain']}; both with decoded images in memory: "
                      f"{result['ratio_vs_plain_both_cached']} (our first epoch decodes into memory in "
-                     f"{result['first_epoch_decode_into_memory_s']} s)")
+                     f"{result['first_epoch_decode_into_memory_s']} s); from shrunk shards / plain: "
+                     f"{result['ratio_vs_plain_shards_shrunk']} (shards written in "
+                     + ", ".join(f"{v} s ({k})" for k, v in result["shards_write_s"].items()) + ")")
     if result["task"] == "fine-tune":
         lines.append(f"{'':<42}{'val acc':>9}{'peak':>8}{'seconds':>9}")
         for k, v in result["rows"].items():

@@ -197,8 +197,9 @@ def cmd_prepare(args) -> int:
     from .records import prepare
 
     meta = prepare(args.src, args.out, shard_size=args.shard_size, val_fraction=args.val_fraction, seed=args.seed,
-                   labels=args.labels, workers=args.workers, progress=not args.quiet)
+                   labels=args.labels, workers=args.workers, progress=not args.quiet, shorter_side=args.shorter_side)
     summary = {"out": meta["out"], "classes": len(meta["class_names"]), "train": meta["train"]["count"],
+               "shorter_side": meta["shorter_side"],
                "val": meta["val"]["count"], "train_shards": len(meta["train"]["files"]),
                "val_shards": len(meta["val"]["files"]), "unreadable": meta["unreadable"]}
     text = (f"{summary['train']} training and {summary['val']} validation images of {summary['classes']} classes in "
@@ -360,6 +361,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--val-fraction", type=float, default=0.2, help="held out when SRC has no val/")
     sp.add_argument("--labels", help="ground truth of a flat val/ folder (LOC_val_solution.csv ...)")
     sp.add_argument("--workers", type=int, help="threads writing shards (default: 2 per core)")
+    sp.add_argument("--shorter-side", type=int, metavar="PX",
+                    help="shrink images whose shorter side is larger to PX (JPEG quality 90): fewer pixels to "
+                         "decode every epoch (256 for 224 px training); default: the files' own bytes")
     sp.add_argument("--seed", type=int, default=0)
     sp.add_argument("--quiet", action="store_true")
 

@@ -112,6 +112,14 @@ def training_curves(history, path) -> Path:
     ax2.set_ylim(0, 1)
     ax2.legend()
     ax2.grid(alpha=0.3)
+    # Progressive resizing: a dotted line where the training size changes, labelled with the new size
+    # (validation jumps there, and a reader should see why).
+    sizes = [r.get("image_size") for r in history]
+    for i in range(1, len(sizes)):
+        if sizes[i] not in (None, "") and sizes[i - 1] not in (None, "") and sizes[i] != sizes[i - 1]:
+            for ax in (ax1, ax2):
+                ax.axvline(epochs[i] - 0.5, color="grey", linestyle=":", linewidth=1)
+            ax2.text(epochs[i] - 0.4, 0.03, f"{sizes[i]} px", color="grey", fontsize=8)
     return _save_figure(fig, path)
 
 

@@ -3,7 +3,8 @@
 ``prepare`` writes a class-per-folder dataset (or the raw ILSVRC2012 layout: ``train/<wnid>/`` and
 ``val/`` with its labels file) as TFRecord shards, many shards at once, each holding the original
 encoded bytes (no re-encoding, so nothing is lost and the training transform still decodes only
-its crop). :func:`record_dataset` reads such a folder back, and :func:`tfds_dataset` serves a
+its crop), or with ``shorter_side`` the images larger than that shrunk to it (fewer pixels to
+decode every epoch; what fast.ai's resized ImageNet copies do). :func:`record_dataset` reads such a folder back, and :func:`tfds_dataset` serves a
 tensorflow-datasets dataset (``imagenet2012`` from the manually downloaded tars, or any TFDS
 image dataset by name) the same way, with its JPEGs left encoded (``SkipDecoding``).
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import io
 import json
 import math
 import os
@@ -59,7 +61,43 @@ def _example(contents: bytes, label: int, name: str):
     return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
 
 
-def _write_shard(path: Path, items) -> tuple:
+JPEG_QUALITY = 90  # of shrunk images (FFCV writes ImageNet at 90)
+
+
+def shrink_image(contents: bytes, shorter_side: int, quality: int = JPEG_QUALITY) -> bytes:
+    """``contents`` re-encoded as a JPEG whose shorter side is ``shorter_side`` px, where it is
+    larger (aspect kept; RGB, whatever the source's mode: CMYK, grayscale, 16-bit, PNG); smaller
+    images and bytes that are not a readable image come back unchanged (the training pipeline
+    skips and counts the latter, as for any folder).
+
+    >>> from ilsvrc_keras.records import shrink_image
+    >>> small = shrink_image(open("photo.jpg", "rb").read(), 256)  # doctest: +SKIP
+    """
+    from PIL import Image
+
+    from .errors import ImageError
+    from .images import load_image
+
+    try:
+        with Image.open(io.BytesIO(contents)) as image:
+            if min(image.size) <= shorter_side:
+                return contents
+            scale = shorter_side / min(image.size)
+            # A JPEG is decoded straight at 1/2, 1/4 or 1/8 of its size where that stays above the
+            # target (libjpeg's DCT scaling): most of the shrinking for free.
+            image.draft("RGB", tuple(max(1, round(v * scale)) for v in image.size))
+            pixels = load_image(image)  # any mode -> RGB uint8, as classify() reads it
+    except (ImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return contents
+    rgb = Image.fromarray(pixels)
+    scale = shorter_side / min(rgb.size)
+    rgb = rgb.resize(tuple(max(1, round(v * scale)) for v in rgb.size), Image.Resampling.BICUBIC, reducing_gap=2.0)
+    out = io.BytesIO()
+    rgb.save(out, "JPEG", quality=quality)
+    return out.getvalue()
+
+
+def _write_shard(path: Path, items, shorter_side: Optional[int] = None) -> tuple:
     """Write one shard (to a temporary name, renamed when complete); returns (written, unreadable)."""
     import tensorflow as tf
 
@@ -75,6 +113,8 @@ def _write_shard(path: Path, items) -> tuple:
             if not contents:
                 unreadable.append(file)
                 continue
+            if shorter_side:
+                contents = shrink_image(contents, shorter_side)
             writer.write(_example(contents, label, Path(file).name))
             written += 1
     os.replace(tmp, path)
@@ -82,7 +122,7 @@ def _write_shard(path: Path, items) -> tuple:
 
 
 def prepare(src, out, *, shard_size: int = SHARD_SIZE, val_fraction: float = 0.2, seed: int = 0, labels=None,
-            workers: Optional[int] = None, progress: bool = True) -> dict:
+            workers: Optional[int] = None, progress: bool = True, shorter_side: Optional[int] = None) -> dict:
     """Write the dataset in ``src`` as TFRecord shards in ``out`` (``train-00000-of-00004.tfrecord``
     ..., ``val-...``) and a ``dataset.json`` that :func:`record_dataset` and ``ilsvrc-keras train
     --data OUT`` read. Training examples are shuffled across shards (seeded), so that reading a few
@@ -90,6 +130,11 @@ def prepare(src, out, *, shard_size: int = SHARD_SIZE, val_fraction: float = 0.2
     (the work is reading files and writing records; nothing is decoded). Empty or unreadable files
     are left out and counted; files that are not decodable images are kept and skipped (and
     counted) by the training pipeline, as for folders.
+
+    ``shorter_side`` (px): images larger than that are shrunk to it and re-encoded (JPEG quality
+    90); the others keep their bytes. Every epoch then decodes fewer pixels: on 500x375 ImageNet
+    photos, 256 halves them. Keep it above the training size divided by the crop fraction (256 for
+    224 px training): random-resized crops of small areas are then upsampled a little more.
 
     >>> from ilsvrc_keras.records import prepare
     >>> prepare("../shared/assets/flowers", "/tmp/flowers-records")["train"]["count"]  # doctest: +SKIP
@@ -100,7 +145,10 @@ def prepare(src, out, *, shard_size: int = SHARD_SIZE, val_fraction: float = 0.2
     dataset = image_folder_dataset(src, val_fraction=val_fraction, seed=seed, labels=labels)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    meta = {"format": "tfrecord", "source": str(src), "class_names": list(dataset.class_names)}
+    if shorter_side is not None and shorter_side < 8:
+        raise DataError(f"shorter_side must be at least 8 px, not {shorter_side}")
+    meta = {"format": "tfrecord", "source": str(src), "class_names": list(dataset.class_names),
+            "shorter_side": shorter_side}
     jobs = []
     for name, split in (("train", dataset.train), ("val", dataset.val)):
         items = list(zip(split.paths, split.labels))
@@ -116,7 +164,7 @@ def prepare(src, out, *, shard_size: int = SHARD_SIZE, val_fraction: float = 0.2
     from tqdm.auto import tqdm
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers or min(32, (os.cpu_count() or 1) * 2)) as pool:
-        futures = {pool.submit(_write_shard, f, items): (name, items) for name, f, items in jobs}
+        futures = {pool.submit(_write_shard, f, items, shorter_side): (name, items) for name, f, items in jobs}
         for fut in tqdm(concurrent.futures.as_completed(futures), total=len(futures), desc="shards",
                         disable=not progress, unit="shard"):
             name, items = futures[fut]

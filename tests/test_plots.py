@@ -17,3 +17,21 @@ def test_training_curves_png_with_and_without_a_telling_top5(tmp_path):
         with Image.open(path) as im:
             sizes[name] = im.size
     assert len(set(sizes.values())) == 1 and sizes["five_classes"][0] > 500
+
+
+def test_training_curves_mark_where_progressive_resizing_changes_the_size(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from ilsvrc_keras.plots import training_curves
+
+    rows = [{"epoch": e, "loss": 2 / e, "val_loss": 2.2 / e, "accuracy": 0.2 * e, "val_top1": 0.18 * e,
+             "val_top5": 1.0, "image_size": 64} for e in (1, 2, 3, 4)]
+    plain = np.asarray(Image.open(training_curves(rows, tmp_path / "plain.png")).convert("RGB"), np.int16)
+    grown = [{**r, "image_size": 64 if r["epoch"] < 3 else 96} for r in rows]
+    marked = np.asarray(Image.open(training_curves(grown, tmp_path / "grown.png")).convert("RGB"), np.int16)
+    changed = np.abs(plain - marked).sum(-1) > 0
+    assert changed.any()
+    # The mark lies between epochs 2 and 3, and only there: the same columns in both panels.
+    columns = np.nonzero(changed.any(0))[0]
+    assert columns.max() - columns.min() < plain.shape[1] * 0.6 and len(columns) < plain.shape[1] * 0.2

@@ -113,6 +113,47 @@ def test_train_cli_on_records_then_classify(records, tmp_path):
     assert [c[0] for c in clf.class_labels] == list(CLASSES)
 
 
+def _stored(out, meta):
+    import tensorflow as tf
+
+    from ilsvrc_keras.records import _parse
+
+    files = [str(out / f) for f in meta["train"]["files"] + meta["val"]["files"]]
+    return [bytes(c.numpy()) for c, _ in tf.data.TFRecordDataset(files).map(_parse)]
+
+
+def test_prepare_shorter_side_shrinks_large_images_only(folder, tmp_path):
+    src = tmp_path / "src"
+    shutil.copytree(folder, src)
+    photo = np.asarray(Image.open(next((folder / "tulip").glob("*.jpg"))).convert("RGB"))
+    Image.fromarray(photo).convert("CMYK").save(src / "tulip" / "cmyk.jpg", "JPEG")
+    Image.fromarray((photo[..., 0].astype(np.uint16) * 257)).save(src / "tulip" / "deep.png")  # 16-bit
+    Image.fromarray(photo[:40, :30]).save(src / "tulip" / "small.jpg", "JPEG")
+    small = (src / "tulip" / "small.jpg").read_bytes()
+    summary = _run_json("prepare", str(src), str(tmp_path / "r"), "--shorter-side", "48", "--quiet", "--json")
+    assert summary["shorter_side"] == 48
+    meta = json.loads((tmp_path / "r" / "dataset.json").read_text())
+    assert meta["shorter_side"] == 48
+    stored = _stored(tmp_path / "r", meta)
+    assert len(stored) == summary["train"] + summary["val"]
+    assert small in stored  # already small: its own bytes
+    assert b"\xff\xd8\xff not really a jpeg" in stored  # unreadable: kept as it is, skipped in training
+    sizes = []
+    for b in stored:
+        if b in (small, b"\xff\xd8\xff not really a jpeg"):
+            continue
+        with Image.open(io.BytesIO(b)) as im:  # every other image: an RGB JPEG, shorter side 48
+            assert im.format == "JPEG" and im.mode == "RGB", (im.format, im.mode)
+            sizes.append(im.size)
+    assert sizes and all(min(s) == 48 for s in sizes)
+    h, w = photo.shape[:2]
+    assert (round(w * 48 / min(h, w)), round(h * 48 / min(h, w))) in sizes  # aspect kept
+    ds = open_dataset(tmp_path / "r")
+    seen = sum(int((wt > 0).numpy().sum())
+               for _, _, wt in file_dataset(ds.train, EvalTransform(32, 0.875, "tf"), 8, 3, training=True))
+    assert seen >= len(ds.train) - 1  # only the corrupt file is skipped
+
+
 def test_prepare_cli_json_and_errors(folder, tmp_path):
     summary = _run_json("prepare", str(folder), str(tmp_path / "r"), "--shard-size", "16", "--quiet", "--json")
     assert summary["classes"] == 3 and summary["train_shards"] == -(-summary["train"] // 16)

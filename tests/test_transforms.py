@@ -51,3 +51,13 @@ def test_normalization_modes(mode, first):
     assert out[0, 0, 0] == pytest.approx(first, rel=1e-5)
     caffe = EvalTransform(32, 1.0, "caffe")(np.zeros((32, 32, 3), np.uint8)).numpy()
     np.testing.assert_allclose(caffe[0, 0], [-103.939, -116.779, -123.68], rtol=1e-5)  # BGR order
+
+
+@pytest.mark.parametrize("mode", ["caffe", "tf", "torch"])
+def test_normalize_equals_keras_preprocess_input(mode):
+    from keras.applications import imagenet_utils
+
+    pixels = np.random.default_rng(1).integers(0, 256, (2, 5, 7, 3)).astype(np.uint8)
+    ours = EvalTransform(32, 1.0, mode).normalize(pixels).numpy()
+    theirs = imagenet_utils.preprocess_input(pixels.astype(np.float32), mode=mode)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-4)
