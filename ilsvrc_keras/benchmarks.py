@@ -94,9 +94,8 @@ def input_pipeline(data=None, size=224, batch_size=64, batches=30, **_) -> dict:
     import keras
     import tensorflow as tf
 
-    from .records import _records_split, _write_shard
-
     from .data import Split, decode_image, file_dataset, list_images, random_crop_window
+    from .records import _records_split, _write_shard
     from .transforms import EvalTransform
 
     data = Path(data) if data else _default_assets() / "flowers"
@@ -145,6 +144,7 @@ def input_pipeline(data=None, size=224, batch_size=64, batches=30, **_) -> dict:
     bare = (tf.data.Dataset.from_tensor_slices(paths).map(lambda p: decode_image(tf.io.read_file(p)),
                                                           num_parallel_calls=tf.data.AUTOTUNE)
             .map(lambda im: tf.shape(im)).batch(batch_size).repeat().prefetch(tf.data.AUTOTUNE))
+
     def from_shards(name):
         return file_dataset(shards[name], t, batch_size, len(classes), training=True).repeat()
 

@@ -588,8 +588,8 @@ def train(model: str, data, out, *, epochs: int = 10, batch_size: int = 128, ima
     ``ilsvrc-keras prepare``; or a TFDS name (``"imagenet2012"``, with ``manual_dir`` holding the
     ILSVRC2012 tars the first time, and ``data_dir`` for TFDS' records). ``options`` are
     :class:`RunConfig` fields (``lr``, ``optimizer``, ``schedule``, ``warmup_epochs``,
-    ``replicas``, ``xla``, ``precision``, ``label_smoothing``, ``augment`` ...). Rerunning with
-    the same ``out`` resumes. Returns the run's summary.
+    ``replicas``, ``xla``, ``precision``, ``label_smoothing``, ``augment``, ``progressive_from``
+    ...). Rerunning with the same ``out`` resumes. Returns the run's summary.
 
     >>> import ilsvrc_keras
     >>> summary = ilsvrc_keras.train("resnet18", "flowers/", "runs/r18", epochs=30, image_size=96,

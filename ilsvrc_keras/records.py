@@ -4,9 +4,10 @@
 ``val/`` with its labels file) as TFRecord shards, many shards at once, each holding the original
 encoded bytes (no re-encoding, so nothing is lost and the training transform still decodes only
 its crop), or with ``shorter_side`` the images larger than that shrunk to it (fewer pixels to
-decode every epoch; what fast.ai's resized ImageNet copies do). :func:`record_dataset` reads such a folder back, and :func:`tfds_dataset` serves a
-tensorflow-datasets dataset (``imagenet2012`` from the manually downloaded tars, or any TFDS
-image dataset by name) the same way, with its JPEGs left encoded (``SkipDecoding``).
+decode every epoch; what fast.ai's resized ImageNet copies do). :func:`record_dataset` reads
+such a folder back, and :func:`tfds_dataset` serves a tensorflow-datasets dataset
+(``imagenet2012`` from the manually downloaded tars, or any TFDS image dataset by name) the same
+way, with its JPEGs left encoded (``SkipDecoding``).
 
 Both give :class:`StreamSplit` objects, which :func:`ilsvrc_keras.data.file_dataset` reads like
 file lists: per-epoch seeded shuffles (shard order, then a buffer), per-worker sharding, and a
