@@ -115,11 +115,12 @@ def input_pipeline(data=None, size=224, batch_size=64, batches=30, **_) -> dict:
     side = int(round(size / 0.875))
     counts = np.bincount(labels, minlength=len(classes)).tolist()
     shards, prepare_seconds = {}, {}
-    for name, shorter in (("own bytes", None), (f"shorter side {side}", side)):
+    for i, (name, shorter) in enumerate((("own bytes", None), (f"shorter side {side}", side))):
+        path = shard_dir / f"{i}.tfrecord"
         started = time.perf_counter()
-        _write_shard(shard_dir / f"{len(shards)}.tfrecord", zip(paths, labels), shorter)
+        _write_shard(path, zip(paths, labels), shorter)
         prepare_seconds[name] = round(time.perf_counter() - started, 1)
-        shards[name] = _records_split([shard_dir / f"{len(shards)}.tfrecord"], len(paths), counts)
+        shards[name] = _records_split([path], len(paths), counts)
 
     def augment(x, y):
         def one(img_seed):

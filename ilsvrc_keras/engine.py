@@ -346,9 +346,12 @@ def run_training(build_model: Callable, dataset, transform, config: RunConfig,
         history = [r for r in _read_history(history_path) if int(r["epoch"]) <= int(epoch_var.numpy())]
         writer = tf.summary.create_file_writer(str(out / "tensorboard")) if chief else tf.summary.create_noop_writer()
 
+        def train_size(epoch):
+            return progressive_size(epoch, config.epochs, transform.size, config.progressive_from,
+                                    config.progressive_ramp)
+
         def distributed(split, training, epoch, skip_steps):
-            size = (progressive_size(epoch, config.epochs, transform.size, config.progressive_from,
-                                     config.progressive_ramp) if training else transform.size)
+            size = train_size(epoch) if training else transform.size
 
             def fn(ctx):
                 return file_dataset(
@@ -412,8 +415,7 @@ def run_training(build_model: Callable, dataset, transform, config: RunConfig,
                        "val_loss": val.get("loss"), "val_top1": val.get("top1"), "val_top5": val.get("top5"),
                        "lr": float(schedule(optimizer.iterations)), "images_per_sec": round(sums[2] / seconds, 1),
                        "seconds": round(seconds, 1), "skipped": skipped,
-                       "image_size": progressive_size(epoch, config.epochs, transform.size, config.progressive_from,
-                                                      config.progressive_ramp)}
+                       "image_size": train_size(epoch)}
                 history = [r for r in history if int(r["epoch"]) != epoch + 1] + [row]
                 epoch += 1
                 epoch_var.assign(epoch)

@@ -79,20 +79,22 @@ def shrink_image(contents: bytes, shorter_side: int, quality: int = JPEG_QUALITY
     from .errors import ImageError
     from .images import load_image
 
+    def target(size):  # (width, height) with the shorter side at shorter_side, aspect kept
+        scale = shorter_side / min(size)
+        return tuple(max(1, round(v * scale)) for v in size)
+
     try:
         with Image.open(io.BytesIO(contents)) as image:
             if min(image.size) <= shorter_side:
                 return contents
-            scale = shorter_side / min(image.size)
             # A JPEG is decoded straight at 1/2, 1/4 or 1/8 of its size where that stays above the
             # target (libjpeg's DCT scaling): most of the shrinking for free.
-            image.draft("RGB", tuple(max(1, round(v * scale)) for v in image.size))
+            image.draft("RGB", target(image.size))
             pixels = load_image(image)  # any mode -> RGB uint8, as classify() reads it
     except (ImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         return contents
-    rgb = Image.fromarray(pixels)
-    scale = shorter_side / min(rgb.size)
-    rgb = rgb.resize(tuple(max(1, round(v * scale)) for v in rgb.size), Image.Resampling.BICUBIC, reducing_gap=2.0)
+    rgb = Image.fromarray(pixels)  # the draft's size, turned by the EXIF orientation
+    rgb = rgb.resize(target(rgb.size), Image.Resampling.BICUBIC, reducing_gap=2.0)
     out = io.BytesIO()
     rgb.save(out, "JPEG", quality=quality)
     return out.getvalue()

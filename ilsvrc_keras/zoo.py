@@ -40,7 +40,7 @@ def create_model(name: str, weights: WeightsArg = None, num_classes: int = 1000,
     input_shape = tuple(None if v is None else int(v) for v in input_shape)
     if len(input_shape) != 3 or input_shape[-1] != 3:
         raise IlsvrcKerasError(f"{name}: input_shape must be (height, width, 3), got {input_shape}")
-    if min(v if v is not None else spec.min_input_size for v in input_shape[:2]) < spec.min_input_size:
+    if any(v is not None and v < spec.min_input_size for v in input_shape[:2]):
         raise IlsvrcKerasError(
             f"{name}: input of {input_shape[0]}x{input_shape[1]} is too small; "
             f"the smallest this network takes is {spec.min_input_size} px"
