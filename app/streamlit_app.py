@@ -115,7 +115,7 @@ def _samples() -> dict:
     public-domain photo of Grace Hopper (installed with the stack: the repository ships no photos)."""
     import matplotlib.cbook
 
-    from ilsvrc_keras.data import list_images
+    from ilsvrc_keras.datasets import list_images
 
     folder = os.environ.get(SAMPLES_ENV)
     found = {p.name: p for p in (list_images(folder)[:MAX_SAMPLES] if folder and Path(folder).is_dir() else [])}

@@ -94,8 +94,8 @@ def input_pipeline(data=None, size=224, batch_size=64, batches=30, **_) -> dict:
     import keras
     import tensorflow as tf
 
-    from .data import Split, decode_image, file_dataset, list_images, random_crop_window
-    from .records import _records_split, _write_shard
+    from .datasets import DecodedCache, Split, decode_image, list_images, make_dataset, prepare, random_crop_window
+    from .datasets import open_dataset as _open
     from .transforms import EvalTransform
 
     data = Path(data) if data else _default_assets() / "flowers"
@@ -107,20 +107,21 @@ def input_pipeline(data=None, size=224, batch_size=64, batches=30, **_) -> dict:
         labels += [i] * len(files)
     split = Split(paths, labels)
     t = EvalTransform(size, 0.875, "torch")
-    ours = file_dataset(split, t, batch_size, len(classes), training=True, cache=False).repeat()
+    ours = make_dataset(split, t, batch_size, len(classes), training=True).repeat()
     started = time.perf_counter()
-    ours_cached = file_dataset(split, t, batch_size, len(classes), training=True, cache=True).repeat()
+    decoded = DecodedCache(max_bytes=2**62).serve(split, t, training=True)
     cache_seconds = time.perf_counter() - started  # the first epoch's one-off decode into memory
+    ours_cached = make_dataset(decoded, t, batch_size, len(classes), training=True).repeat()
     shard_dir = Path(tempfile.mkdtemp(prefix="ilsvrc-keras-bench-"))
     side = int(round(size / 0.875))
-    counts = np.bincount(labels, minlength=len(classes)).tolist()
     shards, prepare_seconds = {}, {}
     for i, (name, shorter) in enumerate((("own bytes", None), (f"shorter side {side}", side))):
-        path = shard_dir / f"{i}.tfrecord"
         started = time.perf_counter()
-        _write_shard(path, zip(paths, labels), shorter)
+        # one shard of 99% of the images (prepare holds out a validation 1%)
+        prepare(data, shard_dir / str(i), shard_size=len(paths), val_fraction=0.01,
+                shorter_side=shorter, progress=False)
         prepare_seconds[name] = round(time.perf_counter() - started, 1)
-        shards[name] = _records_split([path], len(paths), counts)
+        shards[name] = _open(shard_dir / str(i)).train
 
     def augment(x, y):
         def one(img_seed):
@@ -147,7 +148,7 @@ def input_pipeline(data=None, size=224, batch_size=64, batches=30, **_) -> dict:
             .map(lambda im: tf.shape(im)).batch(batch_size).repeat().prefetch(tf.data.AUTOTUNE))
 
     def from_shards(name):
-        return file_dataset(shards[name], t, batch_size, len(classes), training=True).repeat()
+        return make_dataset(shards[name], t, batch_size, len(classes), training=True).repeat()
 
     def bare_shards(name):
         return (shards[name].make(False, 0, (1, 0)).map(lambda c, y: tf.shape(decode_image(c)),
@@ -181,7 +182,7 @@ def train_speed(model="resnet18", size=64, batch_size=32, steps=15, precisions=(
     import keras
     import tensorflow as tf
 
-    from .engine import _POLICIES, RunConfig, _make_steps, make_optimizer
+    from .training import POLICIES, make_optimizer, make_train_step
     from .zoo import create_model
 
     rng = np.random.default_rng(0)
@@ -192,12 +193,13 @@ def train_speed(model="resnet18", size=64, batch_size=32, steps=15, precisions=(
     old = keras.mixed_precision.dtype_policy()
     try:
         for precision in precisions:
-            keras.mixed_precision.set_dtype_policy(_POLICIES[precision])
+            keras.mixed_precision.set_dtype_policy(POLICIES[precision])
             for xla in (False, True):
                 strategy = tf.distribute.get_strategy()
                 m = create_model(model, num_classes=10, input_shape=(size, size, 3))
                 opt = make_optimizer("sgd", 0.01, precision=precision)
-                step, _ = _make_steps(strategy, m, opt, RunConfig(out="", batch_size=batch_size), xla, precision)
+                step = make_train_step(strategy, m, opt, global_batch_size=batch_size, xla=xla,
+                                       loss_scale=precision == "fp16")
                 batch = (tf.constant(x), tf.constant(y), tf.constant(w))
                 engine = _timeit(lambda: step(batch), steps, warmup=2)
                 m2 = create_model(model, num_classes=10, input_shape=(size, size, 3))

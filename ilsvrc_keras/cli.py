@@ -160,8 +160,9 @@ def cmd_train(args) -> int:
     # Logical CPU devices must be configured before TensorFlow starts its runtime.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     _import_tensorflow()
-    from .data import Augment
-    from .engine import configure_cpu_replicas, train
+    from .datasets import Augment
+    from .registry import get_spec
+    from .training import configure_cpu_replicas, train
 
     configure_cpu_replicas(args.replicas)
     options = {k: v for k, v in {
@@ -178,10 +179,11 @@ def cmd_train(args) -> int:
         options["augment"] = Augment(crop_scale=(args.crop_scale or 0.08, 1.0), randaugment=args.randaugment,
                                      mixup=args.mixup, cutmix=args.cutmix,
                                      scale_jitter=tuple(s / size for s in args.scale_jitter or ()) or None)
-    summary = train(args.model, args.data, args.out, epochs=args.epochs, batch_size=args.batch_size,
-                    image_size=args.image_size, weights=args.weights, val_fraction=args.val_fraction,
-                    labels=args.labels, seed=args.seed, data_dir=args.data_dir, manual_dir=args.manual_dir,
-                    **options)
+    result = train(args.model, args.data, args.out, epochs=args.epochs, batch_size=args.batch_size,
+                   image_size=args.image_size, weights=args.weights, val_fraction=args.val_fraction,
+                   labels=args.labels, seed=args.seed, data_dir=args.data_dir, manual_dir=args.manual_dir,
+                   **options)
+    summary = result.to_dict()
     text = (f"{summary['epochs_completed']}/{summary['epochs']} epochs, val top-1 {summary['val_top1']}, "
             f"top-5 {summary['val_top5']}, {summary['train_images_per_sec']} img/s, {summary['seconds']} s; "
             f"model and logs in {summary['out']}")
@@ -194,7 +196,7 @@ def cmd_train(args) -> int:
 
 def cmd_prepare(args) -> int:
     _import_tensorflow()
-    from .records import prepare
+    from .datasets import prepare
 
     meta = prepare(args.src, args.out, shard_size=args.shard_size, val_fraction=args.val_fraction, seed=args.seed,
                    labels=args.labels, workers=args.workers, progress=not args.quiet, shorter_side=args.shorter_side)
@@ -212,8 +214,8 @@ def cmd_prepare(args) -> int:
 def cmd_fine_tune(args) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     _import_tensorflow()
-    from .engine import configure_cpu_replicas
     from .finetune import fine_tune
+    from .training import configure_cpu_replicas
 
     configure_cpu_replicas(args.replicas)
     weights = args.weights or "imagenet"
@@ -230,8 +232,11 @@ def cmd_fine_tune(args) -> int:
     result = fine_tune(args.data, model=args.model, weights=weights, out=args.out, val_data=args.val,
                        seed=args.seed, export=args.export or (), progress=not args.quiet,
                        **options)
-    summary = {**result.summary(), "val_accuracy": result.val_accuracy}
+    summary = result.summary()
     summary.pop("metrics")
+    if result.interrupted:
+        _emit(summary, args.json, "interrupted: checkpoint saved; run the same command again to continue")
+        return 143  # as train: a scheduler sees that the run was stopped, not finished
     summary["per_class"] = result.metrics["per_class"]
     text = (f"val accuracy {result.val_accuracy:.1%} on {result.metrics['n']} images, {len(result.history)} "
             f"epochs in {result.seconds:.0f} s; model, report and plots in {result.paths['out']}")

@@ -1,19 +1,104 @@
-"""``evaluate``: ILSVRC top-1/top-5 classification, and single-object localization, over a
-labeled image folder."""
+"""ILSVRC evaluation: one :class:`Evaluator` for every figure the package reports (the training
+loop's validation, :func:`evaluate`, the fine-tuning report), and ``evaluate`` over a labeled
+image folder, with single-object localization on request."""
 
 from __future__ import annotations
 
 import os
 import sys
 import time
-from typing import Optional, Union
+from typing import Optional, Sequence, Union
 
 import numpy as np
 
-from .data import eval_dataset, labeled_images
 from .errors import DataError
 from .inference import Classifier, load
-from .metrics import topk_correct
+from .metrics import per_class_report
+
+
+class Evaluator:
+    """Accumulates the predictions of labeled batches: loss, top-1, top-k, confusion matrix.
+
+    :meth:`update` takes probabilities ``(n, classes)``, true classes, weights (0 marks padding;
+    those rows are ignored) and, optionally, each example's position in its split (to tell which
+    were never seen). Nothing per example is kept but the positions, so an ImageNet-sized pass
+    costs a ``classes x classes`` matrix.
+
+    >>> import numpy as np
+    >>> from ilsvrc_keras.evaluation import Evaluator
+    >>> ev = Evaluator(3)
+    >>> ev.update(np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]]), [0, 1])
+    >>> ev.result()["top1"], ev.result()["n"]
+    (0.5, 2)
+    """
+
+    def __init__(self, num_classes: int, top: int = 5):
+        self.num_classes = num_classes
+        self.top = min(top, num_classes)
+        self.matrix = np.zeros((num_classes, num_classes), np.int64)
+        self.loss_sum = 0.0
+        self.topk_hits = 0
+        self.positions = []
+
+    def update(self, probs, labels, weights=None, positions=None) -> None:
+        probs, labels = np.asarray(probs, np.float32), np.asarray(labels, np.int64).reshape(-1)
+        keep = np.ones(len(labels), bool) if weights is None else np.asarray(weights).reshape(-1) > 0
+        probs, labels = probs[keep], labels[keep]
+        if positions is not None:
+            self.positions.extend(int(i) for i in np.asarray(positions).reshape(-1)[keep])
+        if not len(labels):
+            return
+        np.add.at(self.matrix, (labels, probs.argmax(1)), 1)
+        # keras' categorical cross-entropy on probabilities clips them to [1e-7, 1 - 1e-7]
+        self.loss_sum += float(-np.log(np.clip(probs[np.arange(len(labels)), labels], 1e-7, 1.0)).sum())
+        top = np.argpartition(-probs, self.top - 1, axis=1)[:, :self.top]
+        self.topk_hits += int((top == labels[:, None]).any(axis=1).sum())
+
+    @property
+    def n(self) -> int:
+        return int(self.matrix.sum())
+
+    def result(self) -> dict:
+        """``n``, ``loss``, ``top1`` and ``top5`` (top-k, k = ``top``, 5 unless given; at most the classes)."""
+        n = max(self.n, 1)
+        return {"n": self.n, "loss": self.loss_sum / n, "top1": float(np.trace(self.matrix)) / n,
+                "top5": self.topk_hits / n}
+
+    def report(self, class_names: Sequence[str]) -> dict:
+        """The classification report: accuracy, top-k where 1 < k < classes (an evaluator made with
+        ``top=min(5, classes - 1)`` reports one for any 3 classes or more), per-class
+        precision/recall/F1/support and the confusion matrix."""
+        r = self.result()
+        out = {"n": r["n"], "accuracy": round(r["top1"], 4), "per_class": per_class_report(self.matrix, class_names),
+               "confusion_matrix": self.matrix.tolist()}
+        if 1 < self.top < len(class_names):
+            out[f"top{self.top}_accuracy"] = round(r["top5"], 4)
+        return out
+
+
+def run_evaluation(batches, predict, evaluator: Evaluator, progress=None) -> Evaluator:
+    """The one evaluation loop: for each batch, ``predict(batch)`` gives ``(probabilities, true
+    classes, weights, positions)`` and ``evaluator`` takes them; ``progress(n)`` (a tqdm bar's
+    ``update``) hears how many real examples each batch held."""
+    for batch in batches:
+        probs, labels, weights, positions = (np.asarray(v) for v in predict(batch))
+        before = evaluator.n
+        evaluator.update(probs, labels, weights, positions)
+        if progress is not None:
+            progress(evaluator.n - before)
+    return evaluator
+
+
+def skipped_items(split, evaluator: Evaluator, served=None) -> list:
+    """Names of ``split``'s items the evaluator never saw (undecodable files). ``served``: the split
+    the batches came from when it was a decoded copy of ``split`` (positions index into it)."""
+    served = served or split
+
+    def names(s):  # streams name their examples by position (evaluation reads them in order)
+        return s.paths if s.paths is not None else [f"<example {i}>" for i in range(len(s))]
+
+    seen = {names(served)[i] for i in evaluator.positions}
+    return [p for p in names(split) if p not in seen]
 
 
 def evaluate(data: Union[str, os.PathLike], model: Union[str, Classifier] = "mobilenet_0.25_128",
@@ -28,8 +113,9 @@ def evaluate(data: Union[str, os.PathLike], model: Union[str, Classifier] = "mob
     ``localize_options`` (``method``, ``threshold``, ``region``, ``scale``, ``component``) go to it.
 
     ``data``: flat validation images with ``labels`` (``LOC_val_solution.csv``, a label-per-line
-    file or a Pascal-VOC folder), or a class-per-folder tree. Undecodable files are skipped and
-    listed in ``skipped``.
+    file or a Pascal-VOC folder), or a class-per-folder tree (read by
+    :func:`ilsvrc_keras.datasets.open_dataset`, all of it as validation). Undecodable files are
+    skipped and listed in ``skipped``.
 
     >>> import ilsvrc_keras
     >>> r = ilsvrc_keras.evaluate("val/images", labels="LOC_val_solution.csv",
@@ -39,44 +125,42 @@ def evaluate(data: Union[str, os.PathLike], model: Union[str, Classifier] = "mob
     """
     from tqdm import tqdm
 
-    items = labeled_images(data, labels, limit)  # cheap checks before the model loads
+    from .datasets import Split, make_dataset, open_dataset
+
+    if not isinstance(data, (str, os.PathLike)) or not os.path.isdir(data):
+        raise DataError(f"{data}: no such folder")
+    ds = open_dataset(data, labels=labels, val_fraction=1.0)  # cheap checks before the model loads
+    split = ds.val.subset(range(min(limit, len(ds.val)))) if limit is not None else ds.val
     clf = load(model, weights)
     index = {label: i for i, (label, _) in enumerate(clf.class_labels)}
-    unknown = sorted({t for t in items.labels if t not in index})
+    unknown = sorted({ds.class_names[y] for y in set(split.labels)} - set(index))
     if unknown:
         raise DataError(f"{data}: labels not among {clf.name}'s classes: {unknown[:5]}")
-    targets = np.array([index[t] for t in items.labels])
+    split = Split(split.items, [index[ds.class_names[y]] for y in split.labels], split.kind, split.names, split.boxes)
     if localization:
-        return _evaluate_localization(clf, items, targets, progress, **localize_options)
+        return _evaluate_localization(clf, split, progress, **localize_options)
     start = time.perf_counter()
-    seen, probs = [], []
-    bar = tqdm(total=len(items), unit="img", desc=f"evaluate {clf.name}", file=sys.stderr, disable=not progress)
-    for idx, batch in eval_dataset(items.paths, clf.transform, batch_size):
-        probs.append(clf.predict_batch(batch))
-        seen.append(idx.numpy())
-        bar.update(len(idx))
+    bar = tqdm(total=len(split), unit="img", desc=f"evaluate {clf.name}", file=sys.stderr, disable=not progress)
+    batches = make_dataset(split, clf.transform, batch_size, clf.num_classes, training=False)
+    ev = run_evaluation(batches, lambda b: (clf.predict_batch(b[0]), np.argmax(b[1], -1), b[2], b[3]),
+                        Evaluator(clf.num_classes), bar.update)
     bar.close()
     seconds = time.perf_counter() - start
-    seen = np.concatenate(seen) if seen else np.zeros(0, np.int64)
-    probs = np.concatenate(probs) if probs else np.zeros((0, clf.num_classes), np.float32)
-    n = len(seen)
-    top1 = float(topk_correct(probs, targets[seen], 1).mean()) if n else 0.0
-    top5 = float(topk_correct(probs, targets[seen], 5).mean()) if n else 0.0
-    skipped = sorted(set(range(len(items))) - set(seen.tolist()))
+    r = ev.result()
     return {
         "model": clf.name,
-        "n": n,
-        "top1": top1,
-        "top5": top5,
-        "top1_error": 1.0 - top1,
-        "top5_error": 1.0 - top5,
-        "skipped": [items.paths[i] for i in skipped],
+        "n": r["n"],
+        "top1": r["top1"],
+        "top5": r["top5"],
+        "top1_error": 1.0 - r["top1"],
+        "top5_error": 1.0 - r["top5"],
+        "skipped": skipped_items(split, ev),
         "seconds": round(seconds, 3),
-        "images_per_sec": round(n / seconds, 1) if seconds > 0 else None,
+        "images_per_sec": round(r["n"] / seconds, 1) if seconds > 0 else None,
     }
 
 
-def _evaluate_localization(clf, items, targets, progress, **options) -> dict:
+def _evaluate_localization(clf, split, progress, **options) -> dict:
     from tqdm import tqdm
 
     from .errors import ImageError
@@ -85,29 +169,29 @@ def _evaluate_localization(clf, items, targets, progress, **options) -> dict:
                                DEFAULT_THRESHOLD, localizer_for)
     from .metrics import localization_hits
 
-    if not any(t.boxes for t in items.truths):
+    if not any(split.boxes or ()):
         raise DataError("localization needs ground truth with boxes (LOC_val_solution.csv or Pascal-VOC XML)")
     options = {"method": DEFAULT_METHOD, "threshold": DEFAULT_THRESHOLD, "region": DEFAULT_REGION,
                "scale": DEFAULT_SCALE, "component": DEFAULT_COMPONENT, **options}
     loc = localizer_for(clf)
     options["scale"] = loc.resolve_scale(options["scale"])
-    hits = np.zeros((len(items), 5), bool)  # top1, top5, top1_loc, top5_loc, gt_known_loc
+    hits = np.zeros((len(split), 5), bool)  # top1, top5, top1_loc, top5_loc, gt_known_loc
     skipped, done = [], []
     start = time.perf_counter()
-    for i in tqdm(range(len(items)), unit="img", desc=f"localize {clf.name}", file=sys.stderr,
+    for i in tqdm(range(len(split)), unit="img", desc=f"localize {clf.name}", file=sys.stderr,
                   disable=not progress):
         try:
-            array = load_image(items.paths[i])
+            array = load_image(split.paths[i])
         except ImageError:
-            skipped.append(items.paths[i])
+            skipped.append(split.paths[i])
             continue
         probs = clf.predict([array])[0]
         top5 = [int(c) for c in np.argsort(-probs, kind="stable")[:5]]
-        true = int(targets[i])
+        true = int(split.labels[i])
         classes = top5 + ([true] if true not in top5 else [])
         _, boxes = loc.maps_and_boxes(array, classes, **options)
-        truth = items.truths[i]
-        true_boxes = [b for label, b in truth.boxes if label == truth.label]
+        wnid = clf.class_labels[true][0]
+        true_boxes = [b for label, b in split.boxes[i] if label == wnid]
         hits[i, :2] = top5[0] == true, true in top5
         hits[i, 2:] = localization_hits(top5, dict(zip(classes, boxes)), true, true_boxes)
         done.append(i)

@@ -94,6 +94,27 @@ def _is_model_folder(path) -> bool:
     return Path(path).is_dir() and (Path(path) / MODEL_FILE).is_file()
 
 
+def save_model_folder(out, model, class_names: Sequence[str], transform: EvalTransform,
+                      card: Optional[dict] = None) -> dict:
+    """Write a model folder that :func:`load` (and so ``classify``, ``evaluate``, the app) reads:
+    ``model.keras``, ``labels.json`` (the class names) and ``preprocessing.json`` (size, crop
+    fraction, normalization and the model card). Each file is written whole or not at all.
+    Returns the paths written."""
+    from .files import write_atomic
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / (MODEL_FILE + ".tmp.keras")
+    model.save(tmp)
+    os.replace(tmp, out / MODEL_FILE)
+    write_atomic(out / LABELS_FILE, json.dumps([str(c) for c in class_names], indent=1))
+    prep = {"size": transform.size, "crop_fraction": transform.crop_fraction,
+            "preprocessing": transform.preprocessing, "card": card or {}}
+    write_atomic(out / PREPROCESSING_FILE, json.dumps(prep, indent=2))
+    return {"model": str(out / MODEL_FILE), "labels": str(out / LABELS_FILE),
+            "preprocessing": str(out / PREPROCESSING_FILE)}
+
+
 def _load_folder(folder: Path) -> Classifier:
     import keras
 

@@ -12,7 +12,7 @@ import json
 import os
 import sys
 
-from ilsvrc_keras.data import Augment
+from ilsvrc_keras.datasets import Augment
 
 SMOKE = {"epochs": 2, "batch_size": 8, "image_size": 72, "checkpoint_every": 5}  # 72 px: AlexNet needs 67
 
@@ -37,7 +37,7 @@ def parser(doc: str) -> argparse.ArgumentParser:
 def run(model: str, paper: dict, doc: str, argv=None) -> dict:
     args = parser(doc).parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from ilsvrc_keras.engine import configure_cpu_replicas, train
+    from ilsvrc_keras.training import configure_cpu_replicas, train
 
     configure_cpu_replicas(args.replicas)
     cfg = dict(paper)
@@ -58,7 +58,7 @@ def run(model: str, paper: dict, doc: str, argv=None) -> dict:
     for k in ("replicas", "precision", "xla"):
         if getattr(args, k) is not None:
             cfg[k] = getattr(args, k)
-    summary = train(model, args.data, args.out, labels=args.labels, **cfg)
+    summary = train(model, args.data, args.out, labels=args.labels, **cfg).to_dict()
     print(json.dumps(summary, indent=2))
     return summary
 

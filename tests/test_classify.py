@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 import ilsvrc_keras
-from ilsvrc_keras.data import read_loc_csv
+from ilsvrc_keras.datasets import read_loc_csv
 from ilsvrc_keras.labels import wnid_to_index
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from ilsvrc_keras import DataError
-from ilsvrc_keras.data import labeled_images, read_ground_truth
+from ilsvrc_keras.datasets import labeled_images, read_ground_truth
 
 
 def test_loc_csv_with_several_boxes(val_sample):
@@ -64,44 +64,45 @@ def test_limit_keeps_sorted_order(val_sample):
     assert len(items) == 5 and items.paths == sorted(items.paths)
 
 
-def test_small_datasets_are_decoded_once_and_kept(flowers, tmp_path, monkeypatch):
+def test_small_datasets_are_decoded_once_and_kept(flowers, tmp_path):
     import tensorflow as tf
 
     from conftest import flower_subset
-    from ilsvrc_keras import data as data_mod
-    from ilsvrc_keras.data import decode_image, decoded_images, file_dataset, fits_in_memory, image_folder_dataset
+    from ilsvrc_keras.datasets import DecodedCache, decode_image, folder_dataset, make_dataset
     from ilsvrc_keras.transforms import EvalTransform
 
     root = flower_subset(flowers, tmp_path / "d", ("daisy", "tulip"), 6)
     (root / "tulip" / "zz_bad.jpg").write_bytes(b"\xff\xd8\xff nope")
-    ds = image_folder_dataset(root, val_fraction=0.3)
+    ds = folder_dataset(root, val_fraction=0.3)
     t = EvalTransform(64, 0.875, "tf")
-    assert fits_in_memory(ds.train, t, True)
-    monkeypatch.setattr(data_mod, "CACHE_BYTES", 1000)
-    assert not fits_in_memory(ds.train, t, True)  # over the budget: decoded from the files every epoch
-    # Evaluation: the store holds exactly the crop the classifier sees.
-    store = decoded_images(ds.val, t, training=False)
-    for path, cached in zip(ds.val.paths, store):
-        if cached is None:
-            assert path.endswith("zz_bad.jpg")
-            continue
+    cache = DecodedCache()
+    assert cache.fits(ds.train, t, True)
+    assert not DecodedCache(max_bytes=1000).fits(ds.train, t, True)  # over budget: decoded every epoch
+    assert DecodedCache(max_bytes=1000).serve(ds.train, t, True) is ds.train
+    # Evaluation: the store holds exactly the crop the classifier sees; the unreadable file is left out.
+    store = cache.serve(ds.val, t, training=False)
+    assert store.kind == "cropped" and len(store) == len(ds.val) - any(p.endswith("zz_bad.jpg") for p in ds.val.paths)
+    for path, cached in zip(store.paths, store.items):
         np.testing.assert_array_equal(cached, t.crop(decode_image(tf.io.read_file(path))).numpy())
-    assert decoded_images(ds.val, t, training=False) is store  # kept, not decoded again
+    assert cache.serve(ds.val, t, training=False) is store  # kept, not decoded again
     # Training: shorter side 1.25x the input (80 px here), aspect kept, never enlarged.
-    train_store = decoded_images(ds.train, t, training=True)
-    for path, cached in zip(ds.train.paths, train_store):
-        if cached is not None:
-            h, w = tf.io.extract_jpeg_shape(tf.io.read_file(path)).numpy()[:2]
-            assert min(cached.shape[:2]) == min(80, h, w) and cached.dtype == np.uint8
-            assert abs(cached.shape[0] / cached.shape[1] - h / w) < 0.05
+    train_store = cache.serve(ds.train, t, training=True)
+    assert train_store.kind == "decoded"
+    for path, cached in zip(train_store.paths, train_store.items):
+        h, w = tf.io.extract_jpeg_shape(tf.io.read_file(path)).numpy()[:2]
+        assert min(cached.shape[:2]) == min(80, h, w) and cached.dtype == np.uint8
+        assert abs(cached.shape[0] / cached.shape[1] - h / w) < 0.05
     # Both paths give batches of the same shape, count the same real examples, and the cached one
     # replays its order for the same seed.
     for split, training in ((ds.train, True), (ds.val, False)):
-        cached = list(file_dataset(split, t, 4, 2, training=training, seed=3, cache=True))
-        plain = list(file_dataset(split, t, 4, 2, training=training, seed=3, cache=False))
+        def batches(s):
+            return list(make_dataset(s, t, 4, 2, training=training, seed=3))
+
+        cached = batches(cache.serve(split, t, training=training))
+        plain = batches(split)
         assert [b[0].shape for b in cached] == [b[0].shape for b in plain]
         assert sum(int((b[2].numpy() > 0).sum()) for b in cached) == sum(int((b[2].numpy() > 0).sum()) for b in plain)
-        again = list(file_dataset(split, t, 4, 2, training=training, seed=3, cache=True))
+        again = batches(cache.serve(split, t, training=training))
         for a, b in zip(cached, again):
             np.testing.assert_array_equal(a[0], b[0])
         if not training:

@@ -51,7 +51,7 @@ def test_two_replicas_with_xla_equal_one_device():
 def test_crop_windows_stay_inside_the_image():
     import tensorflow as tf
 
-    from ilsvrc_keras.data import random_crop_window
+    from ilsvrc_keras.datasets import random_crop_window
 
     for shape in [(375, 500, 3), (500, 375, 3), (64, 64, 3), (20, 300, 3)]:
         areas = []
@@ -66,7 +66,7 @@ def test_crop_windows_stay_inside_the_image():
 def test_scale_jitter_crops_are_squares_of_the_jittered_shorter_side():
     import tensorflow as tf
 
-    from ilsvrc_keras.data import Augment
+    from ilsvrc_keras.datasets import Augment
 
     augment = Augment(scale_jitter=(256 / 224, 512 / 224))  # VGG's [256, 512] around 224 crops
     assert augment.cache_scale == 512 / 224  # kept images big enough for the smallest window
@@ -89,24 +89,24 @@ def test_scale_jitter_crops_are_squares_of_the_jittered_shorter_side():
 
 def test_scale_jitter_through_the_training_pipeline(flowers, tmp_path):
     from conftest import flower_subset
-    from ilsvrc_keras.data import Augment, decoded_images, file_dataset, image_folder_dataset
+    from ilsvrc_keras.datasets import Augment, DecodedCache, folder_dataset, make_dataset
     from ilsvrc_keras.transforms import EvalTransform
 
-    ds = image_folder_dataset(flower_subset(flowers, tmp_path / "d", ("daisy", "tulip"), 5), val_fraction=0.2)
+    ds = folder_dataset(flower_subset(flowers, tmp_path / "d", ("daisy", "tulip"), 5), val_fraction=0.2)
     t = EvalTransform(48, 0.75, "tf")
     augment = Augment(scale_jitter=(64 / 48, 80 / 48))
-    for cache in (False, True):
-        batches = list(file_dataset(ds.train, t, 4, 2, training=True, augment=augment, cache=cache))
+    store = DecodedCache().serve(ds.train, t, training=True, augment=augment)
+    for split in (ds.train, store):
+        batches = list(make_dataset(split, t, 4, 2, training=True, augment=augment))
         assert sum(int((w > 0).numpy().sum()) for _, _, w in batches) == len(ds.train)
         assert all(tuple(x.shape) == (4, 48, 48, 3) for x, _, _ in batches)
-    store = decoded_images(ds.train, t, training=True, augment=augment)
-    assert all(min(a.shape[:2]) == 80 for a in store)  # 80 px kept: the largest jittered side
+    assert all(min(a.shape[:2]) == 80 for a in store.items)  # 80 px kept: the largest jittered side
 
 
 def test_disguised_png_and_cmyk_jpeg_decode(tmp_path):
     import tensorflow as tf
 
-    from ilsvrc_keras.data import decode_random_crop
+    from ilsvrc_keras.datasets import decode_random_crop
 
     rgb = (np.random.default_rng(0).random((60, 80, 3)) * 255).astype(np.uint8)
     Image.fromarray(rgb).save(tmp_path / "png_named.JPEG", "PNG")  # as in ImageNet's train set
@@ -134,9 +134,9 @@ def test_train_cli_json_and_outputs(tiny, tmp_path):
     assert s["replicas"] == 1 and s["xla"] is False and s["precision"] == "fp32"
     assert s["epochs_completed"] == 2 and s["resumed_from_epoch"] is None
     assert s["augment"]["scale_jitter"] == pytest.approx([72 / 64, 80 / 64])  # px at --image-size 64
-    from ilsvrc_keras.data import image_folder_dataset
+    from ilsvrc_keras.datasets import folder_dataset
 
-    broken_in_train = any(p.endswith("zz_broken.jpg") for p in image_folder_dataset(tiny, 0.2, 0).train.paths)
+    broken_in_train = any(p.endswith("zz_broken.jpg") for p in folder_dataset(tiny, 0.2, 0).train.paths)
     assert broken_in_train  # the seeded split puts it there: the run must skip it, not die
     assert s["skipped_images"] == 2  # once per epoch, counted
     rows = _history(out)
@@ -163,10 +163,10 @@ def test_keep_best_ends_with_the_best_epoch_and_reports_it(tiny, tmp_path):
     assert s["restored_best"] is True and s["best_epoch"] == int(best["epoch"])
     assert s["val_top1"] == pytest.approx(float(best["val_top1"]))
     import ilsvrc_keras
-    from ilsvrc_keras.data import image_folder_dataset
+    from ilsvrc_keras.datasets import folder_dataset
 
     # The saved model is the best epoch's: its accuracy on the validation files matches that row.
-    val = image_folder_dataset(tiny, 0.2, 0).val
+    val = folder_dataset(tiny, 0.2, 0).val
     clf = ilsvrc_keras.load(out)
     names = [c[0] for c in clf.class_labels]
     good = [(p, y) for p, y in zip(val.paths, val.labels) if not p.endswith("zz_broken.jpg")]
@@ -175,7 +175,7 @@ def test_keep_best_ends_with_the_best_epoch_and_reports_it(tiny, tmp_path):
 
 
 def test_progressive_resizing_grows_the_training_size_and_ends_at_the_models(tiny, tmp_path):
-    from ilsvrc_keras.engine import progressive_size
+    from ilsvrc_keras.training import progressive_size
 
     assert [progressive_size(e, 10, 96, 64) for e in range(10)] == [64] * 6 + [80] + [96] * 3
     assert [progressive_size(e, 4, 96) for e in range(4)] == [96] * 4  # off
@@ -196,17 +196,18 @@ def test_progressive_resizing_grows_the_training_size_and_ends_at_the_models(tin
 
 
 def test_progressive_crops_come_from_the_store_of_the_final_size(flowers, tmp_path):
-    from ilsvrc_keras.data import decoded_images, file_dataset, image_folder_dataset
-    from ilsvrc_keras.transforms import EvalTransform
+    from ilsvrc_keras.datasets import DecodedCache, folder_dataset, make_dataset
     from ilsvrc_keras.errors import IlsvrcKerasError
+    from ilsvrc_keras.transforms import EvalTransform
     from ilsvrc_keras.zoo import create_model
 
-    ds = image_folder_dataset(flower_subset(flowers, tmp_path / "d", ("daisy", "tulip"), 4), val_fraction=0.25)
+    ds = folder_dataset(flower_subset(flowers, tmp_path / "d", ("daisy", "tulip"), 4), val_fraction=0.25)
     t = EvalTransform(64, 0.875, "tf")
-    x, _, _ = next(iter(file_dataset(ds.train, t, 3, 2, training=True, cache=True, size=32)))
+    store = DecodedCache().serve(ds.train, t, training=True)
+    x, _, _ = next(iter(make_dataset(store, t, 3, 2, training=True, size=32)))
     assert tuple(x.shape) == (3, 32, 32, 3)
-    assert all(min(a.shape[:2]) == 80 for a in decoded_images(ds.train, t, training=True))  # 1.25 x 64
-    x, _, _ = next(iter(file_dataset(ds.val, t, 2, 2, training=False, size=32)))
+    assert all(min(a.shape[:2]) == 80 for a in store.items)  # 1.25 x 64
+    x, _, _, _ = next(iter(make_dataset(ds.val, t, 2, 2, training=False, size=32)))
     assert tuple(x.shape) == (2, 64, 64, 3)  # evaluation keeps the model's size
     with pytest.raises(IlsvrcKerasError, match="one input size"):
         create_model("vgg11", num_classes=2, input_shape=(None, None, 3))
@@ -281,7 +282,7 @@ def test_two_workers_train_in_lockstep(tiny, tmp_path):
 
 def test_bad_data_is_a_clear_error(tmp_path):
     from ilsvrc_keras import DataError
-    from ilsvrc_keras.data import image_folder_dataset
+    from ilsvrc_keras.datasets import folder_dataset as image_folder_dataset
 
     with pytest.raises(DataError, match="no such folder"):
         image_folder_dataset(tmp_path / "nope")
@@ -296,11 +297,11 @@ def test_bad_data_is_a_clear_error(tmp_path):
 
 
 def test_stratified_split_is_seeded(flowers):
-    from ilsvrc_keras.data import image_folder_dataset
+    from ilsvrc_keras.datasets import open_dataset as image_folder_dataset
 
-    a = image_folder_dataset(flowers, 0.2, seed=0)
-    b = image_folder_dataset(flowers, 0.2, seed=0)
-    c = image_folder_dataset(flowers, 0.2, seed=1)
+    a = image_folder_dataset(flowers, val_fraction=0.2, seed=0)
+    b = image_folder_dataset(flowers, val_fraction=0.2, seed=0)
+    c = image_folder_dataset(flowers, val_fraction=0.2, seed=1)
     assert a.val.paths == b.val.paths and a.val.paths != c.val.paths
     assert len(a.train) + len(a.val) == 4317
     counts = np.bincount(a.val.labels)

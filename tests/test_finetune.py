@@ -1,5 +1,6 @@
 """fine_tune: the round trip, frozen BatchNorm, class weights, bad data, and the real acceptance run."""
 
+import csv
 import json
 import shutil
 import subprocess
@@ -10,7 +11,8 @@ import pytest
 
 import ilsvrc_keras
 from ilsvrc_keras import DataError
-from ilsvrc_keras.finetune import _class_weights, build_classifier, set_trainable
+from ilsvrc_keras.datasets import StreamSplit
+from ilsvrc_keras.finetune import build_classifier, class_weights_for, freeze, unfreeze
 
 from conftest import flower_subset
 from test_engine import _cli, _env
@@ -47,12 +49,12 @@ def test_round_trip_save_load_classify(small, mobilenet_weights, tmp_path):
 
 def test_batchnorm_stays_frozen_unless_asked(mobilenet_weights):
     m = build_classifier("mobilenet_0.25_128", 3, mobilenet_weights, 128, 0.2)
-    set_trainable(m, "head", train_bn=False)
+    freeze(m)
     assert [l.name for l in m.layers if l.trainable and l.weights] == ["head_predictions"]
-    set_trainable(m, "head", train_bn=True)  # fastai-style: BatchNorm adapts while the convolutions are frozen
+    freeze(m, train_bn=True)  # fastai-style: BatchNorm adapts while the convolutions are frozen
     opened = {l.__class__.__name__ for l in m.layers if l.trainable and l.weights}
     assert opened == {"BatchNormalization", "Dense"}
-    set_trainable(m, "all", train_bn=False)
+    unfreeze(m, train_bn=False)
     bns = [l for l in m.layers if l.__class__.__name__ == "BatchNormalization"]
     assert bns and not any(l.trainable for l in bns)
     assert m.get_layer("conv_pw_13").trainable
@@ -61,24 +63,33 @@ def test_batchnorm_stays_frozen_unless_asked(mobilenet_weights):
     m(x, training=True)  # a training-mode call must not move frozen statistics
     for a, b in zip(before, bns[-1].weights):
         np.testing.assert_array_equal(a, np.asarray(b))
-    set_trainable(m, "all", train_bn=True)
+    unfreeze(m, train_bn=True, bn_momentum=None)
     m(x, training=True)
     assert not np.allclose(before[2], np.asarray(bns[-1].weights[2]))  # moving mean moved
     own_step = np.asarray(bns[-1].moving_mean) - before[2]  # Keras' pretrained momentum, 0.99
     bns[-1].set_weights(before)
-    set_trainable(m, "all", train_bn=True, bn_momentum=0.9)  # fine_tune's default for phase 2
+    unfreeze(m, train_bn=True, bn_momentum=0.9)  # fine_tune's default for phase 2
     m(x, training=True)
     np.testing.assert_allclose(np.asarray(bns[-1].moving_mean) - before[2], 10 * own_step, rtol=1e-3, atol=1e-5)
-    set_trainable(m, "all", unfreeze=4, train_bn=False)
+    unfreeze(m, 4, train_bn=False)
     assert sum(1 for l in m.layers if l.trainable and l.weights and not l.name.startswith("head")) <= 4
+    unfreeze(m, from_layer="conv_dw_13", train_bn=True)  # a stage on: everything from that layer
+    names = [l.name for l in m.layers]
+    opened = {l.name for l in m.layers if l.trainable and l.weights and not l.name.startswith("head")}
+    assert opened == {l.name for l in m.layers[names.index("conv_dw_13"):] if l.weights
+                      and not l.name.startswith("head")}
+    with pytest.raises(ilsvrc_keras.IlsvrcKerasError, match="not a layer"):
+        unfreeze(m, from_layer="no_such_layer")
+    with pytest.raises(ilsvrc_keras.IlsvrcKerasError, match="unfreeze must be"):
+        unfreeze(m, "some")
 
 
 def test_class_weights_change_the_loss():
     import tensorflow as tf
 
-    from ilsvrc_keras.engine import RunConfig, _make_steps, make_optimizer
+    from ilsvrc_keras.training import make_optimizer, make_train_step
 
-    assert _class_weights("balanced", [0, 0, 0, 1], ["a", "b"]) == pytest.approx([4 / 6, 2.0])
+    assert class_weights_for("balanced", [0, 0, 0, 1], ["a", "b"]) == pytest.approx([4 / 6, 2.0])
     rng = np.random.default_rng(0)
     x = rng.normal(size=(6, 16, 16, 3)).astype("float32")
     y = np.eye(2, dtype="float32")[[0, 0, 0, 0, 1, 1]]
@@ -92,7 +103,7 @@ def test_class_weights_change_the_loss():
     for w in (np.ones(6, "float32"), np.array([1, 1, 1, 1, 5, 5], "float32")):
         base.set_weights(start)
         opt = make_optimizer("sgd", 0.5, momentum=0.0)
-        step, _ = _make_steps(tf.distribute.get_strategy(), base, opt, RunConfig(out="", batch_size=6), False, "fp32")
+        step = make_train_step(tf.distribute.get_strategy(), base, opt, global_batch_size=6)
         step((tf.constant(x), tf.constant(y), tf.constant(w)))
         moved.append(base.get_weights()[0] - start[0])
     assert not np.allclose(moved[0], moved[1])
@@ -197,5 +208,81 @@ def test_tfds_dataset_by_name(small, mobilenet_weights, tmp_path):
     result = ilsvrc_keras.fine_tune("small_flowers_for_test", data_dir=tmp_path / "tfds", weights=mobilenet_weights,
                                     out=tmp_path / "out", head_epochs=1, epochs=0, batch_size=8, progress=False)
     assert result.class_names == classes  # from the TFDS metadata
-    assert result.metrics["n"] == 6  # a seeded, stratified 20% of 12 per class: round(2.4) = 2 each
+    # Streamed through the same path as train: encoded records, never decoded into memory; with no
+    # validation split of its own, TFDS' last 20% of train is held out (7 of 36).
+    ds = ilsvrc_keras.open_dataset("small_flowers_for_test", data_dir=tmp_path / "tfds")
+    assert isinstance(ds.train, StreamSplit) and ds.train.kind == "encoded" and len(ds.val) == 7
+    assert result.metrics["n"] == 7
     assert json.loads((tmp_path / "out" / "labels.json").read_text()) == classes
+
+
+def test_keras_datasets_and_callbacks(small, mobilenet_weights, tmp_path):
+    """What a Keras user has in hand: batched image_dataset_from_directory pipelines and callbacks."""
+    import keras
+
+    from ilsvrc_keras.datasets import StreamSplit
+
+    train_dir, val_dir = tmp_path / "train", tmp_path / "val"
+    for c in ("daisy", "sunflower"):
+        files = sorted((small / c).glob("*.jpg"))
+        for d, part in ((train_dir, files[:14]), (val_dir, files[14:])):
+            (d / c).mkdir(parents=True)
+            for p in part:
+                shutil.copy(p, d / c / p.name)
+    load = dict(batch_size=16, image_size=(140, 140), seed=0, verbose=False)
+    train_ds = keras.utils.image_dataset_from_directory(str(train_dir), **load)
+    val_ds = keras.utils.image_dataset_from_directory(str(val_dir), shuffle=False, **load)
+    data = ilsvrc_keras.open_dataset(train_ds, val_ds)
+    assert isinstance(data.train, StreamSplit) and data.train.kind == "decoded" and len(data.train) == 28
+    assert data.class_names == ["daisy", "sunflower"]  # taken from the dataset
+    log = tmp_path / "log.csv"
+    result = ilsvrc_keras.fine_tune(train_ds, val_data=val_ds, class_names=["daisy", "sunflower"],
+                                    weights=mobilenet_weights, out=tmp_path / "ft", head_epochs=2, epochs=1,
+                                    batch_size=8, progress=False, callbacks=[keras.callbacks.CSVLogger(str(log))])
+    with open(log) as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["epoch"]) for r in rows] == [0, 1, 2]  # one row per epoch of both phases
+    assert [r["phase"] for r in result.history] == ["head", "head", "all"]
+    assert [float(r["val_top1"]) for r in rows] == pytest.approx([h["val_top1"] for h in result.history])
+    for h in result.history:
+        assert all(isinstance(v, (int, float)) for k, v in h.items() if k != "phase")
+    assert result.metrics["n"] == 12 and not result.interrupted  # 6 val photos per class
+    assert result.val_accuracy == pytest.approx(max(h["val_top1"] for h in result.history), abs=1e-4)
+
+
+def test_fine_tune_reads_prepared_shards(small, mobilenet_weights, tmp_path):
+    from ilsvrc_keras.datasets import prepare
+
+    meta = prepare(small, tmp_path / "shards", shard_size=16, progress=False)
+    result = ilsvrc_keras.fine_tune(tmp_path / "shards", weights=mobilenet_weights, out=tmp_path / "ft",
+                                    head_epochs=1, epochs=0, batch_size=8, progress=False)
+    assert result.class_names == ["daisy", "sunflower", "tulip"]
+    assert result.metrics["n"] + len(result.metrics["skipped"]) == meta["val"]["count"]
+    assert len(result.metrics["skipped"]) <= 1  # at most the corrupt file, if the split put it there
+
+
+def test_sigterm_interrupts_fine_tune_with_143_and_a_rerun_resumes(small, mobilenet_weights, tmp_path):
+    import signal
+    import time
+
+    out = tmp_path / "term"
+    cmd = _cli("fine-tune", small, "--out", out, "--weights", mobilenet_weights, "--head-epochs", 2, "--epochs", 2,
+               "--batch-size", 4, "--quiet", "--json")
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+    deadline = time.time() + 300
+    while time.time() < deadline and not (out / "checkpoints" / "head").exists():
+        time.sleep(0.1)
+    time.sleep(2)  # inside the head phase's steps
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 143, stderr[-2000:]
+    s = json.loads(stdout)
+    assert s["interrupted"] is True and s["val_accuracy"] is None
+    assert not (out / "model.keras").exists()  # nothing half-done is passed off as the model
+    p = subprocess.run(cmd, capture_output=True, text=True, env=_env(), timeout=600)
+    assert p.returncode == 0, p.stderr[-3000:]
+    s = json.loads(p.stdout)
+    assert s["interrupted"] is False and s["epochs"] == 4
+    with open(out / "history.csv") as f:
+        rows = [(r["phase"], int(r["epoch"])) for r in csv.DictReader(f)]
+    assert rows == [("head", 1), ("head", 2), ("all", 1), ("all", 2)]  # resumed, no duplicate rows

@@ -10,8 +10,8 @@ from PIL import Image
 
 import ilsvrc_keras
 from ilsvrc_keras import DataError
-from ilsvrc_keras.data import file_dataset, open_dataset
-from ilsvrc_keras.records import prepare, record_dataset
+from ilsvrc_keras.datasets import make_dataset as file_dataset
+from ilsvrc_keras.datasets import open_dataset, prepare, record_dataset
 from ilsvrc_keras.transforms import EvalTransform
 
 from conftest import flower_subset
@@ -59,7 +59,7 @@ def test_prepare_writes_shards_and_counts(folder, records):
     # The records hold the files' own bytes, unchanged.
     import tensorflow as tf
 
-    from ilsvrc_keras.records import _parse
+    from ilsvrc_keras.datasets.sources import parse_record as _parse
 
     stored = {bytes(c.numpy()) for c, _ in tf.data.TFRecordDataset([str(out / f) for f in meta["val"]["files"]]).map(_parse)}
     originals = {p.read_bytes() for c in CLASSES for p in (folder / c).iterdir()}
@@ -116,7 +116,7 @@ def test_train_cli_on_records_then_classify(records, tmp_path):
 def _stored(out, meta):
     import tensorflow as tf
 
-    from ilsvrc_keras.records import _parse
+    from ilsvrc_keras.datasets.sources import parse_record as _parse
 
     files = [str(out / f) for f in meta["train"]["files"] + meta["val"]["files"]]
     return [bytes(c.numpy()) for c, _ in tf.data.TFRecordDataset(files).map(_parse)]
@@ -190,8 +190,8 @@ def test_tfds_dataset_trains_with_encoded_images(folder, tmp_path):
     t = EvalTransform(48, 0.875, "tf")
     batch = next(iter(file_dataset(ds.train, t, 4, 3, training=True)))
     assert batch[0].shape == (4, 48, 48, 3)
-    summary = ilsvrc_keras.train("resnet18", "flower_records_for_test", tmp_path / "run", data_dir=tmp_path / "tfds",
-                                 epochs=1, batch_size=8, image_size=32, lr=0.01, progress=False)
-    assert summary["epochs_completed"] == 1
+    result = ilsvrc_keras.train("resnet18", "flower_records_for_test", tmp_path / "run", data_dir=tmp_path / "tfds",
+                                epochs=1, batch_size=8, image_size=32, lr=0.01, progress=False)
+    assert result.epochs_completed == 1
     with pytest.raises(DataError, match="not available"):
         open_dataset("no_such_dataset_anywhere", data_dir=tmp_path / "tfds")

@@ -10,7 +10,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from ilsvrc_keras.engine import RunConfig, configure_cpu_replicas, make_optimizer, _make_steps  # noqa: E402
+from ilsvrc_keras.training import configure_cpu_replicas, make_optimizer, make_train_step  # noqa: E402
 
 configure_cpu_replicas(2)
 import keras  # noqa: E402
@@ -45,7 +45,7 @@ for name, strategy, xla in [
         model.set_weights(initial)
         opt = make_optimizer("sgd", 0.5, weight_decay=0.0)
         opt.build(model.trainable_variables)
-    step, _ = _make_steps(strategy, model, opt, RunConfig(out="/tmp/unused", batch_size=BATCH), xla, "fp32")
+    step = make_train_step(strategy, model, opt, global_batch_size=BATCH, xla=xla)
     data = strategy.experimental_distribute_dataset(tf.data.Dataset.from_tensors((x, y, w)))
     loss, correct, seen = (float(v) for v in step(next(iter(data))))
     results[name] = ([np.asarray(v) for v in model.weights], loss, seen, strategy.num_replicas_in_sync)

@@ -1,0 +1,30 @@
+"""The data layer: one front door, :func:`open_dataset`, for training, fine-tuning, evaluation and
+``prepare``.
+
+- :mod:`.sources`: where labeled images come from (class folders, the ILSVRC layout with its
+  ground truth, ``prepare``'s TFRecord shards, TFDS names, arrays, any ``tf.data.Dataset``);
+- :mod:`.ground_truth`: ILSVRC's ground-truth files;
+- :mod:`.pipeline`: the training and evaluation ``tf.data`` pipelines over a split;
+- :mod:`.cache`: the decoded-image store, an explicit object a run owns;
+- :mod:`.prepare`: TFRecord shards.
+
+Data flows one way: source -> split -> (cache) -> pipeline -> batches.
+"""
+
+from .cache import CACHE_BYTES, DecodedCache
+from .ground_truth import (IMAGE_EXTENSIONS, GroundTruth, LabeledImages, labeled_images, list_images,
+                           read_ground_truth, read_label_lines, read_loc_csv, read_voc_folder)
+from .pipeline import (CROP_RATIO, CROP_SCALE, TRAIN_CACHE_SCALE, Augment, decode_image, decode_random_crop,
+                       make_dataset, random_crop_window, scale_jitter_window)
+from .prepare import prepare, shrink_image
+from .sources import (ImageDataset, Split, StreamSplit, array_split, folder_dataset, is_record_folder,
+                      open_dataset, record_dataset, stratified_split, stream_split, tfds_builder, tfds_dataset)
+
+__all__ = [
+    "CACHE_BYTES", "CROP_RATIO", "CROP_SCALE", "IMAGE_EXTENSIONS", "TRAIN_CACHE_SCALE", "Augment", "DecodedCache",
+    "GroundTruth", "ImageDataset", "LabeledImages", "Split", "StreamSplit", "array_split", "decode_image",
+    "decode_random_crop", "folder_dataset", "is_record_folder", "labeled_images", "list_images", "make_dataset",
+    "open_dataset", "prepare", "random_crop_window", "read_ground_truth", "read_label_lines", "read_loc_csv",
+    "read_voc_folder", "record_dataset", "scale_jitter_window", "shrink_image", "stratified_split",
+    "stream_split", "tfds_builder", "tfds_dataset",
+]

@@ -1,0 +1,505 @@
+"""Where labeled images come from: one :class:`Split` (a list: files, encoded bytes or decoded
+arrays) or :class:`StreamSplit` (a ``tf.data`` stream: TFRecord shards, TFDS, a user's dataset)
+per split, and :func:`open_dataset`, the one front door that turns anything a user hands in into
+an :class:`ImageDataset` for training, fine-tuning, evaluation and ``prepare``.
+
+Every split serves ``make(training, seed, shard)``: a ``tf.data.Dataset`` of ``(payload, label)``
+whose ``kind`` says what the payload is: ``"file"`` (a path), ``"encoded"`` (image bytes),
+``"decoded"`` (a uint8 ``(H, W, 3)`` image) or ``"cropped"`` (the evaluation transform's float crop,
+from :class:`ilsvrc_keras.datasets.cache.DecodedCache`). Training splits are shuffled there, seeded
+by ``seed``, so that a resumed epoch replays its order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+
+from ..errors import DataError
+from .ground_truth import labeled_images, list_images
+
+KINDS = ("file", "encoded", "decoded", "cropped")
+META_FILE = "dataset.json"  # written last by ``prepare``: a folder holding it is complete
+SHUFFLE_BUFFER = 8192
+
+
+@dataclasses.dataclass
+class Split:
+    """Items of one split with integer labels (indices into the dataset's class names).
+
+    ``items``: file paths (``kind="file"``), encoded images (``"encoded"``), uint8 ``(H, W, 3)``
+    arrays or one ``(N, H, W, 3)`` array (``"decoded"``), or evaluation crops (``"cropped"``).
+    ``names`` name the items in reports (the paths for files); ``boxes`` hold each item's ground
+    truth boxes ``[(wnid, (xmin, ymin, xmax, ymax)), ...]`` where known.
+    """
+
+    items: Sequence
+    labels: list
+    kind: str = "file"
+    names: Optional[list] = None
+    boxes: Optional[list] = None
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, not {self.kind!r}")
+        if len(self.items) != len(self.labels):
+            raise DataError(f"{len(self.items)} images but {len(self.labels)} labels")
+
+    def __len__(self):
+        return len(self.labels)
+
+    @property
+    def paths(self) -> list:
+        """The items' names (file paths for folders; ``<array i>`` for images in memory)."""
+        if self.names is not None:
+            return self.names
+        if self.kind == "file":
+            return [str(p) for p in self.items]
+        return [f"<{self.kind} {i}>" for i in range(len(self))]
+
+    def subset(self, indices) -> "Split":
+        """The items at ``indices``, in that order."""
+        indices = list(indices)
+        items = self.items[np.asarray(indices, np.int64)] if isinstance(self.items, np.ndarray) else [
+            self.items[i] for i in indices]
+        pick = (lambda seq: None if seq is None else [seq[i] for i in indices])
+        return Split(items, [self.labels[i] for i in indices], self.kind,
+                     pick(self.names) if self.names is not None else None, pick(self.boxes))
+
+    def make(self, training: bool, seed: int = 0, shard: tuple = (1, 0)):
+        """``tf.data`` of ``(payload, label)``: every ``shard[0]``-th item from ``shard[1]``,
+        shuffled (seeded) for training."""
+        import tensorflow as tf
+
+        labels = tf.constant(self.labels, tf.int32)
+        in_arrays = self.kind in ("decoded", "cropped")
+        sources = tf.range(len(self), dtype=tf.int64) if in_arrays else tf.constant(
+            [bytes(v) if isinstance(v, (bytes, bytearray)) else str(v) for v in self.items])
+        ds = tf.data.Dataset.from_tensor_slices((sources, labels))
+        if shard[0] > 1:
+            ds = ds.shard(shard[0], shard[1])
+        if training:
+            ds = ds.shuffle(max(1, len(self)), seed=seed, reshuffle_each_iteration=False)
+        if in_arrays:  # arrays of any shape stay in Python memory; only the batch's are fetched
+            items, dtype = self.items, tf.float32 if self.kind == "cropped" else tf.uint8
+
+            def fetch(index, label):
+                image = tf.numpy_function(lambda j: np.asarray(items[int(j)]), [index], dtype, stateful=False)
+                image.set_shape([None, None, 3])
+                return image, label
+
+            ds = ds.map(fetch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        return ds
+
+
+@dataclasses.dataclass
+class StreamSplit:
+    """One split served as a stream: ``make(training, seed, shard)`` returns the ``tf.data`` of
+    ``(payload, label)`` of ``kind``; ``count`` is its number of examples; ``labels`` (one per
+    example, in no particular order) where the class counts are known, for class weights."""
+
+    make: Callable
+    count: int
+    kind: str = "encoded"
+    labels: Optional[list] = None
+    files: Optional[list] = None  # the shard files, for display
+
+    def __len__(self):
+        return self.count
+
+    @property
+    def paths(self):
+        """None: a stream does not name its examples (reports name them by position)."""
+        return None
+
+
+@dataclasses.dataclass
+class ImageDataset:
+    """Training and validation splits with the class names (``labels`` index into them)."""
+
+    train: object  # Split or StreamSplit
+    val: object
+    class_names: list
+    root: str
+
+
+# --- class folders ---------------------------------------------------------------------------------
+
+
+def _files_by_class(folder: Path) -> dict:
+    classes = sorted(d for d in folder.iterdir() if d.is_dir() and not d.name.startswith("."))
+    if not classes:
+        raise DataError(f"{folder}: no class subfolders")
+    out = {}
+    for d in classes:
+        files = list_images(d)
+        if not files:
+            raise DataError(f"{d}: class folder holds no images")
+        out[d.name] = files
+    return out
+
+
+def stratified_split(by_class: dict, val_fraction: float, seed: int = 0) -> tuple:
+    """``{class: items}`` -> ``(train, val)`` dicts: per class (in sorted order), a seeded shuffle
+    and ``round(n * val_fraction)`` items (at least one, none for a single item) held out;
+    ``val_fraction=1`` holds out everything."""
+    import random
+
+    rng = random.Random(seed)
+    train, val = {}, {}
+    for name in sorted(by_class):
+        items = list(by_class[name])
+        rng.shuffle(items)
+        if val_fraction >= 1:
+            n_val = len(items)
+        else:
+            n_val = max(1, round(len(items) * val_fraction)) if len(items) > 1 else 0
+        val[name], train[name] = items[:n_val], items[n_val:]
+    return train, val
+
+
+def _check_fraction(val_fraction: float) -> None:
+    if not 0 < val_fraction <= 1:
+        raise DataError(f"val_fraction must lie in (0, 1], not {val_fraction}")
+
+
+def _file_split(files_by_class: dict, index: dict) -> Split:
+    pairs = [(str(p), index[c]) for c in sorted(files_by_class) for p in files_by_class[c]]
+    return Split([p for p, _ in pairs], [y for _, y in pairs])
+
+
+def folder_dataset(root, val_fraction: float = 0.2, seed: int = 0, labels=None) -> ImageDataset:
+    """A class-per-folder (or ILSVRC) dataset as train/validation files.
+
+    Layouts: ``root/train/<class>/`` with ``root/val/<class>/`` (or, for ILSVRC, ``root/val/`` flat
+    with ``labels``: ``LOC_val_solution.csv`` or the devkit ground truth); ``root/<class>/`` alone,
+    split per class (stratified) with ``val_fraction`` held out by a seeded shuffle; or a flat folder
+    of validation images with ``labels`` (all of it validation: for evaluation).
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"{root}: no such folder")
+    if (root / "train").is_dir():
+        train_files = _files_by_class(root / "train")
+        class_names = sorted(train_files)
+        val_dir = root / "val"
+        if labels is not None:
+            val = _labeled_split(val_dir, labels, {c: i for i, c in enumerate(class_names)})
+        elif val_dir.is_dir():
+            val_files = _files_by_class(val_dir)
+            unseen = sorted(set(val_files) - set(class_names))
+            if unseen:
+                raise DataError(f"{root}: validation classes not in train/: {unseen[:5]}")
+            val = _file_split(val_files, {c: i for i, c in enumerate(class_names)})
+        else:
+            raise DataError(f"{root}: has train/ but neither val/ nor a labels file for the validation images")
+        train = _file_split(train_files, {c: i for i, c in enumerate(class_names)})
+    elif labels is not None:  # a flat folder of validation images and its ground truth
+        items = labeled_images(root, labels)
+        class_names = sorted(set(items.labels))
+        val = _labeled_split(root, labels, {c: i for i, c in enumerate(class_names)}, items)
+        train = Split([], [])
+    else:
+        _check_fraction(val_fraction)
+        by_class = _files_by_class(root)
+        class_names = sorted(by_class)
+        train_files, val_files = stratified_split(by_class, val_fraction, seed)
+        index = {c: i for i, c in enumerate(class_names)}
+        train, val = _file_split(train_files, index), _file_split(val_files, index)
+    if len(class_names) < 2 and len(train):
+        raise DataError(f"{root}: a classifier needs at least two classes, found {class_names}")
+    return ImageDataset(train, val, class_names, str(root))
+
+
+def _labeled_split(folder: Path, labels, index: dict, items=None) -> Split:
+    items = items or labeled_images(folder, labels)
+    unseen = sorted({t for t in items.labels if t not in index})
+    if unseen:
+        raise DataError(f"{labels}: classes not in train/: {unseen[:5]}")
+    return Split(items.paths, [index[t] for t in items.labels], boxes=[t.boxes for t in items.truths])
+
+
+# --- images in memory --------------------------------------------------------------------------------
+
+
+def _as_uint8(images) -> object:
+    """NHWC (or a list of HWC) pixels -> uint8: floats are read as 0-255 (what keras'
+    ``image_dataset_from_directory`` yields), or as 0-1 when no value exceeds 1."""
+    if isinstance(images, np.ndarray):
+        if images.ndim != 4 or images.shape[-1] not in (1, 3):
+            raise DataError(f"image arrays must be (N, H, W, 3) or (N, H, W, 1), not {images.shape}")
+        if images.dtype != np.uint8:
+            scale = 255.0 if images.size and float(np.max(images)) <= 1.0 else 1.0
+            images = np.clip(np.round(images.astype(np.float32) * scale), 0, 255).astype(np.uint8)
+        return np.repeat(images, 3, axis=-1) if images.shape[-1] == 1 else images
+    return [_as_uint8(np.asarray(im)[None])[0] for im in images]
+
+
+def array_split(images, labels) -> Split:
+    """``(N, H, W, C)`` images (or a list of ``(H, W, C)``) and ``N`` integer labels, kept decoded."""
+    labels = np.asarray(labels)
+    if labels.ndim == 2:  # one-hot, as from label_mode="categorical"
+        labels = labels.argmax(-1)
+    return Split(_as_uint8(images), [int(v) for v in labels.reshape(-1)], kind="decoded")
+
+
+def _element_image_label(ds):
+    """A user's dataset -> unbatched ``(uint8 image, int label)`` elements."""
+    import tensorflow as tf
+
+    spec = ds.element_spec
+    if not (isinstance(spec, tuple) and len(spec) >= 2):
+        raise DataError("a tf.data.Dataset for training must yield (image, label) pairs")
+    if spec[0].shape.rank == 4:  # batched, as keras.utils.image_dataset_from_directory gives
+        ds = ds.unbatch()
+    elif spec[0].shape.rank != 3:
+        raise DataError(f"dataset images must be (H, W, C) or batches of them, not {spec[0].shape}")
+
+    def convert(image, label, *_):
+        if image.dtype != tf.uint8:
+            image = tf.saturate_cast(tf.round(tf.cast(image, tf.float32)), tf.uint8)
+        if image.shape[-1] == 1:
+            image = tf.image.grayscale_to_rgb(image)
+        label = tf.cast(tf.argmax(label, -1) if label.shape.rank == 1 else tf.reshape(label, []), tf.int32)
+        return image, label
+
+    return ds.map(convert, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+
+def stream_split(ds) -> StreamSplit:
+    """A user's ``tf.data.Dataset`` of ``(image, label)``, batched or not, streamed every epoch
+    (never kept in memory). One pass counts its examples and labels, unless it knows its files
+    (``image_dataset_from_directory``'s ``file_paths``)."""
+    elements = _element_image_label(ds)
+    files = getattr(ds, "file_paths", None)
+    if files is not None:
+        count, labels = len(files), None
+    else:
+        labels = [int(v) for v in elements.map(lambda x, y: y).as_numpy_iterator()]
+        count = len(labels)
+
+    def make(training: bool, seed: int, shard: tuple):
+        d = elements
+        if shard[0] > 1:
+            d = d.shard(*shard)
+        if training:
+            d = d.shuffle(min(max(count, 1), SHUFFLE_BUFFER), seed=seed, reshuffle_each_iteration=False)
+        return d
+
+    return StreamSplit(make, count, kind="decoded", labels=labels)
+
+
+def _materialize(ds) -> Split:
+    images, labels = [], []
+    for image, label in _element_image_label(ds).as_numpy_iterator():
+        images.append(image)
+        labels.append(int(label))
+    return Split(images, labels, kind="decoded")
+
+
+def _holdout(split: Split, val_fraction: float, seed: int) -> tuple:
+    _check_fraction(val_fraction)
+    by_class = {}
+    for i, label in enumerate(split.labels):
+        by_class.setdefault(label, []).append(i)
+    train, val = stratified_split(by_class, val_fraction, seed)
+    ids = (lambda groups: sorted(i for items in groups.values() for i in items))
+    return split.subset(ids(train)), split.subset(ids(val))
+
+
+def _in_memory(data, val_data, class_names, val_fraction, seed) -> ImageDataset:
+    def one(d, stream):
+        if isinstance(d, tuple) and len(d) == 2:
+            return array_split(*d)
+        if hasattr(d, "element_spec"):
+            return stream_split(d) if stream else _materialize(d)
+        raise DataError("data must be a folder, a TFDS name, a tf.data.Dataset of (image, label) or (x, y) arrays")
+
+    if class_names is None:
+        class_names = getattr(data, "class_names", None)
+    if val_data is not None:
+        train, val = one(data, True), one(val_data, True)
+    else:  # a held-out split needs the examples in a fixed order: a user's dataset may reshuffle
+        train, val = _holdout(one(data, False), val_fraction, seed)
+    seen = [y for s in (train, val) if s.labels is not None for y in s.labels]
+    if class_names is None:
+        class_names = [str(i) for i in range(max(seen) + 1)] if seen else []
+    if seen and max(seen) >= len(class_names):
+        raise DataError(f"labels go up to {max(seen)} but only {len(class_names)} class names")
+    if train.labels is not None and len(set(train.labels)) < 2:
+        raise DataError("a classifier needs at least two classes in the training data")
+    return ImageDataset(train, val, [str(c) for c in class_names], "<memory>")
+
+
+# --- TFRecord shards and TFDS -------------------------------------------------------------------------------------------
+
+
+def parse_record(record):
+    """A ``prepare`` shard's record -> ``(encoded image, label)``."""
+    import tensorflow as tf
+
+    parsed = tf.io.parse_single_example(record, {
+        "image/encoded": tf.io.FixedLenFeature([], tf.string),
+        "image/class/label": tf.io.FixedLenFeature([], tf.int64),
+    })
+    return parsed["image/encoded"], tf.cast(parsed["image/class/label"], tf.int32)
+
+
+def _records_split(files: list, count: int, class_counts) -> StreamSplit:
+    def make(training: bool, seed: int, shard: tuple):
+        import tensorflow as tf
+
+        n, i = shard
+        ds = tf.data.Dataset.from_tensor_slices([str(f) for f in files])
+        by_file = n > 1 and len(files) >= n
+        if by_file:
+            ds = ds.shard(n, i)
+        if training:
+            ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=False)
+        ds = ds.interleave(tf.data.TFRecordDataset, cycle_length=min(8, len(files)), block_length=1,
+                           num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        if n > 1 and not by_file:
+            ds = ds.shard(n, i)
+        if training:
+            ds = ds.shuffle(min(max(count, 1), SHUFFLE_BUFFER), seed=seed, reshuffle_each_iteration=False)
+        return ds.map(parse_record, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+    labels = [c for c, k in enumerate(class_counts) for _ in range(k)]
+    return StreamSplit(make, count, "encoded", labels, [str(f) for f in files])
+
+
+def is_record_folder(path) -> bool:
+    return Path(path).is_dir() and (Path(path) / META_FILE).is_file()
+
+
+def record_dataset(root):
+    """The dataset :func:`prepare` wrote in ``root``."""
+    root = Path(root)
+    try:
+        meta = json.loads((root / META_FILE).read_text())
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{root}: not a prepared record folder ({exc})") from None
+    splits = {}
+    for name in ("train", "val"):
+        files = [root / f for f in meta[name]["files"]]
+        missing = [f.name for f in files if not f.is_file()]
+        if missing:
+            raise DataError(f"{root}: shard files missing: {missing[:3]}")
+        splits[name] = _records_split(files, int(meta[name]["count"]), meta[name]["class_counts"])
+    return ImageDataset(splits["train"], splits["val"], list(meta["class_names"]), str(root))
+
+
+def tfds_builder(name: str, data_dir=None, manual_dir=None):
+    """The prepared TFDS builder of ``name`` (prepared into ``data_dir`` on first use, from the
+    files in ``manual_dir`` where the dataset needs them); a clear :class:`DataError` otherwise."""
+    try:
+        import tensorflow_datasets as tfds
+    except ImportError:
+        raise DataError(f"{name!r} is not a folder; for TFDS datasets install tensorflow-datasets") from None
+    try:
+        builder = tfds.builder(name, data_dir=None if data_dir is None else str(data_dir))
+        config = tfds.download.DownloadConfig(manual_dir=str(manual_dir)) if manual_dir else None
+        builder.download_and_prepare(download_config=config)
+    except Exception as exc:  # TFDS raises many kinds (missing manual files, no network, unknown name)
+        raise DataError(f"TFDS dataset {name!r} is not available ({type(exc).__name__}: {exc})") from None
+    return builder
+
+
+def tfds_dataset(name: str, data_dir=None, manual_dir=None, val_split: Optional[str] = None):
+    """A tensorflow-datasets dataset by name, its images kept encoded for the training transform.
+
+    ``imagenet2012`` needs the ILSVRC2012 tars in ``manual_dir`` the first time (TFDS prepares its
+    records into ``data_dir`` once). Validation: ``val_split``, else the dataset's ``validation``
+    or ``test`` split, else the last 20% of ``train``."""
+    import tensorflow_datasets as tfds
+
+    builder = tfds_builder(name, data_dir, manual_dir)
+    image_key, label_key = builder.info.supervised_keys or ("image", "label")
+    class_names = list(builder.info.features[label_key].names)
+    splits = builder.info.splits
+    if val_split is None:
+        val_split = next((s for s in ("validation", "test") if s in splits), None)
+    train_split = "train"
+    if val_split is None:
+        train_split, val_split = "train[:80%]", "train[80%:]"
+
+    def stream(split_name):
+        def make(training: bool, seed: int, shard: tuple):
+            import tensorflow as tf
+
+            read = tfds.ReadConfig(shuffle_seed=seed, interleave_cycle_length=8)
+            ds = builder.as_dataset(split=split_name, shuffle_files=training, read_config=read,
+                                    decoders={image_key: tfds.decode.SkipDecoding()})
+            if shard[0] > 1:
+                ds = ds.shard(*shard)
+            if training:
+                ds = ds.shuffle(SHUFFLE_BUFFER, seed=seed, reshuffle_each_iteration=False)
+            return ds.map(lambda ex: (ex[image_key], tf.cast(ex[label_key], tf.int32)),
+                          num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+        return StreamSplit(make, int(builder.info.splits[split_name].num_examples), "encoded")
+
+    return ImageDataset(stream(train_split), stream(val_split), class_names, f"tfds:{name}")
+
+
+# --- the front door ----------------------------------------------------------------------------------
+
+
+def _with_val_folder(ds: ImageDataset, val_data, labels) -> ImageDataset:
+    """``data`` whole for training, ``val_data`` (a folder) whole for validation."""
+    val = folder_dataset(val_data, val_fraction=1.0, labels=labels)
+    unseen = sorted(set(val.class_names) - set(ds.class_names))
+    if unseen:
+        raise DataError(f"validation data has classes the training data lacks: {unseen[:5]}")
+    index = {c: i for i, c in enumerate(ds.class_names)}
+    both = [s for s in (ds.train, ds.val) if len(s)]
+    train = Split([p for s in both for p in s.items], [y for s in both for y in s.labels])
+    merged = Split(val.val.items, [index[val.class_names[y]] for y in val.val.labels], boxes=val.val.boxes)
+    return ImageDataset(train, merged, ds.class_names, ds.root)
+
+
+def open_dataset(data, val_data=None, *, class_names: Optional[Sequence[str]] = None, val_fraction: float = 0.2,
+                 seed: int = 0, labels=None, data_dir=None, manual_dir=None) -> ImageDataset:
+    """Any labeled image source -> an :class:`ImageDataset` (train and validation splits, class names).
+
+    ``data`` may be
+    - a class-per-folder tree (``val_fraction`` held out per class, seeded), ``train/`` + ``val/``
+      folders, or the raw ILSVRC layout (``val/`` flat with its ``labels`` file); a flat folder of
+      validation images with ``labels`` is all validation (what :func:`ilsvrc_keras.evaluate` reads);
+    - a folder written by ``ilsvrc-keras prepare`` (TFRecord shards);
+    - a TFDS name (``"tf_flowers"``; ``"imagenet2012"`` with ``manual_dir`` holding the ILSVRC tars),
+      streamed from its records, never decoded into memory;
+    - ``(x, y)`` arrays, NHWC uint8 or float pixels, kept as they are (no re-encoding);
+    - any ``tf.data.Dataset`` of ``(image, label)``, batched or not (``image_dataset_from_directory``):
+      streamed when ``val_data`` is given, else read once to hold out a stratified split; its
+      ``class_names`` are used when it has them.
+
+    ``val_data`` (the same kinds) replaces the held-out split; ``val_fraction=1`` makes all of
+    ``data`` validation.
+
+    >>> from ilsvrc_keras.datasets import open_dataset
+    >>> ds = open_dataset("../shared/assets/flowers", val_fraction=0.2, seed=0)  # doctest: +SKIP
+    >>> ds.class_names, len(ds.train), len(ds.val)  # doctest: +SKIP
+    (['daisy', 'dandelion', 'rose', 'sunflower', 'tulip'], 3453, 864)
+    """
+    if isinstance(data, (str, os.PathLike)):
+        path = Path(data)
+        if is_record_folder(path):
+            ds = record_dataset(path)
+        elif path.exists() or os.sep in str(data) or (os.altsep and os.altsep in str(data)):
+            ds = folder_dataset(path, val_fraction=val_fraction, seed=seed, labels=labels)
+        else:
+            ds = tfds_dataset(str(data), data_dir=data_dir, manual_dir=manual_dir)
+        if class_names is not None and list(class_names) != list(ds.class_names):
+            raise DataError(f"class_names {list(class_names)[:5]} differ from the data's {ds.class_names[:5]}")
+        if val_data is not None:
+            if not isinstance(val_data, (str, os.PathLike)):
+                raise DataError("with a folder as data, val_data must be a folder too")
+            ds = _with_val_folder(ds, val_data, labels)
+        return ds
+    return _in_memory(data, val_data, class_names, val_fraction, seed)

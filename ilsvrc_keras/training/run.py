@@ -1,0 +1,79 @@
+"""``train``: a zoo network trained on any dataset :func:`ilsvrc_keras.datasets.open_dataset`
+reads, by the :class:`~ilsvrc_keras.training.Trainer`, ending in a model folder that
+:func:`ilsvrc_keras.load` classifies with.
+
+Output folder: ``history.csv`` (one row per epoch), ``tensorboard/``, ``checkpoints/``,
+``model.keras`` with ``labels.json`` and ``preprocessing.json``, ``summary.json`` and
+``curves.png``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional, Sequence
+
+from ..files import write_atomic
+from .trainer import RunConfig, RunResult, Trainer
+
+
+def train(model: str, data, out, *, epochs: int = 10, batch_size: int = 128, image_size: Optional[int] = None,
+          weights=None, val_fraction: float = 0.2, labels=None, seed: int = 0, data_dir=None, manual_dir=None,
+          callbacks: Sequence = (), **options) -> RunResult:
+    """Train a zoo network on a class-per-folder dataset, the raw ILSVRC layout, TFRecord shards,
+    a TFDS dataset, arrays or a ``tf.data.Dataset`` (:func:`ilsvrc_keras.datasets.open_dataset`).
+
+    ``options`` are :class:`RunConfig` fields (``lr``, ``optimizer``, ``schedule``,
+    ``warmup_epochs``, ``label_smoothing``, ``augment``, ``progressive_from``, ...) and the
+    :class:`Trainer`'s (``replicas``, ``xla``, ``precision``). ``callbacks``: Keras callbacks,
+    run with the built-in ones. Rerunning with the same ``out`` resumes. Returns the
+    :class:`RunResult` (``result.to_dict()`` is also written to ``summary.json``).
+
+    >>> import ilsvrc_keras
+    >>> result = ilsvrc_keras.train("resnet18", "flowers/", "runs/r18", epochs=30, image_size=96,
+    ...                             batch_size=64, lr=0.2, warmup_epochs=2)  # doctest: +SKIP
+    >>> result.val_top1  # doctest: +SKIP
+    0.8
+    """
+    from ..datasets import open_dataset
+    from ..registry import get_spec
+    from ..transforms import EvalTransform
+    from ..zoo import create_model
+
+    spec = get_spec(model)
+    machine = {k: options.pop(k) for k in ("replicas", "xla", "precision") if k in options}
+    config = RunConfig(out=str(out), epochs=epochs, batch_size=batch_size, seed=seed, **options)
+    config.validate()
+    dataset = open_dataset(data, val_fraction=val_fraction, seed=seed, labels=labels, data_dir=data_dir,
+                           manual_dir=manual_dir)
+    size = int(image_size or spec.input_size)
+    transform = EvalTransform(size, spec.crop_fraction, spec.preprocessing)
+    extra = {"aux_logits": True} if model == "googlenet" and config.aux_weight > 0 else {}
+    # Under progressive resizing one network takes every size of the run.
+    shape = (None, None, 3) if config.progressive_from else (size, size, 3)
+    with Trainer(seed=seed, **machine) as trainer:
+        net = trainer.build(lambda: create_model(model, weights=weights, num_classes=len(dataset.class_names),
+                                                 input_shape=shape, **extra))
+        result = trainer.fit(net, dataset, transform, config, callbacks)
+    card = {**spec.card(), "trained_on": str(data), "image_size": size}
+    finish_run(result, dataset.class_names, transform, card, trainer)
+    return result
+
+
+def finish_run(result: RunResult, class_names, transform, card: dict, trainer: Trainer) -> None:
+    """The run's deliverables: the model folder (unless interrupted), the curves, ``summary.json``.
+    Non-chief workers write theirs beside their checkpoints."""
+    from ..inference import save_model_folder
+
+    out = Path(result.out) if trainer.chief else trainer.checkpoint_dir(trainer.config)
+    out.mkdir(parents=True, exist_ok=True)
+    if not result.interrupted:
+        save_model_folder(out, result.model, class_names, transform, card)
+        try:
+            from ..plots import training_curves
+
+            result.curves = str(training_curves(result.history, out / "curves.png"))
+        except Exception as exc:  # a plot must never cost a finished run
+            print(f"warning: could not draw the training curves ({exc})", file=sys.stderr)
+    write_atomic(out / "summary.json", json.dumps(result.to_dict(), indent=2))

@@ -1,0 +1,419 @@
+"""The Trainer: one training loop for ``train``, ``fine_tune`` and the recipes.
+
+It owns the strategy, the precision policy, the per-replica XLA steps and the checkpoint/resume
+state, and drives a ``keras.callbacks.CallbackList`` (the built-in behaviours of
+:mod:`.callbacks` plus the caller's). Resumable: a checkpoint every ``checkpoint_every`` steps,
+at each epoch's end and on SIGTERM; fitting again with the same ``out`` continues from the last
+one (epoch, step, optimizer and schedule state). Checkpoints are written by TensorFlow's checkpoint
+manager, which points to a new checkpoint only after it is complete, so ``kill -9`` loses at most
+the steps since the last. A run returns a :class:`RunResult`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+
+from ..errors import IlsvrcKerasError
+from .strategy import (PRECISIONS, Interruption, choose_strategy, cluster_size, default_precision, is_chief,
+                       precision_policy, weights_fingerprint)
+
+
+@dataclasses.dataclass
+class RunConfig:
+    """Everything one fit needs besides its model and data (defaults: a reasonable ImageNet-style
+    recipe; the recipes and ``fine_tune`` override them)."""
+
+    out: str
+    epochs: int = 10
+    batch_size: int = 256           # global, across all replicas and workers
+    lr: Optional[float] = None      # for the global batch; default: base_lr * batch_size / 256
+    base_lr: float = 0.1            # at batch 256 (the linear scaling rule)
+    optimizer: str = "sgd"
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    schedule: str = "cosine"
+    warmup_epochs: float = 0.0
+    milestones: tuple = ()          # epochs, for schedule="step"
+    gamma: float = 0.1
+    label_smoothing: float = 0.0
+    ema: Optional[float] = None
+    aux_weight: float = 0.3         # GoogLeNet's auxiliary classifiers
+    seed: int = 0
+    checkpoint_every: int = 200     # steps
+    keep_checkpoints: int = 2
+    progress: bool = True
+    stop_after_steps: Optional[int] = None  # stop (as if interrupted) after N steps in all
+    patience: Optional[int] = None  # early stopping: epochs without a better val_top1
+    restore_best: bool = False      # end with the weights of the best validation epoch
+    class_weights: Optional[list] = None  # loss weight per class (imbalanced data)
+    augment: Optional[object] = None  # crops, RandAugment, MixUp, CutMix (ilsvrc_keras.datasets.Augment)
+    progressive_from: Optional[int] = None  # progressive resizing: first epochs at this size (px)
+    progressive_ramp: tuple = (0.5, 0.85)   # fractions of the run over which the size grows
+    phase: Optional[str] = None     # a named phase of a longer run (fine_tune's "head", "all")
+    epoch_offset: int = 0           # epochs of the run before this phase (for logs and curves)
+
+    @property
+    def learning_rate(self) -> float:
+        return self.lr if self.lr is not None else self.base_lr * self.batch_size / 256
+
+    def validate(self) -> None:
+        for name in ("epochs", "batch_size", "checkpoint_every"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < (0 if name == "epochs" else 1):
+                raise IlsvrcKerasError(f"{name} must be a whole number >= {0 if name == 'epochs' else 1}, "
+                                       f"not {getattr(self, name)!r}")
+
+
+@dataclasses.dataclass
+class RunResult:
+    """What a fit did: the trained model (in memory), its history (floats) and the figures."""
+
+    model: object
+    history: list
+    out: str
+    epochs: int
+    epochs_completed: int
+    interrupted: bool
+    resumed_from_epoch: Optional[float]
+    val_top1: Optional[float]
+    val_top5: Optional[float]
+    best_val_top1: Optional[float]
+    best_epoch: Optional[int]
+    restored_best: bool
+    train_images_per_sec: Optional[float]
+    seconds: float
+    steps_per_epoch: int
+    global_batch_size: int
+    learning_rate: float
+    skipped_images: int
+    classes: int
+    replicas: int
+    workers: int
+    xla: bool
+    precision: str
+    weights_fingerprint: str
+    augment: dict
+    progressive: Optional[dict]
+    stopped_early: bool = False
+    curves: Optional[str] = None
+
+    def to_dict(self) -> dict:
+        """Every field but the model: what ``summary.json`` and ``--json`` hold."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "model"}
+
+
+class Checkpoints:
+    """Model, optimizer, epoch and step in a ``tf.train.CheckpointManager`` folder."""
+
+    def __init__(self, directory, model, optimizer, keep: int = 2):
+        import tensorflow as tf
+
+        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step_in_epoch")
+        ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, epoch=self.epoch, step=self.step)
+        self.manager = tf.train.CheckpointManager(ckpt, str(directory), max_to_keep=keep)
+
+    def restore(self, steps_per_epoch: int) -> Optional[float]:
+        """Restore the latest checkpoint; the epoch (fractional) it resumes from, or None."""
+        if not self.manager.latest_checkpoint:
+            return None
+        self.manager.restore_or_initialize()
+        return int(self.epoch.numpy()) + int(self.step.numpy()) / steps_per_epoch
+
+    def save(self, epoch: int, step: int, steps_per_epoch: int) -> None:
+        self.epoch.assign(epoch)
+        self.step.assign(step)
+        self.manager.save(checkpoint_number=epoch * steps_per_epoch + step)
+
+
+class Trainer:
+    """Trains Keras models on :class:`ilsvrc_keras.datasets.ImageDataset` data, on every device
+    of this machine (or of a ``TF_CONFIG`` cluster), with ordinary Keras callbacks.
+
+    >>> from ilsvrc_keras.training import RunConfig, Trainer
+    >>> from ilsvrc_keras.datasets import open_dataset
+    >>> from ilsvrc_keras.transforms import EvalTransform
+    >>> import ilsvrc_keras, keras
+    >>> data = open_dataset("../shared/assets/flowers")  # doctest: +SKIP
+    >>> trainer = Trainer(replicas=None, precision="fp32")
+    >>> model = trainer.build(lambda: ilsvrc_keras.create_model("resnet18", num_classes=5,
+    ...                                                       input_shape=(96, 96, 3)))  # doctest: +SKIP
+    >>> result = trainer.fit(model, data, EvalTransform(96, 0.875, "caffe"),
+    ...                      RunConfig(out="runs/r18", epochs=3, batch_size=32),
+    ...                      callbacks=[keras.callbacks.CSVLogger("log.csv")])  # doctest: +SKIP
+    >>> result.val_top1  # doctest: +SKIP
+    0.61
+    """
+
+    def __init__(self, *, replicas: Optional[int] = None, precision: Optional[str] = None,
+                 xla: Optional[bool] = None, seed: int = 0):
+        import tensorflow as tf
+
+        from ..datasets import DecodedCache
+
+        self.strategy = choose_strategy(replicas)
+        self.precision = precision or default_precision()
+        if self.precision not in PRECISIONS:
+            raise IlsvrcKerasError(f"precision must be one of {', '.join(PRECISIONS)}, not {self.precision!r}")
+        self.xla = bool(tf.config.list_logical_devices("GPU")) if xla is None else bool(xla)
+        self.replicas = self.strategy.num_replicas_in_sync
+        self.workers = max(1, cluster_size())
+        self.chief = is_chief(self.strategy)
+        self.seed = seed
+        self.interruption = Interruption()
+        self.cache = DecodedCache()
+        self.history, self._other_rows = [], []
+        self.phase, self.epochs, self.first_step, self.steps_per_epoch = None, 0, 0, 0
+        self.train_size, self.transform, self.interrupted = None, None, False
+        self._epoch_offset = 0
+
+    def __enter__(self):
+        self.interruption.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self.interruption.__exit__(*exc)
+
+    def build(self, build_fn):
+        """``build_fn()`` inside the strategy's scope and the precision policy (seeded)."""
+        import keras
+
+        keras.utils.set_random_seed(self.seed)
+        with self.strategy.scope(), precision_policy(self.precision):
+            return build_fn()
+
+    # --- the run ---------------------------------------------------------------------------------
+
+    def fit(self, model, data, transform, config: RunConfig, callbacks: Sequence = ()) -> RunResult:
+        """Train ``model`` (built by :meth:`build`) on ``data.train``, validating on ``data.val``
+        after each epoch, with ``transform`` (input size, crop and normalization)."""
+        config.validate()
+        started = time.perf_counter()
+        self._plan(data, transform, config)
+        optimizer, checkpoints, resumed_from = self._restore(model, config)
+        steps = self._steps(model, optimizer, config)
+        self._eval_step = steps[1]
+        cbs = self._callbacks(model, config, callbacks)
+        model.stop_training = False
+        self.interrupted = False
+        totals = np.zeros(3)  # images, seconds, skipped
+        with self.interruption:
+            cbs.on_train_begin()
+            epoch = int(checkpoints.epoch.numpy())
+            while epoch < config.epochs and not self.interrupted:
+                logs = self._epoch(epoch, steps, checkpoints, cbs, data, config, totals)
+                if logs is None:
+                    break
+                epoch += 1
+                checkpoints.save(epoch, 0, self.steps_per_epoch)
+                cbs.on_epoch_end(epoch - 1, logs)
+                if model.stop_training:
+                    break
+                self.interrupted = self.interruption.requested and epoch < config.epochs
+            cbs.on_train_end()
+        if config.ema and not self.interrupted:
+            optimizer.finalize_variable_values(model.trainable_variables)
+        return self._result(model, config, int(checkpoints.epoch.numpy()), resumed_from, totals,
+                            time.perf_counter() - started, model.stop_training)
+
+    def _plan(self, data, transform, config) -> None:
+        if config.batch_size % self.replicas:
+            raise IlsvrcKerasError(f"batch size {config.batch_size} does not split evenly over "
+                                   f"{self.replicas} replicas")
+        if len(data.train) == 0:
+            raise IlsvrcKerasError("the training split is empty")
+        self.data, self.transform, self.config = data, transform, config
+        self.phase, self.epochs, self._epoch_offset = config.phase, config.epochs, config.epoch_offset
+        self.num_classes = len(data.class_names)
+        self.steps_per_epoch = max(1, math.ceil(len(data.train) / config.batch_size))
+        self.val_steps = max(1, math.ceil(len(data.val) / config.batch_size)) if len(data.val) else 0
+        self.train_size = transform.size
+        augment = config.augment
+        self.train_split = self.cache.serve(data.train, transform, True, augment)
+        self.val_split = self.cache.serve(data.val, transform, False) if len(data.val) else None
+
+    def checkpoint_dir(self, config) -> Path:
+        # Non-chief workers write their checkpoints beside the chief's (MultiWorkerMirroredStrategy
+        # needs every worker to save); only the chief's are read back.
+        base = Path(config.out) / ("checkpoints" if self.chief else
+                                   f"workers/worker-{self.strategy.cluster_resolver.task_id}")
+        return base / config.phase if config.phase else base
+
+    def _restore(self, model, config):
+        from .callbacks import read_history
+        from .schedules import make_optimizer, make_schedule
+
+        directory = self.checkpoint_dir(config)
+        directory.mkdir(parents=True, exist_ok=True)
+        spe = self.steps_per_epoch
+        with self.strategy.scope():
+            schedule = make_schedule(config.learning_rate, spe * config.epochs, int(config.warmup_epochs * spe),
+                                     config.schedule, tuple(int(m * spe) for m in config.milestones), config.gamma)
+            optimizer = make_optimizer(config.optimizer, schedule, config.weight_decay, config.momentum,
+                                       config.ema, self.precision)
+            optimizer.build(model.trainable_variables)
+            checkpoints = Checkpoints(directory, model, optimizer, config.keep_checkpoints)
+            resumed_from = checkpoints.restore(spe)
+        self.schedule, self.optimizer = schedule, optimizer
+        done = int(checkpoints.epoch.numpy())
+        rows = read_history(Path(config.out) / "history.csv")
+        mine = [r for r in rows if r.get("phase") == config.phase or (config.phase is None and "phase" not in r)]
+        self.history = [r for r in mine if r["epoch"] <= done]
+        self._other_rows = [r for r in rows if r not in mine]
+        return optimizer, checkpoints, resumed_from
+
+    def _steps(self, model, optimizer, config):
+        from .steps import make_eval_step, make_train_step
+
+        train = make_train_step(self.strategy, model, optimizer, global_batch_size=config.batch_size,
+                                label_smoothing=config.label_smoothing, aux_weight=config.aux_weight,
+                                xla=self.xla, loss_scale=self.precision == "fp16")
+        return train, make_eval_step(self.strategy, model)
+
+    def _callbacks(self, model, config, extra):
+        import keras
+
+        from . import callbacks as cb
+
+        out = Path(config.out)
+        built = [cb.HistoryCSV(out / "history.csv"), cb.TensorBoardScalars(out / "tensorboard")]
+        if config.progressive_from:
+            built.append(cb.ProgressiveResize(config.progressive_from, config.progressive_ramp))
+        self.keep_best = None
+        if config.restore_best:
+            self.keep_best = cb.KeepBest(self.checkpoint_dir(config) / "best.weights.h5")
+            built.append(self.keep_best)
+        stop = cb.early_stopping(config.patience)
+        built += [stop] if stop else []
+        if config.progress:
+            built.append(cb.ProgressBar())
+        everything = built + list(extra)
+        for c in everything:
+            if isinstance(c, cb.TrainerCallback):
+                c.trainer = self
+        return keras.callbacks.CallbackList(everything, add_history=False, add_progbar=False, model=model,
+                                            epochs=config.epochs, steps=self.steps_per_epoch, verbose=0)
+
+    def _epoch(self, epoch, steps, checkpoints, cbs, data, config, totals) -> Optional[dict]:
+        """One epoch: its training steps (from the checkpointed step on) and its validation. Returns
+        its logs, or None when interrupted mid-epoch (after checkpointing where it stopped)."""
+        train_step, eval_step = steps
+        first = int(checkpoints.step.numpy())
+        self.first_step = first
+        cbs.on_epoch_begin(epoch)
+        size = self.train_size
+        it = iter(self._distributed(True, epoch, first, size))
+        sums, t0 = np.zeros(3), time.perf_counter()  # loss, correct, seen
+        for step in range(first, self.steps_per_epoch):
+            cbs.on_train_batch_begin(step)
+            loss, correct, seen = (v.numpy() for v in train_step(next(it)))
+            sums += (loss * seen if seen else 0.0, correct, seen)
+            done = epoch * self.steps_per_epoch + step + 1
+            cbs.on_train_batch_end(step, {"loss": float(sums[0] / max(1, sums[2])),
+                                          "accuracy": float(sums[1] / max(1, sums[2])),
+                                          "images_per_sec": float(sums[2] / max(1e-9, time.perf_counter() - t0))})
+            stopping = self.interruption.requested or (config.stop_after_steps and done >= config.stop_after_steps)
+            if stopping and step + 1 < self.steps_per_epoch:
+                checkpoints.save(epoch, step + 1, self.steps_per_epoch)
+                self.interrupted = True
+                return None
+            if (step + 1) % config.checkpoint_every == 0 and step + 1 < self.steps_per_epoch:
+                checkpoints.save(epoch, step + 1, self.steps_per_epoch)
+        seconds = time.perf_counter() - t0
+        # Images of this pass that never reached a step (undecodable); exact on a fresh epoch.
+        skipped = max(0, len(data.train) - int(sums[2])) if first == 0 else 0
+        totals += (sums[2], seconds, skipped)
+        val = self._validate(eval_step, epoch) if self.val_steps else {}
+        logs = {"loss": round(sums[0] / max(1, sums[2]), 5), "accuracy": round(sums[1] / max(1, sums[2]), 5),
+                "val_loss": val.get("loss"), "val_top1": val.get("top1"), "val_top5": val.get("top5"),
+                "lr": float(self.schedule(self.optimizer.iterations)), "images_per_sec": round(sums[2] / seconds, 1),
+                "seconds": round(seconds, 1), "skipped": int(skipped), "image_size": int(size)}
+        logs = {k: (round(v, 5) if isinstance(v, float) else v) for k, v in logs.items() if v is not None}
+        row = {"epoch": epoch + 1, **({"phase": self.phase} if self.phase else {}), **logs}
+        self.history = [r for r in self.history if r["epoch"] != epoch + 1] + [row]
+        if (config.stop_after_steps and (epoch + 1) * self.steps_per_epoch >= config.stop_after_steps
+                and epoch + 1 < config.epochs):
+            self.interrupted = True
+        return logs
+
+    def _validate(self, eval_step, epoch: int) -> dict:
+        ev = self.evaluate(top=5, eval_step=eval_step)
+        return {k: round(v, 5) for k, v in ev.result().items() if k != "n"}
+
+    def evaluate(self, top: int = 5, eval_step=None):
+        """The model of the last :meth:`fit` on its validation split, as it is now, through the one
+        evaluation loop (:func:`ilsvrc_keras.evaluation.run_evaluation`): an
+        :class:`~ilsvrc_keras.evaluation.Evaluator` holding loss, top-1, top-``top`` and the
+        confusion matrix; ``evaluator.positions`` index :attr:`val_split`."""
+        from ..evaluation import Evaluator, run_evaluation
+
+        step = eval_step or self._eval_step
+        return run_evaluation(self._distributed(False, 0, 0, self.transform.size),
+                              lambda batch: (v.numpy() for v in step(batch)), Evaluator(self.num_classes, top))
+
+    def _distributed(self, training: bool, epoch: int, skip_steps: int, size: int):
+        """This epoch's batches, one input pipeline per worker, each worker running the same number of
+        steps (MultiWorkerMirroredStrategy needs lockstep): short shards are topped up with
+        zero-weight batches."""
+        from ..datasets import make_dataset
+
+        config, split = self.config, self.train_split if training else self.val_split
+        steps = self.steps_per_epoch if training else self.val_steps
+        local_replicas = self.replicas // self.workers
+
+        def fn(ctx):
+            batch = ctx.get_per_replica_batch_size(config.batch_size)
+            ds = make_dataset(split, self.transform, batch, self.num_classes, training=training, seed=config.seed,
+                              epoch=epoch, skip=skip_steps * batch * local_replicas, augment=config.augment,
+                              shard=(ctx.num_input_pipelines, ctx.input_pipeline_id),
+                              class_weights=config.class_weights if training else None, size=size)
+            return ds.concatenate(_padding(batch, size, self.num_classes, training)).take(
+                (steps - skip_steps) * local_replicas)
+
+        return self.strategy.distribute_datasets_from_function(fn)
+
+    def all_rows(self) -> list:
+        """This fit's history rows after those of the run's other phases (what ``history.csv`` holds)."""
+        return self._other_rows + self.history
+
+    def global_epoch(self, epoch: int) -> int:
+        return self._epoch_offset + epoch
+
+    def _result(self, model, config, completed, resumed_from, totals, seconds, stopped) -> RunResult:
+        import dataclasses as dc
+
+        from ..datasets import Augment
+
+        rows = self.history
+        best = max((r for r in rows if r.get("val_top1") is not None), key=lambda r: r["val_top1"], default=None)
+        restored = bool(self.keep_best and self.keep_best.restored)
+        last = best if restored and best else rows[-1] if rows else {}
+        augment = config.augment or Augment()
+        return RunResult(
+            model=model, history=[dict(r) for r in rows], out=str(config.out), epochs=config.epochs,
+            epochs_completed=completed, interrupted=self.interrupted, resumed_from_epoch=resumed_from,
+            val_top1=last.get("val_top1"), val_top5=last.get("val_top5"),
+            best_val_top1=best["val_top1"] if best else None, best_epoch=best["epoch"] if best else None,
+            restored_best=restored,
+            train_images_per_sec=round(totals[0] / totals[1], 1) if totals[1] else None,
+            seconds=round(seconds, 1), steps_per_epoch=self.steps_per_epoch, global_batch_size=config.batch_size,
+            learning_rate=config.learning_rate, skipped_images=int(totals[2]), classes=self.num_classes,
+            replicas=self.replicas, workers=self.workers, xla=self.xla, precision=self.precision,
+            weights_fingerprint=weights_fingerprint(model), augment=dc.asdict(augment),
+            progressive=({"from": config.progressive_from, "to": self.transform.size,
+                          "ramp": list(config.progressive_ramp)} if config.progressive_from else None),
+            stopped_early=bool(stopped and not self.interrupted),
+        )
+
+
+def _padding(batch, size, num_classes, training):
+    """An endless supply of zero-weight batches (see :meth:`Trainer._distributed`)."""
+    import tensorflow as tf
+
+    x, y, w = tf.zeros([batch, size, size, 3]), tf.zeros([batch, num_classes]), tf.zeros([batch])
+    return tf.data.Dataset.from_tensors((x, y, w) if training else (x, y, w, -tf.ones([batch], tf.int64))).repeat()

@@ -1,0 +1,108 @@
+"""The training layer's public seams: the Trainer drives ordinary Keras callbacks from its loop,
+the one Evaluator counts what every report shows, and RunResult carries numbers, not files."""
+
+import csv
+
+import keras
+import numpy as np
+import pytest
+
+import ilsvrc_keras
+from ilsvrc_keras.evaluation import Evaluator, run_evaluation
+
+from conftest import flower_subset
+
+
+@pytest.fixture(scope="module")
+def two_classes(flowers, tmp_path_factory):
+    return flower_subset(flowers, tmp_path_factory.mktemp("two"), ("daisy", "tulip"), 10)
+
+
+class Recorder(keras.callbacks.Callback):
+    """Writes down every event it hears, and stops the run after ``stop_at`` epochs."""
+
+    def __init__(self, stop_at):
+        super().__init__()
+        self.events, self.epoch_logs, self.batch_logs, self.stop_at = [], [], [], stop_at
+
+    def on_train_begin(self, logs=None):
+        self.events.append("train_begin")
+
+    def on_train_end(self, logs=None):
+        self.events.append("train_end")
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.events.append(f"epoch_begin {epoch}")
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.events.append(f"epoch_end {epoch}")
+        self.epoch_logs.append(dict(logs))
+        if epoch + 1 == self.stop_at:
+            self.model.stop_training = True
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batch_logs.append(dict(logs))
+
+
+def test_train_drives_ordinary_keras_callbacks(two_classes, tmp_path):
+    recorder = Recorder(stop_at=2)
+    log = tmp_path / "keras_log.csv"
+    result = ilsvrc_keras.train("resnet18", two_classes, tmp_path / "run", epochs=4, batch_size=4, image_size=32,
+                                lr=0.05, progress=False, callbacks=[recorder, keras.callbacks.CSVLogger(str(log))])
+    # model.stop_training set by a callback ends the run after that epoch, and the run is finished
+    assert recorder.events[0] == "train_begin" and recorder.events[-1] == "train_end"
+    assert [e for e in recorder.events if e.startswith("epoch")] == [
+        "epoch_begin 0", "epoch_end 0", "epoch_begin 1", "epoch_end 1"]
+    assert result.epochs_completed == 2 and result.stopped_early and not result.interrupted
+    assert (tmp_path / "run" / "model.keras").is_file()
+    # logs are numbers: the batch logs every step, the epoch logs with validation figures
+    assert len(recorder.batch_logs) == 2 * result.steps_per_epoch
+    assert all(isinstance(v, float) for b in recorder.batch_logs for v in b.values())
+    for logs in recorder.epoch_logs:
+        assert {"loss", "accuracy", "val_loss", "val_top1", "val_top5", "lr"} <= set(logs)
+        assert all(isinstance(v, (int, float)) for v in logs.values())
+    # keras' own CSVLogger wrote one row per epoch, the same figures the run returns
+    with open(log) as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["epoch"]) for r in rows] == [0, 1]
+    assert [float(r["val_top1"]) for r in rows] == pytest.approx([h["val_top1"] for h in result.history])
+    assert all(isinstance(h["val_top1"], float) for h in result.history)
+    assert result.to_dict()["epochs_completed"] == 2 and "model" not in result.to_dict()
+
+
+def test_trainer_fits_a_user_model_on_arrays_and_evaluates_it(tmp_path):
+    from ilsvrc_keras.training import RunConfig, Trainer
+    from ilsvrc_keras.transforms import EvalTransform
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 60, size=(40, 24, 24, 3), dtype=np.uint8)
+    x[20:, :, :, 2] = 255  # class 1 is blue
+    data = ilsvrc_keras.open_dataset((x, np.array([0] * 20 + [1] * 20)), class_names=["dark", "blue"])
+    assert data.train.kind == "decoded"  # arrays are kept as pixels, never re-encoded
+    assert any(np.array_equal(data.train.items[0], im) for im in x)  # the same pixels, untouched
+    with Trainer(precision="fp32", seed=1) as trainer:
+        model = trainer.build(lambda: keras.Sequential([
+            keras.Input((16, 16, 3)), keras.layers.Conv2D(4, 3, activation="relu"),
+            keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(2, activation="softmax")]))
+        result = trainer.fit(model, data, EvalTransform(16, 1.0, "tf"),
+                             RunConfig(out=str(tmp_path / "arr"), epochs=8, batch_size=8, lr=0.1, weight_decay=0,
+                                       progress=False))
+        ev = trainer.evaluate()
+    assert result.val_top1 == 1.0 and ev.result()["top1"] == 1.0 and ev.n == len(data.val) == 8
+    assert ev.matrix.tolist() == [[4, 0], [0, 4]]
+
+
+def test_evaluator_counts_exactly_and_ignores_padding():
+    ev = Evaluator(3, top=2)
+    probs = np.array([[0.6, 0.3, 0.1], [0.2, 0.5, 0.3], [0.5, 0.1, 0.4], [0.9, 0.05, 0.05]])
+    run_evaluation([(probs, np.array([0, 2, 2, 1]), np.array([1, 1, 1, 0]), np.array([0, 1, 2, -1]))],
+                   lambda b: b, ev)
+    r = ev.result()
+    assert r["n"] == 3 and r["top1"] == pytest.approx(1 / 3)  # the 4th row is padding (weight 0)
+    assert r["top5"] == pytest.approx(1.0)  # top-2 here: the true class is second in rows 2 and 3
+    assert r["loss"] == pytest.approx(-(np.log(0.6) + np.log(0.3) + np.log(0.4)) / 3)
+    assert ev.matrix.tolist() == [[1, 0, 0], [0, 0, 0], [1, 1, 0]]
+    assert ev.positions == [0, 1, 2]
+    report = ev.report(["a", "b", "c"])
+    assert report["per_class"]["c"]["recall"] == 0.0 and report["per_class"]["a"]["precision"] == 0.5
+    assert report["top2_accuracy"] == 1.0
