@@ -187,11 +187,14 @@ def fine_tune(data, model: str = "mobilenet_0.25_128", weights="imagenet", out=N
     0.765
     """
     from .datasets import Augment, open_dataset
+    from .evaluation import skipped_items
+    from .inference import save_model_folder
     from .registry import get_spec
-    from .training import Continued, RunConfig, Trainer
+    from .training import Trainer
     from .transforms import EvalTransform
 
     started = time.perf_counter()
+    args = dict(locals())  # every setting of the call, for the phases and the report
     spec = get_spec(model)
     dataset = open_dataset(data, val_data, class_names=class_names, val_fraction=val_fraction, seed=seed,
                            data_dir=data_dir)
@@ -203,42 +206,19 @@ def fine_tune(data, model: str = "mobilenet_0.25_128", weights="imagenet", out=N
     out = Path(out or Path("runs") / f"{model}-finetuned")
     out.mkdir(parents=True, exist_ok=True)
     # Milder crops than ImageNet's (0.08, 1): a few epochs on a small dataset learn faster from them.
-    augment = augment if augment is not None else Augment(crop_scale=(0.35, 1.0))
-    common = dict(out=str(out), batch_size=batch_size, weight_decay=weight_decay, momentum=0.9,
-                  label_smoothing=label_smoothing, seed=seed, progress=progress, restore_best=True,
-                  patience=patience, class_weights=class_weights_for(class_weight, dataset.train.labels, names),
-                  augment=augment, schedule="cosine", checkpoint_every=10_000)
-    phases = {}
-    import keras
-
-    # One callback list across both phases: a user's callbacks see one training.
-    user = keras.callbacks.CallbackList(list(callbacks), add_history=False, add_progbar=False)
+    args["augment"] = augment if augment is not None else Augment(crop_scale=(0.35, 1.0))
+    args["class_weights"] = class_weights_for(class_weight, dataset.train.labels, names)
     with Trainer(replicas=replicas, precision=precision, xla=xla, seed=seed) as trainer:
         net = trainer.build(lambda: build_classifier(model, len(names), _backbone_weights(spec, weights), size,
                                                      dropout))
-        if head_epochs > 0:
-            freeze(net)
-            phases["head"] = trainer.fit(net, dataset, transform, RunConfig(
-                epochs=head_epochs, lr=head_lr, warmup_epochs=0, optimizer=head_optimizer, phase="head", **common),
-                [Continued(user, 0, begin=True, end=epochs <= 0)])
-        if epochs > 0 and not (phases and phases["head"].interrupted):
-            _open_backbone(net, unfreeze, train_bn=train_bn, bn_momentum=bn_momentum)
-            phases["all"] = trainer.fit(net, dataset, transform, RunConfig(
-                epochs=epochs, lr=lr, warmup_epochs=warmup_epochs, optimizer=optimizer, phase="all",
-                epoch_offset=max(0, head_epochs), **common),
-                [Continued(user, max(0, head_epochs), begin=head_epochs <= 0, end=True)])
+        phases = _two_phases(trainer, net, dataset, transform, out, args)
         history = _history(phases)
         if not phases or any(r.interrupted for r in phases.values()):
             return FineTuneResult(net, names, history, {}, {"out": str(out)}, time.perf_counter() - started, True,
                                   {k: r.to_dict() for k, r in phases.items()})
         kept = _keep_better_phase(net, phases, trainer)
         ev = trainer.evaluate(top=min(5, max(1, len(names) - 1)))
-    metrics = ev.report(names)
-    from .evaluation import skipped_items
-
-    metrics["skipped"] = skipped_items(dataset.val, ev, trainer.val_split)
-    from .inference import save_model_folder
-
+    metrics = {**ev.report(names), "skipped": skipped_items(dataset.val, ev, trainer.val_split)}
     card = {**spec.card(), "fine_tuned_from": model, "classes": names}
     paths = {"out": str(out), **save_model_folder(out, net, names, transform, card)}
     paths.update(write_report(out, history, metrics, names))
@@ -246,15 +226,44 @@ def fine_tune(data, model: str = "mobilenet_0.25_128", weights="imagenet", out=N
         paths.update(export_model(net, out, export, transform))
     result = FineTuneResult(net, names, history, metrics, paths, time.perf_counter() - started, False,
                             {k: r.to_dict() for k, r in phases.items()})
-    settings = dict(head_epochs=head_epochs, epochs=epochs, batch_size=batch_size, image_size=size,
-                    crop_fraction=transform.crop_fraction, head_lr=head_lr, lr=lr, optimizer=optimizer,
-                    head_optimizer=head_optimizer, weight_decay=weight_decay, warmup_epochs=warmup_epochs,
-                    unfreeze=unfreeze, train_bn=train_bn, bn_momentum=bn_momentum, dropout=dropout,
-                    label_smoothing=label_smoothing, augment=dataclasses.asdict(augment),
-                    class_weight=class_weight, patience=patience, seed=seed)
+    settings = {k: args[k] for k in _SETTINGS} | {"image_size": size, "crop_fraction": transform.crop_fraction,
+                                                   "augment": dataclasses.asdict(args["augment"])}
     _write_json(out / "report.json", {**result.summary(), "model": model, "phase_kept": kept, "settings": settings,
                                       "phases": result.phases})
     return result
+
+
+# What report.json records of a call (with the image size, crop and augmentation it resolved to).
+_SETTINGS = ("head_epochs", "epochs", "batch_size", "head_lr", "lr", "optimizer", "head_optimizer", "weight_decay",
+             "warmup_epochs", "unfreeze", "train_bn", "bn_momentum", "dropout", "label_smoothing", "class_weight",
+             "patience", "seed")
+
+
+def _two_phases(trainer, net, dataset, transform, out: Path, args: dict) -> dict:
+    """Head on the frozen backbone, then the unfrozen network: each phase's RunResult by name.
+    The user's callbacks hear both as one training (one CallbackList, epochs numbered on)."""
+    import keras
+
+    from .training import Continued, RunConfig
+
+    common = dict(out=str(out), batch_size=args["batch_size"], weight_decay=args["weight_decay"], momentum=0.9,
+                  label_smoothing=args["label_smoothing"], seed=args["seed"], progress=args["progress"],
+                  restore_best=True, patience=args["patience"], class_weights=args["class_weights"],
+                  augment=args["augment"], schedule="cosine", checkpoint_every=10_000)
+    user = keras.callbacks.CallbackList(list(args["callbacks"]), add_history=False, add_progbar=False)
+    head, whole = max(0, args["head_epochs"]), max(0, args["epochs"])
+    phases = {}
+    if head:
+        freeze(net)
+        phases["head"] = trainer.fit(net, dataset, transform, RunConfig(
+            epochs=head, lr=args["head_lr"], warmup_epochs=0, optimizer=args["head_optimizer"], phase="head",
+            **common), [Continued(user, 0, begin=True, end=not whole)])
+    if whole and not (head and phases["head"].interrupted):
+        _open_backbone(net, args["unfreeze"], train_bn=args["train_bn"], bn_momentum=args["bn_momentum"])
+        phases["all"] = trainer.fit(net, dataset, transform, RunConfig(
+            epochs=whole, lr=args["lr"], warmup_epochs=args["warmup_epochs"], optimizer=args["optimizer"],
+            phase="all", epoch_offset=head, **common), [Continued(user, head, begin=not head, end=True)])
+    return phases
 
 
 def _backbone_weights(spec, weights):

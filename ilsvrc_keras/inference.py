@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from .errors import IlsvrcKerasError, UnknownModelError
 from .images import ImageInput, load_image
-from .labels import Prediction, decode, imagenet_classes
+from .labels import decode, imagenet_classes
 from .registry import get_spec
 from .transforms import EvalTransform
 

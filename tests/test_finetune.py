@@ -4,7 +4,6 @@ import csv
 import json
 import shutil
 import subprocess
-import sys
 
 import numpy as np
 import pytest

@@ -47,8 +47,10 @@ class Recorder(keras.callbacks.Callback):
 def test_train_drives_ordinary_keras_callbacks(two_classes, tmp_path):
     recorder = Recorder(stop_at=2)
     log = tmp_path / "keras_log.csv"
+    keras_own = [keras.callbacks.CSVLogger(str(log)), keras.callbacks.TensorBoard(str(tmp_path / "tb")),
+                 keras.callbacks.ModelCheckpoint(str(tmp_path / "ck.keras"))]
     result = ilsvrc_keras.train("resnet18", two_classes, tmp_path / "run", epochs=4, batch_size=4, image_size=32,
-                                lr=0.05, progress=False, callbacks=[recorder, keras.callbacks.CSVLogger(str(log))])
+                                lr=0.05, progress=False, callbacks=[recorder, *keras_own])
     # model.stop_training set by a callback ends the run after that epoch, and the run is finished
     assert recorder.events[0] == "train_begin" and recorder.events[-1] == "train_end"
     assert [e for e in recorder.events if e.startswith("epoch")] == [
@@ -67,6 +69,9 @@ def test_train_drives_ordinary_keras_callbacks(two_classes, tmp_path):
     assert [int(r["epoch"]) for r in rows] == [0, 1]
     assert [float(r["val_top1"]) for r in rows] == pytest.approx([h["val_top1"] for h in result.history])
     assert all(isinstance(h["val_top1"], float) for h in result.history)
+    assert sorted(p.name for p in (tmp_path / "tb").iterdir()) == ["train", "validation"]  # Keras' TensorBoard
+    assert keras.models.load_model(tmp_path / "ck.keras").output_shape == (None, 2)  # Keras' ModelCheckpoint
+    assert not hasattr(result.model, "optimizer")  # the optimizer was lent to the callbacks, not saved
     assert result.to_dict()["epochs_completed"] == 2 and "model" not in result.to_dict()
 
 

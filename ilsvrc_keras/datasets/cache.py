@@ -12,7 +12,7 @@ import math
 import os
 from typing import Optional
 
-from .pipeline import TRAIN_CACHE_SCALE, Augment, decode_image
+from .pipeline import Augment, decode_image
 from .sources import Split
 
 # Decoded images of a split are kept in memory when they fit in this many bytes.

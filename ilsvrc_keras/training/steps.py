@@ -54,14 +54,16 @@ def make_train_step(strategy, model, optimizer, *, global_batch_size: int, label
         correct = tf.reduce_sum(real * tf.cast(tf.equal(tf.argmax(outs[0], -1), tf.argmax(y, -1)), tf.float32))
         return tf.reduce_sum(per_ex * real), grads, correct
 
-    compiled = tf.function(forward_backward, jit_compile=xla)
+    # No autograph: the step has no tensor-dependent Python control flow, and converting Keras'
+    # layers cost about 1 s of tracing per step function here (Keras' own fit skips it too).
+    compiled = tf.function(forward_backward, jit_compile=xla, autograph=False)
 
     def replica_step(x, y, w):
         loss_sum, grads, correct = compiled(x, y, w)
         optimizer.apply_gradients(zip(grads, model.trainable_variables))  # all-reduces across replicas
         return loss_sum, correct, tf.reduce_sum(tf.cast(w > 0, tf.float32))
 
-    @tf.function
+    @tf.function(autograph=False)
     def train_step(batch):
         results = strategy.run(replica_step, args=batch)
         loss_sum, correct, seen = (strategy.reduce("SUM", r, axis=None) for r in results)
@@ -86,7 +88,7 @@ def make_eval_step(strategy, model):
         extra = tf.stack([tf.cast(tf.argmax(y, -1), tf.float32), w, tf.cast(i, tf.float32)], axis=1)
         return tf.concat([p, extra], axis=1)
 
-    @tf.function
+    @tf.function(autograph=False)
     def eval_step(batch):
         rows = strategy.gather(strategy.run(replica_eval, args=batch), axis=0)
         return (rows[:, :-3], tf.cast(rows[:, -3], tf.int32), rows[:, -2], tf.cast(rows[:, -1], tf.int64))

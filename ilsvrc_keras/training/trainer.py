@@ -11,6 +11,7 @@ the steps since the last. A run returns a :class:`RunResult`.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import time
@@ -202,7 +203,7 @@ class Trainer:
         model.stop_training = False
         self.interrupted = False
         totals = np.zeros(3)  # images, seconds, skipped
-        with self.interruption:
+        with self.interruption, _attached(model, optimizer):
             cbs.on_train_begin()
             epoch = int(checkpoints.epoch.numpy())
             while epoch < config.epochs and not self.interrupted:
@@ -236,6 +237,7 @@ class Trainer:
         augment = config.augment
         self.train_split = self.cache.serve(data.train, transform, True, augment)
         self.val_split = self.cache.serve(data.val, transform, False) if len(data.val) else None
+        self._val_batches = None
 
     def checkpoint_dir(self, config) -> Path:
         # Non-chief workers write their checkpoints beside the chief's (MultiWorkerMirroredStrategy
@@ -353,8 +355,10 @@ class Trainer:
         from ..evaluation import Evaluator, run_evaluation
 
         step = eval_step or self._eval_step
-        return run_evaluation(self._distributed(False, 0, 0, self.transform.size),
-                              lambda batch: (v.numpy() for v in step(batch)), Evaluator(self.num_classes, top))
+        if self._val_batches is None:  # the same every epoch: built once per fit
+            self._val_batches = self._distributed(False, 0, 0, self.transform.size)
+        return run_evaluation(self._val_batches, lambda batch: (v.numpy() for v in step(batch)),
+                              Evaluator(self.num_classes, top))
 
     def _distributed(self, training: bool, epoch: int, skip_steps: int, size: int):
         """This epoch's batches, one input pipeline per worker, each worker running the same number of
@@ -409,6 +413,22 @@ class Trainer:
                           "ramp": list(config.progressive_ramp)} if config.progressive_from else None),
             stopped_early=bool(stopped and not self.interrupted),
         )
+
+
+@contextlib.contextmanager
+def _attached(model, optimizer):
+    """``model.optimizer`` while the callbacks run (Keras' ``TensorBoard`` logs its learning rate from
+    there), gone afterwards so that the saved model carries no optimizer of ours."""
+    had = "optimizer" in model.__dict__
+    previous = getattr(model, "optimizer", None)
+    model.optimizer = optimizer
+    try:
+        yield
+    finally:
+        if had:
+            model.optimizer = previous
+        else:
+            del model.optimizer
 
 
 def _padding(batch, size, num_classes, training):
