@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 ASSETS ?= ../shared/assets
 
-.PHONY: test test-fast demo app benchmark clean
+.PHONY: lint test test-fast demo app benchmark clean
 
 $(VENV)/.installed: requirements.txt requirements-test.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,7 +13,11 @@ $(VENV)/.installed: requirements.txt requirements-test.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
-test: $(VENV)/.installed
+# Lint first (pyflakes, pycodestyle errors, import order): a NameError fails here, not in a user's hands.
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+
+test: lint
 	$(PY) -m pytest -q
 
 test-fast: $(VENV)/.installed

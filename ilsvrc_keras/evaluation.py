@@ -165,8 +165,14 @@ def _evaluate_localization(clf, split, progress, **options) -> dict:
 
     from .errors import ImageError
     from .images import load_image
-    from .localization import (DEFAULT_COMPONENT, DEFAULT_METHOD, DEFAULT_REGION, DEFAULT_SCALE,
-                               DEFAULT_THRESHOLD, localizer_for)
+    from .localization import (
+        DEFAULT_COMPONENT,
+        DEFAULT_METHOD,
+        DEFAULT_REGION,
+        DEFAULT_SCALE,
+        DEFAULT_THRESHOLD,
+        localizer_for,
+    )
     from .metrics import localization_hits
 
     if not any(split.boxes or ()):

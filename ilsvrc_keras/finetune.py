@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sys
+import logging
 import time
 from pathlib import Path
 from typing import Optional, Sequence, Union
@@ -302,7 +302,7 @@ def write_report(out: Path, history: list, metrics: dict, names) -> dict:
         paths["confusion_matrix"] = str(confusion_matrix_png(np.array(metrics["confusion_matrix"]), names,
                                                              out / "confusion_matrix.png"))
     except Exception as exc:  # a plot must never cost a finished run
-        print(f"warning: could not draw the report plots ({exc})", file=sys.stderr)
+        logging.getLogger("ilsvrc_keras").warning("could not draw the report plots (%s)", exc)
     return paths
 
 

@@ -25,7 +25,9 @@ def iou(box_a, box_b) -> np.ndarray:
     ix = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
     iy = np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None)
     inter = ix * iy
-    area = lambda c: np.clip(c[..., 2] - c[..., 0], 0, None) * np.clip(c[..., 3] - c[..., 1], 0, None)
+
+    def area(c):
+        return np.clip(c[..., 2] - c[..., 0], 0, None) * np.clip(c[..., 3] - c[..., 1], 0, None)
     union = area(a) + area(b) - inter
     return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
 

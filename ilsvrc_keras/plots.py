@@ -41,8 +41,8 @@ def overlay(image: np.ndarray, heatmap: Optional[np.ndarray] = None, boxes: Sequ
         draw.rectangle([x0, y0, x1 - 1, y1 - 1], outline=color, width=width)
         if i < len(captions) and captions[i]:
             tx, ty = x0 + width, max(0.0, y0 + width)
-            l, t, r, b = draw.textbbox((tx, ty), captions[i], font=font)
-            draw.rectangle([l - 2, t - 2, r + 2, b + 2], fill=(0, 0, 0))
+            left, top, right, bottom = draw.textbbox((tx, ty), captions[i], font=font)
+            draw.rectangle([left - 2, top - 2, right + 2, bottom + 2], fill=(0, 0, 0))
             draw.text((tx, ty), captions[i], fill=color, font=font)
     return base
 

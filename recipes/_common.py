@@ -18,19 +18,21 @@ SMOKE = {"epochs": 2, "batch_size": 8, "image_size": 72, "checkpoint_every": 5} 
 
 
 def parser(doc: str) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    from ilsvrc_keras.cli import options
+
+    class Formatter(argparse.RawDescriptionHelpFormatter, options.HelpFormatter):
+        pass
+
+    p = argparse.ArgumentParser(description=doc, formatter_class=Formatter)
     p.add_argument("--data", required=True,
                    help="ImageNet: train/<wnid>/ and val/<wnid>/ (or val/ with --labels), or any class-per-folder tree")
     p.add_argument("--labels", help="ground truth for a flat val/ folder (LOC_val_solution.csv ...)")
     p.add_argument("--out", required=True, help="output folder; rerun the same command to resume")
-    p.add_argument("--replicas", type=int, help="CPU only: split the CPU into N devices")
-    p.add_argument("--precision", choices=["bf16", "fp16", "fp32"])
-    xla = p.add_mutually_exclusive_group()
-    xla.add_argument("--xla", dest="xla", action="store_true", default=None)
-    xla.add_argument("--no-xla", dest="xla", action="store_false")
-    p.add_argument("--batch-size", type=int, help="global batch (the learning rate scales linearly with it)")
-    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=options.positive_int,
+                   help="global batch (default: the paper's; the learning rate scales linearly with it)")
+    p.add_argument("--epochs", type=options.positive_int, help="epochs (default: the paper's)")
     p.add_argument("--smoke", action="store_true", help="a tiny run: 2 epochs, 72 px, batch 8")
+    options.add_group(p, "machine", options.MACHINE, {})  # the same flags as ilsvrc-keras train
     return p
 
 

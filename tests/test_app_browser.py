@@ -4,7 +4,6 @@ through Playwright; then 8 concurrent visitors. Screenshots go to $ILSVRC_KERAS_
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,8 +11,7 @@ import pytest
 from conftest import ROOT
 
 pytest.importorskip("playwright")
-sys.path.insert(0, str(ROOT / "app"))
-import e2e  # noqa: E402
+import e2e  # noqa: E402  (tests/e2e.py, the browser harness)
 
 ARTIFACTS = Path(os.environ.get("ILSVRC_KERAS_TEST_ARTIFACTS", ROOT / "test-artifacts"))
 PHOTO = "ILSVRC2012_val_00000010.JPEG"

@@ -1,6 +1,7 @@
 """The benchmark tasks run and report every figure they promise (speed itself is in docs/benchmarks.md)."""
 
-from ilsvrc_keras import benchmarks
+from benchmarks import elpv
+from benchmarks import tasks as benchmarks
 
 from conftest import flower_subset
 
@@ -30,7 +31,7 @@ def test_elpv_folders_sorts_cells_by_defect_probability(tmp_path):
     for i, (name, _, _) in enumerate(rows):
         Image.new("L", (30, 30), 40 * i).save(src / "images" / name)
     (src / "labels.csv").write_text("".join(f"images/{n}  {p}  {t}\n" for n, p, t in rows))
-    counts = benchmarks.elpv_folders(tmp_path / "out", source=src)
+    counts = elpv.elpv_folders(tmp_path / "out", source=src)
     assert counts == {"functional": 2, "possibly_defective": 1, "likely_defective": 1, "defective": 1}
     assert sorted(p.name for p in (tmp_path / "out" / "functional").iterdir()) == ["cell0002.png", "cell0005.png"]
     assert (tmp_path / "out" / "defective" / "cell0001.png").read_bytes() == (src / "images" / "cell0001.png").read_bytes()

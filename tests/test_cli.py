@@ -6,8 +6,9 @@ import subprocess
 import sys
 
 import pytest
-
 from test_registry import EXPECTED
+
+import ilsvrc_keras
 
 
 def run(*args, env=None):
@@ -77,5 +78,87 @@ def test_bad_image_is_one_line(tmp_path, mobilenet_weights):
 def test_help_is_fast_and_lists_commands():
     p = run("--help")
     assert p.returncode == 0
-    for cmd in ("models", "classify", "evaluate", "benchmark"):
+    for cmd in ("models", "classify", "evaluate", "localize", "train", "prepare", "fine-tune", "app"):
         assert cmd in p.stdout
+    version = run("--version")
+    assert version.returncode == 0 and version.stdout.strip() == f"ilsvrc-keras {ilsvrc_keras.__version__}"
+
+
+def test_every_option_of_every_subcommand_has_help_text():
+    import argparse
+
+    from ilsvrc_keras.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    assert set(sub.choices) == {"models", "classify", "evaluate", "localize", "train", "prepare", "fine-tune", "app"}
+    for name, parser in sub.choices.items():
+        for action in parser._actions:
+            assert action.help and action.help.strip(), f"{name} {action.option_strings or action.dest}"
+    # the shared groups carry the library's own defaults, shown in --help
+    text = sub.choices["fine-tune"].format_help()
+    assert "(default: 0.35)" in text and "(default: adam)" in text and "(default: 0.9)" in text
+    assert "(default: 0.08)" in sub.choices["train"].format_help()
+
+
+@pytest.mark.parametrize("args,match", [
+    (("train", "--model", "resnet18", "--data", "d", "--out", "o", "--epochs", "0"), "--epochs: 0 is out of range"),
+    (("train", "--model", "resnet18", "--data", "d", "--out", "o", "--batch-size", "-4"), "--batch-size"),
+    (("fine-tune", "d", "--out", "o", "--unfreeze", "some"), "'some': give 'all' or a number"),
+    (("evaluate", "d", "--threshold", "1.5"), "--threshold: 1.5 is out of range"),
+    (("classify", "x.jpg", "--top", "0"), "--top: 0 is out of range"),
+    (("train", "--model", "resnet18"), "the following arguments are required"),
+])
+def test_bad_arguments_are_usage_errors(args, match):
+    p = run(*args)
+    assert p.returncode == 2 and "Traceback" not in p.stderr and match in p.stderr, p.stderr
+
+
+def test_runtime_failures_exit_1_with_one_line_and_json(tmp_path, flowers):
+    from conftest import flower_subset
+
+    data = flower_subset(flowers, tmp_path / "d", ("daisy", "tulip"), 3)
+    (tmp_path / "file").write_text("not a folder")
+    p = run("train", "--model", "resnet18", "--data", data, "--out", tmp_path / "file", "--epochs", 1, "--json")
+    assert p.returncode == 1 and "Traceback" not in p.stderr
+    lines = [ln for ln in p.stderr.splitlines() if ln.startswith("error: ")]
+    assert len(lines) == 1 and "NotADirectoryError" in lines[0]
+    assert json.loads(p.stdout)["error"]["type"] == "NotADirectoryError"  # --json: one object, even on failure
+    bad = run("classify", "x.jpg", "--model", "resnet51", "--json")
+    assert bad.returncode == 2 and json.loads(bad.stdout)["error"]["type"] == "UnknownModelError"
+
+
+AUGMENT_FLAGS = [("--mixup", "0.2"), ("--cutmix", "0.5"), ("--randaugment",), ("--crop-scale", "0.5"),
+                 ("--scale-jitter", "256", "288")]
+
+
+@pytest.fixture(scope="module")
+def two_tiny(flowers, tmp_path_factory):
+    from conftest import flower_subset
+
+    return flower_subset(flowers, tmp_path_factory.mktemp("aug"), ("daisy", "tulip"), 4)
+
+
+@pytest.mark.parametrize("flag", AUGMENT_FLAGS, ids=lambda f: f[0])
+def test_train_runs_with_each_augmentation_flag_alone(flag, two_tiny, tmp_path):
+    """No --image-size: the size comes from the network (224 px), as a user would run it."""
+    p = run("train", "--model", "resnet18", "--data", two_tiny, "--out", tmp_path / "r", "--epochs", 1,
+            "--batch-size", 4, *flag, "--quiet", "--json")
+    assert p.returncode == 0, p.stderr[-3000:]
+    s = json.loads(p.stdout)
+    assert s["epochs_completed"] == 1
+    if flag[0] == "--scale-jitter":
+        assert s["augment"]["scale_jitter"] == pytest.approx([256 / 224, 288 / 224])
+    if flag[0] in ("--mixup", "--cutmix"):
+        assert s["augment"][flag[0][2:]] == float(flag[1])
+
+
+@pytest.mark.parametrize("flag", AUGMENT_FLAGS, ids=lambda f: f[0])
+def test_fine_tune_runs_with_each_augmentation_flag_alone(flag, two_tiny, mobilenet_weights, tmp_path):
+    p = run("fine-tune", two_tiny, "--out", tmp_path / "f", "--weights", mobilenet_weights, "--head-epochs", 1,
+            "--epochs", 0, "--batch-size", 4, *flag, "--quiet", "--json")
+    assert p.returncode == 0, p.stderr[-3000:]
+    settings = json.loads((tmp_path / "f" / "report.json").read_text())["settings"]["augment"]
+    expected = {"--crop-scale": ("crop_scale", [0.5, 1.0]), "--mixup": ("mixup", 0.2), "--cutmix": ("cutmix", 0.5),
+                "--randaugment": ("randaugment", True),
+                "--scale-jitter": ("scale_jitter", pytest.approx([256 / 128, 288 / 128]))}[flag[0]]
+    assert settings[expected[0]] == expected[1]

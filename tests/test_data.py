@@ -67,9 +67,10 @@ def test_limit_keeps_sorted_order(val_sample):
 def test_small_datasets_are_decoded_once_and_kept(flowers, tmp_path):
     import tensorflow as tf
 
-    from conftest import flower_subset
     from ilsvrc_keras.datasets import DecodedCache, decode_image, folder_dataset, make_dataset
     from ilsvrc_keras.transforms import EvalTransform
+
+    from conftest import flower_subset
 
     root = flower_subset(flowers, tmp_path / "d", ("daisy", "tulip"), 6)
     (root / "tulip" / "zz_bad.jpg").write_bytes(b"\xff\xd8\xff nope")

@@ -88,9 +88,10 @@ def test_scale_jitter_crops_are_squares_of_the_jittered_shorter_side():
 
 
 def test_scale_jitter_through_the_training_pipeline(flowers, tmp_path):
-    from conftest import flower_subset
     from ilsvrc_keras.datasets import Augment, DecodedCache, folder_dataset, make_dataset
     from ilsvrc_keras.transforms import EvalTransform
+
+    from conftest import flower_subset
 
     ds = folder_dataset(flower_subset(flowers, tmp_path / "d", ("daisy", "tulip"), 5), val_fraction=0.2)
     t = EvalTransform(48, 0.75, "tf")

@@ -49,13 +49,13 @@ def test_round_trip_save_load_classify(small, mobilenet_weights, tmp_path):
 def test_batchnorm_stays_frozen_unless_asked(mobilenet_weights):
     m = build_classifier("mobilenet_0.25_128", 3, mobilenet_weights, 128, 0.2)
     freeze(m)
-    assert [l.name for l in m.layers if l.trainable and l.weights] == ["head_predictions"]
+    assert [layer.name for layer in m.layers if layer.trainable and layer.weights] == ["head_predictions"]
     freeze(m, train_bn=True)  # fastai-style: BatchNorm adapts while the convolutions are frozen
-    opened = {l.__class__.__name__ for l in m.layers if l.trainable and l.weights}
+    opened = {layer.__class__.__name__ for layer in m.layers if layer.trainable and layer.weights}
     assert opened == {"BatchNormalization", "Dense"}
     unfreeze(m, train_bn=False)
-    bns = [l for l in m.layers if l.__class__.__name__ == "BatchNormalization"]
-    assert bns and not any(l.trainable for l in bns)
+    bns = [layer for layer in m.layers if layer.__class__.__name__ == "BatchNormalization"]
+    assert bns and not any(layer.trainable for layer in bns)
     assert m.get_layer("conv_pw_13").trainable
     before = [np.asarray(w).copy() for w in bns[-1].weights]
     x = np.random.default_rng(0).normal(size=(8, 128, 128, 3)).astype("float32") * 3 + 1
@@ -71,12 +71,12 @@ def test_batchnorm_stays_frozen_unless_asked(mobilenet_weights):
     m(x, training=True)
     np.testing.assert_allclose(np.asarray(bns[-1].moving_mean) - before[2], 10 * own_step, rtol=1e-3, atol=1e-5)
     unfreeze(m, 4, train_bn=False)
-    assert sum(1 for l in m.layers if l.trainable and l.weights and not l.name.startswith("head")) <= 4
+    assert sum(1 for layer in m.layers if layer.trainable and layer.weights and not layer.name.startswith("head")) <= 4
     unfreeze(m, from_layer="conv_dw_13", train_bn=True)  # a stage on: everything from that layer
-    names = [l.name for l in m.layers]
-    opened = {l.name for l in m.layers if l.trainable and l.weights and not l.name.startswith("head")}
-    assert opened == {l.name for l in m.layers[names.index("conv_dw_13"):] if l.weights
-                      and not l.name.startswith("head")}
+    names = [layer.name for layer in m.layers]
+    opened = {layer.name for layer in m.layers if layer.trainable and layer.weights and not layer.name.startswith("head")}
+    assert opened == {layer.name for layer in m.layers[names.index("conv_dw_13"):] if layer.weights
+                      and not layer.name.startswith("head")}
     with pytest.raises(ilsvrc_keras.IlsvrcKerasError, match="not a layer"):
         unfreeze(m, from_layer="no_such_layer")
     with pytest.raises(ilsvrc_keras.IlsvrcKerasError, match="unfreeze must be"):

@@ -13,7 +13,6 @@ from ilsvrc_keras.inference import Classifier
 from ilsvrc_keras.metrics import iou, localization_hits
 from ilsvrc_keras.transforms import EvalTransform
 
-
 # -- heat map -> box ------------------------------------------------------------------------------
 
 def test_heatmap_to_box_largest_component_and_all():

@@ -12,13 +12,43 @@ Data flows one way: source -> split -> (cache) -> pipeline -> batches.
 """
 
 from .cache import CACHE_BYTES, DecodedCache
-from .ground_truth import (IMAGE_EXTENSIONS, GroundTruth, LabeledImages, labeled_images, list_images,
-                           read_ground_truth, read_label_lines, read_loc_csv, read_voc_folder)
-from .pipeline import (CROP_RATIO, CROP_SCALE, TRAIN_CACHE_SCALE, Augment, decode_image, decode_random_crop,
-                       make_dataset, random_crop_window, scale_jitter_window)
+from .ground_truth import (
+                           IMAGE_EXTENSIONS,
+                           GroundTruth,
+                           LabeledImages,
+                           labeled_images,
+                           list_images,
+                           read_ground_truth,
+                           read_label_lines,
+                           read_loc_csv,
+                           read_voc_folder,
+)
+from .pipeline import (
+                           CROP_RATIO,
+                           CROP_SCALE,
+                           TRAIN_CACHE_SCALE,
+                           Augment,
+                           decode_image,
+                           decode_random_crop,
+                           make_dataset,
+                           random_crop_window,
+                           scale_jitter_window,
+)
 from .prepare import prepare, shrink_image
-from .sources import (ImageDataset, Split, StreamSplit, array_split, folder_dataset, is_record_folder,
-                      open_dataset, record_dataset, stratified_split, stream_split, tfds_builder, tfds_dataset)
+from .sources import (
+                           ImageDataset,
+                           Split,
+                           StreamSplit,
+                           array_split,
+                           folder_dataset,
+                           is_record_folder,
+                           open_dataset,
+                           record_dataset,
+                           stratified_split,
+                           stream_split,
+                           tfds_builder,
+                           tfds_dataset,
+)
 
 __all__ = [
     "CACHE_BYTES", "CROP_RATIO", "CROP_SCALE", "IMAGE_EXTENSIONS", "TRAIN_CACHE_SCALE", "Augment", "DecodedCache",

@@ -67,7 +67,10 @@ class Split:
         indices = list(indices)
         items = self.items[np.asarray(indices, np.int64)] if isinstance(self.items, np.ndarray) else [
             self.items[i] for i in indices]
-        pick = (lambda seq: None if seq is None else [seq[i] for i in indices])
+
+        def pick(seq):
+            return None if seq is None else [seq[i] for i in indices]
+
         return Split(items, [self.labels[i] for i in indices], self.kind,
                      pick(self.names) if self.names is not None else None, pick(self.boxes))
 
@@ -308,7 +311,10 @@ def _holdout(split: Split, val_fraction: float, seed: int) -> tuple:
     for i, label in enumerate(split.labels):
         by_class.setdefault(label, []).append(i)
     train, val = stratified_split(by_class, val_fraction, seed)
-    ids = (lambda groups: sorted(i for items in groups.values() for i in items))
+
+    def ids(groups):
+        return sorted(i for items in groups.values() for i in items)
+
     return split.subset(ids(train)), split.subset(ids(val))
 
 

@@ -1,7 +1,7 @@
 """AlexNet (ILSVRC 2012 winner), single-tower form with local response normalization."""
 
-from ..registry import register
 from .._lazy import keras, layers
+from ..registry import register
 from .common import classifier, model_input
 
 

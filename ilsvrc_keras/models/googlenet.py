@@ -1,8 +1,8 @@
 """GoogLeNet (Inception v1, ILSVRC 2014 winner), as in the paper: no batch normalization, LRN
 in the stem, and the two auxiliary classifiers available for training."""
 
-from ..registry import register
 from .._lazy import keras, layers
+from ..registry import register
 from .common import classifier, model_input
 
 # (1x1, 3x3 reduce, 3x3, 5x5 reduce, 5x5, pool projection) per module: the paper's table 1.

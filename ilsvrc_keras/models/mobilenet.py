@@ -1,8 +1,8 @@
 """MobileNet v1 (Howard et al. 2017) at width 0.25 and 128 px: not an ILSVRC milestone, but the
 small network whose real ImageNet weights every offline test uses. Built by keras itself."""
 
-from ..registry import WeightsSource, register
 from .._lazy import keras
+from ..registry import WeightsSource, register
 
 _URL = "https://storage.googleapis.com/tensorflow/keras-applications/mobilenet/"
 

@@ -8,8 +8,8 @@ weights (ResNet-50/101/152 and the ResNeXt-50 file keras stores) load by name.
 
 import functools
 
-from ..registry import WeightsSource, register
 from .._lazy import keras, layers
+from ..registry import WeightsSource, register
 from .common import classifier, model_input
 
 BN_EPSILON = 1.001e-5  # keras.applications' value; the published weights were trained with it

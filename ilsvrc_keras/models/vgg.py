@@ -3,8 +3,8 @@
 Layer names follow ``keras.applications.vgg16`` so that keras' published ImageNet weights load.
 """
 
-from ..registry import WeightsSource, register
 from .._lazy import keras, layers
+from ..registry import WeightsSource, register
 from .common import classifier, model_input
 
 # Filters per block: each entry is one 3x3 convolution; a max pool closes every block.

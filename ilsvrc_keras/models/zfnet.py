@@ -1,7 +1,7 @@
 """ZFNet (Zeiler & Fergus, ILSVRC 2013): AlexNet with a 7x7 stride-2 first layer and stride-2 conv2."""
 
-from ..registry import register
 from .._lazy import keras, layers
+from ..registry import register
 from .alexnet import fully_connected_top
 from .common import model_input
 

@@ -7,21 +7,36 @@
   keep-best, progressive resizing, progress bar);
 - :mod:`.trainer`: :class:`Trainer`, :class:`RunConfig`, :class:`RunResult`;
 - :mod:`.run`: :func:`train`, a zoo network on a dataset, ending in a model folder.
+
+Names are imported on first use, so that the command line's ``--help`` reads :class:`RunConfig`'s
+defaults without importing Keras.
 """
 
-from .callbacks import (Continued, HistoryCSV, KeepBest, ProgressBar, ProgressiveResize, TensorBoardScalars,
-                        TrainerCallback, read_history, write_history)
-from .run import finish_run, train
-from .schedules import OPTIMIZERS, SCHEDULES, make_optimizer, make_schedule, progressive_size
-from .steps import make_eval_step, make_train_step
-from .strategy import (POLICIES, PRECISIONS, Interruption, choose_strategy, configure_cpu_replicas,
-                       default_precision, weights_fingerprint)
-from .trainer import Checkpoints, RunConfig, RunResult, Trainer
+import importlib
 
-__all__ = [
-    "OPTIMIZERS", "POLICIES", "PRECISIONS", "SCHEDULES", "Checkpoints", "Continued", "HistoryCSV", "Interruption",
-    "KeepBest", "ProgressBar", "ProgressiveResize", "RunConfig", "RunResult", "TensorBoardScalars", "Trainer",
-    "TrainerCallback", "choose_strategy", "configure_cpu_replicas", "default_precision", "finish_run",
-    "make_eval_step", "make_optimizer", "make_schedule", "make_train_step", "progressive_size", "read_history",
-    "train", "weights_fingerprint", "write_history",
-]
+_EXPORTS = {
+    "Continued": "callbacks", "HistoryCSV": "callbacks", "KeepBest": "callbacks", "ProgressBar": "callbacks",
+    "ProgressiveResize": "callbacks", "TensorBoardScalars": "callbacks", "TrainerCallback": "callbacks",
+    "read_history": "callbacks", "write_history": "callbacks",
+    "finish_run": "run", "train": "run",
+    "OPTIMIZERS": "schedules", "SCHEDULES": "schedules", "make_optimizer": "schedules", "make_schedule": "schedules",
+    "progressive_size": "schedules",
+    "make_eval_step": "steps", "make_train_step": "steps",
+    "POLICIES": "strategy", "PRECISIONS": "strategy", "Interruption": "strategy", "choose_strategy": "strategy",
+    "configure_cpu_replicas": "strategy", "default_precision": "strategy", "weights_fingerprint": "strategy",
+    "Checkpoints": "trainer", "RunConfig": "trainer", "RunResult": "trainer", "Trainer": "trainer",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'ilsvrc_keras.training' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)

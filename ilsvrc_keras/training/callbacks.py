@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import math
 import sys
 from pathlib import Path
@@ -21,6 +22,8 @@ import keras
 
 from ..files import write_atomic
 from .schedules import progressive_size
+
+log = logging.getLogger("ilsvrc_keras.training")
 
 
 def read_history(path) -> list:
@@ -171,8 +174,11 @@ class ProgressBar(TrainerCallback):
         self.bar.close()
         if self.trainer.chief:
             figures = ", ".join(f"{k} {_short(v)}" for k, v in (logs or {}).items())
-            print(f"{self.trainer.phase + ' ' if self.trainer.phase else ''}epoch {epoch + 1}: {figures}",
-                  file=self.file)
+            line = f"{self.trainer.phase + ' ' if self.trainer.phase else ''}epoch {epoch + 1}: {figures}"
+            if log.hasHandlers():  # the command line's handler (its --quiet keeps warnings only)
+                log.info(line)
+            else:  # a script that configured no logging still sees its epochs, as with keras' fit
+                print(line, file=self.file)
 
     def on_train_end(self, logs=None):
         if self.bar is not None:

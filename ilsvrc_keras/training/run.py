@@ -10,7 +10,7 @@ Output folder: ``history.csv`` (one row per epoch), ``tensorboard/``, ``checkpoi
 from __future__ import annotations
 
 import json
-import sys
+import logging
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -75,5 +75,5 @@ def finish_run(result: RunResult, class_names, transform, card: dict, trainer: T
 
             result.curves = str(training_curves(result.history, out / "curves.png"))
         except Exception as exc:  # a plot must never cost a finished run
-            print(f"warning: could not draw the training curves ({exc})", file=sys.stderr)
+            logging.getLogger("ilsvrc_keras").warning("could not draw the training curves (%s)", exc)
     write_atomic(out / "summary.json", json.dumps(result.to_dict(), indent=2))

@@ -21,8 +21,16 @@ from typing import Optional, Sequence
 import numpy as np
 
 from ..errors import IlsvrcKerasError
-from .strategy import (PRECISIONS, Interruption, choose_strategy, cluster_size, default_precision, is_chief,
-                       precision_policy, weights_fingerprint)
+from .strategy import (
+    PRECISIONS,
+    Interruption,
+    choose_strategy,
+    cluster_size,
+    default_precision,
+    is_chief,
+    precision_policy,
+    weights_fingerprint,
+)
 
 
 @dataclasses.dataclass

@@ -2,7 +2,7 @@
 
 Used by the browser tests (tests/test_app_browser.py) and as the app's load benchmark:
 
-    python app/e2e.py --images DIR [--sessions 8] [--photos 10] [--json]
+    python tests/e2e.py --images DIR [--sessions 8] [--photos 10] [--json]
 
 starts ``streamlit run app/streamlit_app.py`` on a free localhost port, opens ``--sessions``
 browser sessions at once (Debian's Chromium through Playwright), each uploading ``--photos``

@@ -1,6 +1,7 @@
-"""Speed figures measured side by side in one process (these machines are noisy: compare ratios).
+"""The benchmark tasks: figures measured side by side in one run (these machines are noisy: compare ratios).
 
-``ilsvrc-keras benchmark --task predict`` prints, for one network:
+Run from the repository: ``python -m benchmarks TASK [--data DIR] [--weights FILE] [--json]``.
+``predict`` prints, for one network:
 - single-image latency of :meth:`Classifier.classify` (decode-free: an in-memory photo-sized
   array, through the transform and the compiled forward pass), of the compiled forward pass
   alone, of ``model.predict`` and of an eager ``model(x)`` call on the same preprocessed input;
@@ -29,7 +30,7 @@ def _timeit(fn, repeats: int, warmup: int = 3) -> dict:
 
 
 def predict(model="mobilenet_0.25_128", weights=None, repeats=50, batch_size=64, **_) -> dict:
-    from .inference import load
+    from ilsvrc_keras.inference import load
 
     clf = load(model, weights)
     rng = np.random.default_rng(0)
@@ -57,7 +58,7 @@ def predict(model="mobilenet_0.25_128", weights=None, repeats=50, batch_size=64,
 def localize(model="mobilenet_0.25_128", weights=None, repeats=10, **_) -> dict:
     """Images/s of one top-1 localization (classification + heat map + box) per method, with
     the package defaults (the heat map at twice the input size), on one photo-sized image."""
-    from .localization import METHODS, localizer_for
+    from ilsvrc_keras.localization import METHODS, localizer_for
 
     loc = localizer_for(model, weights)
     photo = np.random.default_rng(0).integers(0, 256, size=(375, 500, 3), dtype=np.uint8)
@@ -95,9 +96,17 @@ def input_pipeline(data=None, size=224, batch_size=64, batches=30, **_) -> dict:
     import keras
     import tensorflow as tf
 
-    from .datasets import DecodedCache, Split, decode_image, list_images, make_dataset, prepare, random_crop_window
-    from .datasets import open_dataset as _open
-    from .transforms import EvalTransform
+    from ilsvrc_keras.datasets import (
+        DecodedCache,
+        Split,
+        decode_image,
+        list_images,
+        make_dataset,
+        prepare,
+        random_crop_window,
+    )
+    from ilsvrc_keras.datasets import open_dataset as _open
+    from ilsvrc_keras.transforms import EvalTransform
 
     data = Path(data) if data else _default_assets() / "flowers"
     classes = sorted(d for d in data.iterdir() if d.is_dir())
@@ -183,8 +192,8 @@ def train_speed(model="resnet18", size=64, batch_size=32, steps=15, precisions=(
     import keras
     import tensorflow as tf
 
-    from .training import POLICIES, make_optimizer, make_train_step
-    from .zoo import create_model
+    from ilsvrc_keras.training import POLICIES, make_optimizer, make_train_step
+    from ilsvrc_keras.zoo import create_model
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(batch_size, size, size, 3)).astype("float32")
@@ -223,14 +232,14 @@ def plain_recipe(data, weights, seed=0) -> dict:
     """The plain Keras transfer-learning recipe of ``../shared/README.md``, written the way the Keras
     examples write it: frozen MobileNet-0.25, GAP + dropout + dense, Adam 1e-3 for 10 epochs, then
     all layers at 1e-5 for 5 epochs, flip and rotation, on the same seeded split as ``fine_tune``.
-    Run as a script by the fine-tune benchmark (``python -m ilsvrc_keras.benchmarks plain DATA
-    WEIGHTS``), so that both sides are timed as whole processes."""
+    Run as a script by the fine-tune benchmark (``python -m benchmarks.tasks plain DATA WEIGHTS``),
+    so that both sides are timed as whole processes."""
     import keras
     import tensorflow as tf
 
-    from .datasets import decode_image, open_dataset
-    from .transforms import EvalTransform
-    from .weights import load_weights
+    from ilsvrc_keras.datasets import decode_image, open_dataset
+    from ilsvrc_keras.transforms import EvalTransform
+    from ilsvrc_keras.weights import load_weights
 
     t = time.perf_counter()
     ds = open_dataset(data, val_fraction=0.2, seed=seed)
@@ -271,7 +280,7 @@ def _timed_process(cmd) -> tuple:
 
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     t = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
     wall = time.perf_counter() - t
     if done.returncode:
         raise RuntimeError(f"{' '.join(map(str, cmd))} failed: {done.stderr[-2000:]}")
@@ -286,13 +295,13 @@ def fine_tune_vs_plain(data=None, weights=None, seed=0, **_) -> dict:
     import sys
     import tempfile
 
-    data = Path(data) if data else _default_assets() / "flowers"
-    weights = weights or str(_default_assets() / "weights" / "mobilenet_2_5_128_tf.h5")
+    data = Path(data).resolve() if data else _default_assets() / "flowers"
+    weights = str(Path(weights).resolve()) if weights else str(_default_assets() / "weights" / "mobilenet_2_5_128_tf.h5")
     with tempfile.TemporaryDirectory() as out:
         ours, ours_wall = _timed_process([sys.executable, "-m", "ilsvrc_keras", "fine-tune", str(data), "--out", out,
                                           "--weights", str(weights), "--seed", str(seed), "--quiet", "--json"])
         history = json.loads((Path(out) / "report.json").read_text())["phases"]
-    plain, plain_wall = _timed_process([sys.executable, "-m", "ilsvrc_keras.benchmarks", "plain", str(data),
+    plain, plain_wall = _timed_process([sys.executable, "-m", "benchmarks.tasks", "plain", str(data),
                                         str(weights), str(seed)])
     peak = max(r["best_val_top1"] or 0.0 for r in history.values())
     rows = {"ilsvrc_keras fine-tune (defaults)": {
@@ -305,47 +314,13 @@ def fine_tune_vs_plain(data=None, weights=None, seed=0, **_) -> dict:
             "process_time_ratio": round(a["process_seconds"] / b["process_seconds"], 2)}
 
 
-# ELPV's defect probabilities (the consensus of its annotators) as class folder names.
-ELPV_CLASSES = {0.0: "functional", 0.3333: "possibly_defective", 0.6667: "likely_defective", 1.0: "defective"}
-
-
-def elpv_folders(out, source=None) -> dict:
-    """Write ELPV (2,624 electroluminescence images of solar cells, 300x300 grayscale PNG; Deitsch
-    et al., 2019) as one class-per-folder tree under ``out``: four classes by defect probability.
-    A held-out check for the transfer-learning defaults: real photos unlike ImageNet's and unlike the
-    flowers, imbalanced (1,508 / 295 / 106 / 715). ``source``: the folder holding ``labels.csv`` and
-    ``images/`` (default: the ``elpv-dataset`` PyPI package's own copy, ``pip install elpv-dataset``,
-    CC BY-NC-SA 4.0). Returns the number of images per class.
-
-    >>> from ilsvrc_keras.benchmarks import elpv_folders
-    >>> elpv_folders("runs/elpv")  # doctest: +SKIP
-    {'functional': 1508, 'possibly_defective': 295, 'likely_defective': 106, 'defective': 715}
-    """
-    import shutil
-
-    if source is None:
-        try:
-            import elpv_dataset
-        except ImportError as e:
-            raise ImportError("ELPV comes from the PyPI package elpv-dataset: pip install elpv-dataset") from e
-        source = Path(elpv_dataset.__file__).parent / "data"
-    source, out = Path(source), Path(out)
-    counts = dict.fromkeys(ELPV_CLASSES.values(), 0)
-    for line in (source / "labels.csv").read_text().split("\n"):
-        if not line.strip():
-            continue
-        path, probability, _cell_type = line.split()
-        name = ELPV_CLASSES[round(float(probability), 4)]
-        (out / name).mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source / path, out / name / Path(path).name)
-        counts[name] += 1
-    return counts
+ROOT = Path(__file__).resolve().parents[1]  # the repository
 
 
 def _default_assets():
     import os
 
-    return Path(os.environ.get("ILSVRC_KERAS_ASSETS", Path(__file__).resolve().parents[2] / "shared" / "assets"))
+    return Path(os.environ.get("ILSVRC_KERAS_ASSETS", ROOT.parent / "shared" / "assets"))
 
 
 TASKS = {"predict": predict, "localize": localize, "input": input_pipeline, "train": train_speed,

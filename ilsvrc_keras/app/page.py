@@ -1,0 +1,258 @@
+"""ilsvrc_keras web demo: classify photos and localize the object, with any model the library can open.
+
+    ilsvrc-keras app [--port 8501] [-- --models-dir DIR ...]
+    streamlit run app/streamlit_app.py [-- --models-dir DIR ...]     # from a checkout of the repository
+
+The page ships inside the package (``pip install ilsvrc-keras[app]``); both entries run :func:`run`.
+
+A thin layer over the library's public functions (``available_models``, ``load``,
+``load_image``, ``Classifier.classify``, ``Localizer.localize``, ``plots.localization_overlay``):
+no model code, preprocessing or box logic lives here. Models are loaded once per process and shared
+by every session (``st.cache_resource``). Every failure is shown as a message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+import ilsvrc_keras
+from ilsvrc_keras import localization, plots
+from ilsvrc_keras.weights import OFFLINE_ENV, WEIGHTS_DIR_ENV, keras_cache_dir
+
+SAMPLES_ENV = "ILSVRC_KERAS_SAMPLES_DIR"  # a folder of photos offered as samples
+MAX_SAMPLES = 50
+UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif"]
+MAX_PHOTOS = 12  # per page view: more would make one rerun slow for everyone sharing the process
+METHODS = {"Grad-CAM": "gradcam", "Grad-CAM++": "gradcam++", "Score-CAM": "scorecam"}
+FALLBACK_MODEL = "mobilenet_0.25_128"  # the smallest download, named when nothing is available
+
+
+def _args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="ilsvrc-keras app --")
+    parser.add_argument("--models-dir", action="append", default=[],
+                        help="a fine-tuned model folder, or a folder of them (repeatable)")
+    return parser.parse_known_args(sys.argv[1:])[0]
+
+
+@st.cache_resource(show_spinner="Loading the model (once per server)...")
+def get_classifier(key: str) -> "ilsvrc_keras.Classifier":
+    return ilsvrc_keras.load(key)
+
+
+@st.cache_resource(show_spinner="Preparing the localizer (once per server)...")
+def get_localizer(key: str) -> localization.Localizer:
+    return localization.Localizer(get_classifier(key))
+
+
+def _upload_limit_bytes() -> int:
+    return int(st.get_option("server.maxUploadSize")) * 1024 * 1024
+
+
+def _no_models_message() -> str:
+    spec = ilsvrc_keras.get_spec(FALLBACK_MODEL)
+    where = os.environ.get(WEIGHTS_DIR_ENV) or f"a folder named by ${WEIGHTS_DIR_ENV}"
+    return (
+        f"No model is available on this machine. Put `{spec.weights.file_name}` "
+        f"({spec.weights.url}) in {where} or in keras' cache `{keras_cache_dir()}`"
+        + (f", or unset `{OFFLINE_ENV}` to let keras download weights" if os.environ.get(OFFLINE_ENV) else "")
+        + ", or give a fine-tuned model folder with `--models-dir`, then reload this page."
+    )
+
+
+def _model_card(choice: "ilsvrc_keras.ModelChoice") -> str:
+    card = choice.card
+    lines = []
+    if choice.source == "folder":
+        lines.append(f"Fine-tuned model folder `{card.get('path')}`: {card.get('classes')} classes"
+                     + (f", from **{card['fine_tuned_from']}**" if card.get("fine_tuned_from") else ""))
+    if card.get("paper"):
+        lines.append(f"**{card.get('family', '')} ({card.get('year')})**: *{card['paper']}*, {card.get('authors', '')}")
+    if card.get("reported_top1_error") is not None:
+        err = f"{card['reported_top1_error']:g}% top-1"
+        if card.get("reported_top5_error") is not None:
+            err += f", {card['reported_top5_error']:g}% top-5"
+        lines.append(f"Reported ILSVRC error: {err}" + (f" ({card['reported_note']})" if card.get("reported_note") else ""))
+    if card.get("params"):
+        lines.append(f"Parameters: {card['params'] / 1e6:.1f} M")
+    if card.get("input_size") or card.get("image_size"):
+        lines.append(f"Input: {card.get('image_size') or card.get('input_size')} px")
+    if choice.source == "local":
+        lines.append(f"Weights: `{choice.weights}`")
+    elif choice.source == "download":
+        lines.append("Weights: downloaded by keras on first use")
+    return "\n\n".join(lines)
+
+
+def _choose_model():
+    try:
+        choices = ilsvrc_keras.available_models(models_dirs=_args().models_dir)
+    except Exception as exc:  # a broken models folder must not take the page down
+        st.error(f"Could not list the models: {exc}")
+        st.stop()
+    if not choices:
+        st.error(_no_models_message())
+        st.stop()
+    by_title = {c.title: c for c in choices}
+    title = st.sidebar.selectbox("Model", list(by_title), index=0, key="model",
+                                 help="Default: the most accurate model whose weights are on this machine")
+    choice = by_title[title]
+    st.sidebar.markdown(_model_card(choice))
+    try:
+        get_classifier(choice.key)
+        return choice
+    except ilsvrc_keras.IlsvrcKerasError as exc:
+        st.error(f"Cannot load {choice.key}: {exc}")
+    except Exception as exc:  # a damaged weights file or model folder
+        st.error(f"Cannot load {choice.key}: {type(exc).__name__}: {exc}")
+    st.stop()
+
+
+def _samples() -> dict:
+    """Sample photos by name: the first photos of ``$ILSVRC_KERAS_SAMPLES_DIR``, and matplotlib's
+    public-domain photo of Grace Hopper (installed with the stack: the repository ships no photos)."""
+    import matplotlib.cbook
+
+    from ilsvrc_keras.datasets import list_images
+
+    folder = os.environ.get(SAMPLES_ENV)
+    found = {p.name: p for p in (list_images(folder)[:MAX_SAMPLES] if folder and Path(folder).is_dir() else [])}
+    hopper = Path(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    if hopper.is_file():
+        found.setdefault(hopper.name, hopper)
+    return found
+
+
+def _gather_photos() -> list[tuple[str, bytes]]:
+    """The photos of this page view: uploads, a camera shot, a sample, as ``(name, bytes)``."""
+    uploads = st.file_uploader("Upload photos", type=UPLOAD_TYPES, accept_multiple_files=True, key="uploads",
+                               help="JPEG, PNG, WebP, BMP or GIF (first frame)")
+    left, right = st.columns(2)
+    samples = _samples()
+    sample = left.selectbox("Or try a sample photo", sorted(samples), index=None,
+                            placeholder="Pick a sample photo", key="sample")
+    shot = right.camera_input("Or take a photo", key="camera") if right.toggle("Use the camera") else None
+    photos, limit = [], _upload_limit_bytes()
+    for f in list(uploads or []) + ([shot] if shot is not None else []):
+        if f.size > limit:
+            st.error(f"{f.name}: {f.size / 2**20:.1f} MB is over the upload limit of {limit // 2**20} MB.")
+        else:
+            photos.append((f.name, f.getvalue()))
+    if sample:
+        photos.append((sample, samples[sample].read_bytes()))
+    if len(photos) > MAX_PHOTOS:
+        st.warning(f"{len(photos)} photos given; showing the first {MAX_PHOTOS}.")
+    return photos[:MAX_PHOTOS]
+
+
+THUMBNAIL = 480  # pixels on the longest side of the photo shown beside its classes
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def _classified(key: str, data: bytes):
+    """Top-5 and a display thumbnail of one photo, computed once per (model, photo) for all visitors.
+
+    Reruns (a new upload, a widget change) then cost no decoding or inference for the photos
+    already on the page. Bad images raise and are not cached."""
+    array = ilsvrc_keras.load_image(io.BytesIO(data))
+    preds = get_classifier(key).classify(array, top=5)
+    return preds, plots.thumbnail(array, THUMBNAIL)
+
+
+def _checked(key, photos):
+    """``(name, bytes, top-5, thumbnail)`` of each readable photo; a bad file is reported and
+    skipped, never fatal."""
+    good = []
+    for name, data in photos:
+        try:
+            good.append((name, data, *_classified(key, data)))
+        except ilsvrc_keras.ImageError as exc:
+            st.error(f"{name}: {str(exc).split(': ', 1)[-1]}")
+        except Exception as exc:  # a decoder failure we did not foresee still gets a readable line
+            st.error(f"{name}: cannot read this image ({type(exc).__name__}: {exc})")
+    return good
+
+
+def classify_view(photos) -> None:
+    import pandas as pd
+
+    for name, _, preds, thumb in photos:
+        st.divider()
+        pic, chart = st.columns([2, 3])
+        pic.image(thumb, caption=name, width="stretch", output_format="JPEG")
+        chart.markdown(f"**{name}**: {preds[0].name} ({preds[0].probability:.1%})")
+        frame = pd.DataFrame({"class": [p.name for p in preds], "probability": [p.probability for p in preds]})
+        chart.bar_chart(frame, x="class", y="probability", horizontal=True, sort="-probability", height=220)
+        chart.markdown("\n".join(f"{i}. {p.name}: {p.probability:.1%}" for i, p in enumerate(preds, 1)))
+
+
+def localization_view(choice, photos) -> None:
+    names = [n for n, *_ in photos]
+    name = st.selectbox("Photo", names, key="loc_photo") if len(names) > 1 else names[0]
+    _, data, preds, _ = photos[names.index(name)]
+    options = {f"{p.name} ({p.probability:.1%})": p.label for p in preds}
+    c1, c2, c3 = st.columns(3)
+    picked = c1.selectbox("Class", list(options), key="loc_class")
+    method = c2.selectbox("Method", list(METHODS), key="loc_method",
+                          help="Score-CAM is the most faithful and about 20x slower")
+    threshold = c3.slider("Box threshold", 0.05, 0.95, localization.DEFAULT_THRESHOLD, 0.05, key="loc_threshold",
+                          help="The box covers the heat map at or above this fraction of its peak")
+    try:
+        array = ilsvrc_keras.load_image(io.BytesIO(data))
+        localizer = get_localizer(choice.key)
+        with st.spinner(f"{method} for {picked}..."):
+            found = localizer.localize(array, method=METHODS[method], threshold=threshold,
+                                       classes=[options[picked]])
+    except ilsvrc_keras.IlsvrcKerasError as exc:
+        st.error(f"Cannot localize with {choice.key}: {exc}")
+        return
+    picture = plots.localization_overlay(array, found)
+    x0, y0, x1, y1 = (round(v) for v in found[0].box)
+    left, right = st.columns([3, 2])
+    left.image(picture, caption=f"{found[0].name}: box ({x0}, {y0}) to ({x1}, {y1})", width="stretch")
+    right.markdown(f"**{found[0].name}** ({found[0].probability:.1%})\n\n"
+                   f"Box: x {x0} to {x1}, y {y0} to {y1} in the photo's {array.shape[1]} x {array.shape[0]} pixels; "
+                   f"it covers the heat map at or above {threshold:.0%} of its peak ({method}).")
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    right.download_button("Download the overlay (PNG)", buffer.getvalue(), mime="image/png",
+                       file_name=f"{Path(name).stem}-{found[0].label}-{METHODS[method]}.png")
+
+
+def main() -> None:
+    st.set_page_config(page_title="ILSVRC classify & localize", layout="wide")
+    # Wherever the server was started (no .streamlit/config.toml beside it): never a traceback.
+    st.set_option("client.showErrorDetails", "none")
+    st.set_option("client.toolbarMode", "minimal")
+    st.title("ILSVRC: classify and localize")
+    choice = _choose_model()
+    photos = _checked(choice.key, _gather_photos())
+    classify_tab, loc_tab = st.tabs(["Classify", "Localization"], key="view", on_change="rerun")
+    if not photos:
+        classify_tab.info("Upload a photo, take one, or pick a sample to see its top-5 classes.")
+        loc_tab.info("Upload a photo, take one, or pick a sample to see where the network looks.")
+        return
+    # Only the open tab runs: Grad-CAM is not paid for by visitors who only classify.
+    if classify_tab.open is not False:
+        with classify_tab:
+            classify_view(photos)
+    if loc_tab.open:
+        with loc_tab:
+            localization_view(choice, photos)
+
+
+def run() -> None:
+    """One run of the page (Streamlit reruns the entry script on every interaction)."""
+    # st.stop() and reruns raise BaseExceptions, which pass through this net.
+    try:
+        main()
+    except Exception as exc:  # last resort: a visitor sees a sentence, the log gets the details
+        import logging
+
+        logging.getLogger("ilsvrc_keras.app").exception("page failed")
+        st.error(f"Something went wrong: {type(exc).__name__}: {exc}")

@@ -1,0 +1,207 @@
+"""``ilsvrc-keras``: the command line, a thin layer over the public API.
+
+The parser is built from :mod:`.options` (each option defined once, with the defaults of the function
+it feeds); the subcommands are in :mod:`.commands`. With ``--json`` stdout holds exactly one JSON
+object; logs and progress bars go to stderr. Exit status: 0 done, 2 a usage error or bad input
+(one ``error:`` line), 1 any other failure (one ``error:`` line; ``ILSVRC_KERAS_DEBUG=1`` shows the
+traceback), 143 an interrupted run (rerun the same command to resume).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from . import options as o
+
+EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED = 2, 1, 143
+
+
+def _localize_args(sp) -> None:
+    from ..localization import (
+        DEFAULT_COMPONENT,
+        DEFAULT_METHOD,
+        DEFAULT_REGION,
+        DEFAULT_SCALE,
+        DEFAULT_THRESHOLD,
+        METHODS,
+        REGIONS,
+    )
+
+    g = sp.add_argument_group("localization")
+    g.add_argument("--method", choices=METHODS, default=DEFAULT_METHOD, help="class activation method")
+    g.add_argument("--threshold", type=o.unit, default=DEFAULT_THRESHOLD,
+                   help="heat-map threshold for the box, relative to the map's maximum")
+    g.add_argument("--region", choices=REGIONS, default=DEFAULT_REGION,
+                   help="what the heat map covers: the classification crop, the whole image, or the whole image "
+                        "squashed to the input size")
+    g.add_argument("--scale", type=o.positive_float, default=DEFAULT_SCALE,
+                   help="run the heat map at this multiple of the input size (finer maps; default 2 where the "
+                        "network takes any size, else 1)")
+    g.add_argument("--component", choices=["all", "largest"], default=DEFAULT_COMPONENT,
+                   help="box every pixel over the threshold, or only the largest connected region")
+
+
+def _model_args(sp, default="mobilenet_0.25_128") -> None:
+    sp.add_argument("--model", default=default,
+                    help="registry name (see `ilsvrc-keras models`) or a model folder written by train/fine-tune")
+    sp.add_argument("--weights", help="weights file (default: ImageNet weights, found locally or downloaded)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
+    from ..datasets import Augment
+    from ..finetune import fine_tune
+    from ..training.run import train
+    from ..training.trainer import RunConfig
+    from . import commands as c
+
+    p = argparse.ArgumentParser(prog="ilsvrc-keras", description="The ILSVRC milestone networks in Keras 3.",
+                                formatter_class=o.HelpFormatter)
+    p.add_argument("--version", action="version", version=f"ilsvrc-keras {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name, func, help_):
+        sp = sub.add_parser(name, help=help_, description=help_, formatter_class=o.HelpFormatter)
+        sp.set_defaults(func=func)
+        sp.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+        sp.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines on stderr")
+        return sp
+
+    add("models", c.cmd_models, "list the model zoo")
+
+    sp = add("classify", c.cmd_classify, "classify images with a pretrained network")
+    sp.add_argument("images", nargs="+", metavar="IMAGE", help="image files")
+    _model_args(sp)
+    sp.add_argument("--top", type=o.positive_int, default=5, help="how many classes to show per image")
+
+    sp = add("evaluate", c.cmd_evaluate, "ILSVRC top-1/top-5 over a labeled image folder")
+    sp.add_argument("data", help="flat folder of validation images (with --labels) or class-per-folder tree")
+    _model_args(sp)
+    sp.add_argument("--labels", help="LOC_val_solution.csv, a label-per-line file, or a Pascal-VOC XML folder")
+    sp.add_argument("--limit", type=o.positive_int, help="evaluate the first N images only")
+    sp.add_argument("--batch-size", type=o.positive_int, default=32, help="images per batch")
+    sp.add_argument("--localization", action="store_true",
+                    help="also ILSVRC localization: top1_loc, top5_loc, gt_known_loc (needs boxes)")
+    _localize_args(sp)
+
+    sp = add("localize", c.cmd_localize, "class activation map and box for the top classes of an image")
+    sp.add_argument("image", metavar="IMAGE", help="an image file")
+    _model_args(sp)
+    sp.add_argument("--top", type=o.positive_int, default=5, help="how many classes to localize")
+    _localize_args(sp)
+    sp.add_argument("--out", help="write a PNG overlay (heat map of the top class, boxes with names)")
+    sp.add_argument("--all-boxes", action="store_true", help="draw the box of every top class on the overlay")
+
+    sp = add("train", c.cmd_train, "train a zoo network (resumable: rerun the same command to continue)")
+    train_defaults = o.defaults_of(RunConfig, train, Augment)
+    train_defaults["crop_scale"] = Augment().crop_scale[0]
+    sp.add_argument("--model", required=True, help="registry name (see `ilsvrc-keras models`)")
+    sp.add_argument("--data", required=True, help="train/ + val/ class folders, one class-per-folder tree, a folder "
+                                                  "written by `ilsvrc-keras prepare`, or a TFDS name")
+    sp.add_argument("--out", required=True, help="output folder (checkpoints, logs, model)")
+    g = sp.add_argument_group("data and run")
+    g.add_argument("--data-dir", help="TFDS: where its prepared records live")
+    g.add_argument("--manual-dir", help="TFDS imagenet2012: the folder holding the ILSVRC2012 tars")
+    g.add_argument("--labels", help="ground truth of a flat val/ folder (LOC_val_solution.csv ...)")
+    g.add_argument("--weights", help="initial weights (a file, or 'imagenet'; default: random)")
+    g.add_argument("--val-fraction", type=o.fraction, default=train_defaults["val_fraction"],
+                   help="fraction of each class held out for validation (one class-per-folder tree)")
+    g.add_argument("--epochs", type=o.positive_int, default=train_defaults["epochs"], help="epochs")
+    g.add_argument("--batch-size", type=o.positive_int, default=train_defaults["batch_size"],
+                   help="global batch size, across all replicas")
+    g.add_argument("--image-size", type=o.positive_int, help="input size in px (default: the paper's)")
+    g.add_argument("--seed", type=int, default=0, help="seed of the split, the initialization and augmentation")
+    o.add_group(sp, "machine", o.MACHINE, train_defaults)
+    o.add_group(sp, "schedule", o.SCHEDULE + o.TRAIN_SCHEDULE, train_defaults)
+    o.add_group(sp, "augmentation", o.AUGMENT, train_defaults)
+
+    sp = add("prepare", c.cmd_prepare, "write a class-per-folder or ILSVRC dataset as TFRecord shards (in parallel)")
+    sp.add_argument("src", help="train/ + val/ class folders (val/ flat with --labels for ILSVRC), or one tree")
+    sp.add_argument("out", help="output folder for the shards and dataset.json (then: train --data OUT)")
+    sp.add_argument("--shard-size", type=o.positive_int, default=1024, help="examples per shard")
+    sp.add_argument("--val-fraction", type=o.fraction, default=0.2, help="held out when SRC has no val/")
+    sp.add_argument("--labels", help="ground truth of a flat val/ folder (LOC_val_solution.csv ...)")
+    sp.add_argument("--workers", type=o.positive_int, help="threads writing shards (default: 2 per core)")
+    sp.add_argument("--shorter-side", type=_shorter_side, metavar="PX",
+                    help="shrink images whose shorter side is larger to PX (JPEG quality 90): fewer pixels to "
+                         "decode every epoch (256 for 224 px training); default: the files' own bytes")
+    sp.add_argument("--seed", type=int, default=0, help="seed of the split and of the shards' order")
+
+    sp = add("fine-tune", c.cmd_fine_tune, "adapt a pretrained network to a new dataset (two phases)")
+    ft_defaults = o.defaults_of(fine_tune)
+    ft_defaults["crop_scale"] = o.FINE_TUNE_CROP_SCALE
+    ft_defaults.update({k: v for k, v in o.defaults_of(Augment).items() if k in ("mixup", "cutmix")})
+    sp.add_argument("data", help="class-per-folder dataset (train/ + val/, or one tree), a `prepare` folder, "
+                                 "or a TFDS name")
+    sp.add_argument("--out", required=True, help="output folder (model, report, plots, checkpoints)")
+    _model_args(sp, default=ft_defaults["model"])
+    g = sp.add_argument_group("data and run")
+    g.add_argument("--epochs", type=o.nonneg_int, default=ft_defaults["epochs"],
+                   help="epochs of the whole-network phase")
+    g.add_argument("--batch-size", type=o.positive_int, default=ft_defaults["batch_size"], help="global batch size")
+    g.add_argument("--image-size", type=o.positive_int, help="input size in px (default: the network's)")
+    g.add_argument("--seed", type=int, default=ft_defaults["seed"], help="seed of the split and the training")
+    o.add_group(sp, "fine-tuning", o.FINE_TUNE, ft_defaults)
+    o.add_group(sp, "machine", o.MACHINE, ft_defaults)
+    o.add_group(sp, "schedule of the whole-network phase", o.SCHEDULE, ft_defaults)
+    o.add_group(sp, "augmentation", o.AUGMENT, ft_defaults)
+
+    sp = add("app", c.cmd_app, "start the web demo (Streamlit) on http://localhost:PORT")
+    sp.add_argument("--port", type=o.positive_int, default=8501, help="port to serve on")
+    sp.add_argument("--address", default="localhost", help="address to listen on (0.0.0.0 for every interface)")
+    sp.add_argument("--models-dir", action="append", default=[],
+                    help="a fine-tuned model folder, or a folder of them, to offer (repeatable)")
+    sp.add_argument("page_args", nargs=argparse.REMAINDER, metavar="-- PAGE_ARGS",
+                    help="passed to the page after `--`")
+    return p
+
+
+def _shorter_side(text):
+    value = o.positive_int(text)
+    if value < 8:
+        raise argparse.ArgumentTypeError(f"{text}: at least 8 px")
+    return value
+
+
+def _configure_logging(quiet: bool) -> None:
+    """Library messages (``ilsvrc_keras.*`` loggers) on stderr; ``--quiet`` keeps warnings only."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("ilsvrc_keras")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.WARNING if quiet else logging.INFO)
+    logger.propagate = False
+
+
+def _fail(message: str, status: int, as_json: bool, kind: str) -> int:
+    import json
+
+    print(f"error: {message}", file=sys.stderr)
+    if as_json:
+        sys.stdout.write(json.dumps({"error": {"type": kind, "message": message}}) + "\n")
+    return status
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    from ..errors import IlsvrcKerasError
+
+    _configure_logging(getattr(args, "quiet", False))
+    as_json = getattr(args, "json", False)
+    try:
+        return args.func(args)
+    except IlsvrcKerasError as exc:
+        return _fail(str(exc), EXIT_BAD_INPUT, as_json, type(exc).__name__)
+    except KeyboardInterrupt:
+        return _fail("interrupted; rerun the same command to resume", EXIT_INTERRUPTED, as_json, "Interrupted")
+    except Exception as exc:  # one line, never a traceback (unless asked for)
+        if os.environ.get("ILSVRC_KERAS_DEBUG"):
+            raise
+        return _fail(f"{type(exc).__name__}: {exc}", EXIT_FAILURE, as_json, type(exc).__name__)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

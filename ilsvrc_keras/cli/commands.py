@@ -1,0 +1,261 @@
+"""The subcommands: each parses nothing (see :mod:`.options`) and calls one public function.
+
+With ``--json`` stdout holds exactly one JSON object; logs and progress bars go to stderr.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+
+
+@contextlib.contextmanager
+def _quiet_native_stderr():
+    """Silence what TensorFlow's C++ runtime prints while it loads (absl/CUDA probing).
+
+    Those lines are written to file descriptor 2 directly, below Python's logging, so the
+    descriptor itself is pointed at /dev/null for the duration of the import.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _import_tensorflow():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    with _quiet_native_stderr():
+        import keras  # noqa: F401
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()  # device probing (cuInit) prints here, not mid-command
+    import absl.logging
+
+    absl.logging.set_verbosity(absl.logging.ERROR)
+
+
+def _emit(obj, as_json: bool, text: str) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(obj, default=_json_default) + "\n")
+    else:
+        sys.stdout.write(text.rstrip("\n") + "\n")
+
+
+def _json_default(o):
+    import numpy as np
+
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, os.PathLike):
+        return str(o)
+    raise TypeError(f"{type(o).__name__} is not JSON serializable")
+
+
+def _fmt(value, spec="{:.1f}", none="-"):
+    return none if value is None else spec.format(value)
+
+
+# --- subcommands -------------------------------------------------------------------------------
+
+
+def cmd_models(args) -> int:
+    from ..registry import get_spec, list_models
+    from ..weights import find_local_weights
+
+    rows = []
+    for name in list_models():
+        spec = get_spec(name)
+        card = spec.card()
+        local = find_local_weights(spec)
+        card["weights_here"] = str(local) if local else None
+        rows.append(card)
+    lines = [f"{'model':<20}{'year':>5}{'params':>9}{'input':>7}{'top-1 err':>11}{'top-5 err':>11}  weights"]
+    for r in rows:
+        weights = ("here: " + os.path.basename(r["weights_here"])) if r["weights_here"] else (
+            "downloadable" if r["imagenet_weights"] else "none published")
+        lines.append(
+            f"{r['name']:<20}{r['year']:>5}{r['params'] / 1e6:>8.1f}M{r['input_size']:>7}"
+            f"{_fmt(r['reported_top1_error']):>11}{_fmt(r['reported_top5_error']):>11}  {weights}"
+        )
+    _emit({"models": rows}, args.json, "\n".join(lines))
+    return 0
+
+
+def cmd_classify(args) -> int:
+    _import_tensorflow()
+    from ..errors import ImageError
+    from ..inference import load
+
+    clf = load(args.model, args.weights)
+    results, failed = [], 0
+    for path in args.images:
+        try:
+            preds = clf.classify(path, top=args.top)
+            results.append({"image": path, "predictions": [p.to_dict() for p in preds]})
+        except ImageError as exc:
+            failed += 1
+            results.append({"image": path, "error": str(exc)})
+            print(f"error: {exc}", file=sys.stderr)
+    text = []
+    for r in results:
+        if "predictions" in r:
+            text.append(r["image"])
+            text += [f"  {p['probability']:6.1%}  {p['name']} ({p['label']})" for p in r["predictions"]]
+    _emit({"model": clf.name, "results": results}, args.json, "\n".join(text) or "no image classified")
+    return 2 if failed else 0
+
+
+def cmd_evaluate(args) -> int:
+    _import_tensorflow()
+    from ..evaluation import evaluate
+
+    options = _localize_options(args) if args.localization else {}
+    r = evaluate(args.data, model=args.model, weights=args.weights, labels=args.labels, limit=args.limit,
+                 batch_size=args.batch_size, progress=not args.quiet, localization=args.localization, **options)
+    text = (f"{r['model']}: {r['n']} images, top-1 {r['top1']:.1%} (error {r['top1_error']:.1%}), "
+            f"top-5 {r['top5']:.1%} (error {r['top5_error']:.1%})")
+    if args.localization:
+        text += (f", top-1 loc {r['top1_loc']:.1%}, top-5 loc {r['top5_loc']:.1%}, "
+                 f"GT-known loc {r['gt_known_loc']:.1%}")
+    text += f", {r['images_per_sec']} img/s"
+    text += f", {len(r['skipped'])} undecodable files skipped" if r["skipped"] else ""
+    _emit(r, args.json, text)
+    return 0
+
+
+def _localize_options(args) -> dict:
+    return {"method": args.method, "threshold": args.threshold, "region": args.region, "scale": args.scale,
+            "component": args.component}
+
+
+def cmd_localize(args) -> int:
+    _import_tensorflow()
+    from ..images import load_image
+    from ..localization import localize
+    from ..plots import localization_overlay, save
+
+    image = load_image(args.image)
+    found = localize(image, model=args.model, weights=args.weights, top=args.top, **_localize_options(args))
+    out = {"image": args.image, "results": [f.to_dict() for f in found]}
+    if args.out:
+        out["overlay"] = str(save(localization_overlay(image, found, all_boxes=args.all_boxes), args.out))
+    text = "\n".join(f"{f.probability:6.1%}  {f.name} ({f.label})  box {tuple(round(v) for v in f.box)}"
+                     for f in found)
+    text += f"\noverlay written to {out['overlay']}" if args.out else ""
+    _emit(out, args.json, text)
+    return 0
+
+
+def _augment(args, size: int):
+    """The augmentation flags as an :class:`~ilsvrc_keras.datasets.Augment`; ``--scale-jitter`` in
+    pixels of ``size``, the input size (given, or the network's)."""
+    from ..datasets import Augment
+
+    return Augment(crop_scale=(args.crop_scale, 1.0), randaugment=args.randaugment, mixup=args.mixup,
+                   cutmix=args.cutmix, scale_jitter=tuple(s / size for s in args.scale_jitter or ()) or None)
+
+
+def _options(args, names) -> dict:
+    return {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
+
+
+TRAIN_CONFIG = ("lr", "base_lr", "optimizer", "schedule", "warmup_epochs", "weight_decay", "label_smoothing", "ema",
+                "checkpoint_every", "patience", "progressive_from", "replicas", "xla", "precision")
+
+
+def cmd_train(args) -> int:
+    # Logical CPU devices must be configured before TensorFlow starts its runtime.
+    _import_tensorflow()
+    from ..registry import get_spec
+    from ..training import configure_cpu_replicas, train
+
+    configure_cpu_replicas(args.replicas)
+    options = _options(args, TRAIN_CONFIG)
+    options.update(milestones=tuple(args.milestones or ()), progressive_ramp=tuple(args.progressive_ramp),
+                   restore_best=args.restore_best, progress=not args.quiet,
+                   augment=_augment(args, args.image_size or get_spec(args.model).input_size))
+    result = train(args.model, args.data, args.out, epochs=args.epochs, batch_size=args.batch_size,
+                   image_size=args.image_size, weights=args.weights, val_fraction=args.val_fraction,
+                   labels=args.labels, seed=args.seed, data_dir=args.data_dir, manual_dir=args.manual_dir,
+                   **options)
+    summary = result.to_dict()
+    text = (f"{summary['epochs_completed']}/{summary['epochs']} epochs, val top-1 {summary['val_top1']}, "
+            f"top-5 {summary['val_top5']}, {summary['train_images_per_sec']} img/s, {summary['seconds']} s; "
+            f"model and logs in {summary['out']}")
+    if summary["interrupted"]:
+        text += "\ninterrupted: checkpoint saved; run the same command again to continue"
+    _emit(summary, args.json, text)
+    # 143 (128 + SIGTERM): a scheduler sees that the run was stopped, not finished.
+    return 143 if summary["interrupted"] else 0
+
+
+def cmd_prepare(args) -> int:
+    _import_tensorflow()
+    from ..datasets import prepare
+
+    meta = prepare(args.src, args.out, shard_size=args.shard_size, val_fraction=args.val_fraction, seed=args.seed,
+                   labels=args.labels, workers=args.workers, progress=not args.quiet, shorter_side=args.shorter_side)
+    summary = {"out": meta["out"], "classes": len(meta["class_names"]), "train": meta["train"]["count"],
+               "shorter_side": meta["shorter_side"],
+               "val": meta["val"]["count"], "train_shards": len(meta["train"]["files"]),
+               "val_shards": len(meta["val"]["files"]), "unreadable": meta["unreadable"]}
+    text = (f"{summary['train']} training and {summary['val']} validation images of {summary['classes']} classes in "
+            f"{summary['train_shards']} + {summary['val_shards']} shards under {summary['out']}"
+            + (f"; {len(meta['unreadable'])} unreadable files left out" if meta["unreadable"] else ""))
+    _emit(summary, args.json, text)
+    return 0
+
+
+FINE_TUNE_OPTIONS = ("head_epochs", "head_lr", "lr", "epochs", "batch_size", "image_size", "crop_fraction",
+                     "optimizer", "head_optimizer", "weight_decay", "warmup_epochs", "unfreeze", "train_bn",
+                     "bn_momentum", "dropout", "label_smoothing", "class_weight", "patience", "precision", "xla",
+                     "replicas", "val_fraction", "data_dir", "val_data", "seed")
+
+
+def cmd_fine_tune(args) -> int:
+    _import_tensorflow()
+    from ..finetune import fine_tune
+    from ..registry import get_spec
+    from ..training import configure_cpu_replicas
+
+    configure_cpu_replicas(args.replicas)
+    options = _options(args, FINE_TUNE_OPTIONS)
+    result = fine_tune(args.data, model=args.model, weights=args.weights or "imagenet", out=args.out,
+                       export=args.export or (), progress=not args.quiet,
+                       augment=_augment(args, args.image_size or get_spec(args.model).input_size), **options)
+    summary = result.summary()
+    summary.pop("metrics")
+    if result.interrupted:
+        _emit(summary, args.json, "interrupted: checkpoint saved; run the same command again to continue")
+        return 143  # as train: a scheduler sees that the run was stopped, not finished
+    summary["per_class"] = result.metrics["per_class"]
+    text = (f"val accuracy {result.val_accuracy:.1%} on {result.metrics['n']} images, {len(result.history)} "
+            f"epochs in {result.seconds:.0f} s; model, report and plots in {result.paths['out']}")
+    _emit(summary, args.json, text)
+    return 0
+
+
+def cmd_app(args) -> int:
+    """Start the web demo with its server settings, wherever the command runs."""
+    import importlib.util
+    import subprocess
+
+    from ..app import SCRIPT, SERVER_OPTIONS
+    from ..errors import IlsvrcKerasError
+
+    if importlib.util.find_spec("streamlit") is None:
+        raise IlsvrcKerasError("the web app needs Streamlit: pip install 'ilsvrc-keras[app]'")
+    options = {**SERVER_OPTIONS, "server.port": str(args.port), "server.address": args.address}
+    cmd = [sys.executable, "-m", "streamlit", "run", str(SCRIPT)]
+    cmd += [f"--{k}={v}" for k, v in options.items()]
+    page_args = [a for a in args.page_args if a != "--"]
+    if args.models_dir:
+        page_args += [a for d in args.models_dir for a in ("--models-dir", d)]
+    return subprocess.call(cmd + (["--", *page_args] if page_args else []))

@@ -1,0 +1,187 @@
+"""Every command-line option, defined once.
+
+Options are grouped (machine, schedule, augmentation, fine-tuning...); ``ilsvrc-keras train``,
+``ilsvrc-keras fine-tune`` and the recipes add the groups they take, with the defaults of the
+function they call (:class:`~ilsvrc_keras.training.RunConfig` and :func:`~ilsvrc_keras.train` for
+training, :func:`~ilsvrc_keras.fine_tune`'s signature for fine-tuning), so their flags, help texts
+and choices cannot drift from each other or from the library. Values are checked as they are
+parsed: a bad one is a usage error (exit status 2) naming the option and what it accepts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import inspect
+
+# --- value types: each rejects a bad value with a message argparse prints as a usage error -------------
+
+
+def _number(kind, low=None, high=None, low_open=False, what=""):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a {'whole number' if kind is int else 'number'}")
+        if (low is not None and (value < low or (low_open and value == low))) or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"{text} is out of range: {what}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
+
+
+positive_int = _number(int, 1, what="a whole number >= 1")
+nonneg_int = _number(int, 0, what="a whole number >= 0")
+positive_float = _number(float, 0, low_open=True, what="a number > 0")
+nonneg_float = _number(float, 0, what="a number >= 0")
+fraction = _number(float, 0, 1, low_open=True, what="a number in (0, 1]")
+unit = _number(float, 0, 1, what="a number in [0, 1]")
+momentum = _number(float, 0, 1, what="a number in [0, 1]")
+
+
+def unfreeze_value(text):
+    if text == "all":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give 'all' or a number of layers >= 0") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text}: give 'all' or a number of layers >= 0")
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class Opt:
+    """One option: its flags, help text and argparse settings (``default`` comes from the function
+    it feeds, unless fixed here)."""
+
+    flags: tuple
+    help: str
+    kwargs: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def dest(self) -> str:
+        return self.kwargs.get("dest") or self.flags[0].lstrip("-").replace("-", "_")
+
+
+def opt(*flags, help, **kwargs) -> Opt:  # noqa: A002 (argparse's own word)
+    return Opt(flags, help, kwargs)
+
+
+# --- the groups ----------------------------------------------------------------------------------------
+
+MACHINE = [
+    opt("--replicas", type=positive_int, metavar="N",
+        help="replicas to train on; on a CPU-only machine the CPU is split into N devices (default: every GPU, "
+             "else one device)"),
+    opt("--xla", dest="xla", action="store_true",
+        help="compile each replica's step with XLA (default: on for GPUs, off on CPUs)"),
+    opt("--no-xla", dest="xla", action="store_false", help="do not compile the step with XLA"),
+    opt("--precision", choices=("bf16", "fp16", "fp32"),
+        help="numeric precision (default: bf16 on GPUs that have it, fp16 on older GPUs, fp32 on CPUs)"),
+]
+
+SCHEDULE = [
+    opt("--lr", type=positive_float,
+        help="peak learning rate for the global batch (train without it: --base-lr scaled to --batch-size)"),
+    opt("--optimizer", choices=("sgd", "adam", "adamw", "rmsprop"), help="optimizer"),
+    opt("--weight-decay", type=nonneg_float, help="decoupled weight decay of kernels (not BatchNorm or biases)"),
+    opt("--warmup-epochs", type=nonneg_float, help="epochs of linear warmup to the peak rate"),
+    opt("--label-smoothing", type=unit, help="label smoothing of the loss"),
+    opt("--patience", type=positive_int,
+        help="stop after this many epochs without a better validation top-1 (default: never)"),
+]
+
+TRAIN_SCHEDULE = [
+    opt("--base-lr", type=positive_float,
+        help="learning rate at batch 256, scaled linearly to --batch-size when --lr is not given"),
+    opt("--schedule", choices=("cosine", "step", "constant"), help="learning-rate decay after the warmup"),
+    opt("--milestones", type=nonneg_float, nargs="*", metavar="EPOCH",
+        help="epochs at which the step schedule divides the rate by 10"),
+    opt("--ema", type=momentum, metavar="MOMENTUM",
+        help="keep an exponential moving average of the weights with this momentum (default: off)"),
+    opt("--checkpoint-every", type=positive_int, metavar="STEPS", help="steps between mid-epoch checkpoints"),
+    opt("--keep-best", action="store_true", dest="restore_best",
+        help="end with the weights of the best validation epoch (model.keras and the figures)"),
+    opt("--progressive-from", type=positive_int, metavar="PX",
+        help="progressive resizing: the first epochs train at PX, growing to --image-size by the last ones "
+             "(evaluation stays at --image-size; default: off)"),
+    opt("--progressive-ramp", type=unit, nargs=2, metavar=("START", "END"),
+        help="fractions of the run over which the size grows"),
+]
+
+AUGMENT = [
+    opt("--crop-scale", type=fraction, metavar="AREA",
+        help="smallest crop area (fraction of the image) of the random-resized crop"),
+    opt("--scale-jitter", type=positive_int, nargs=2, metavar=("MIN", "MAX"),
+        help="AlexNet/VGG-style crops instead: the shorter side resized to MIN-MAX px, then a random square of "
+             "the input size (AlexNet at 224 px: 256 256; VGG: 256 512; default: off)"),
+    opt("--randaugment", action="store_true", help="RandAugment (Keras' layer) on every training batch"),
+    opt("--mixup", type=nonneg_float, metavar="ALPHA", help="MixUp's Beta(alpha, alpha); 0 is off"),
+    opt("--cutmix", type=nonneg_float, metavar="ALPHA", help="CutMix's Beta(alpha, alpha); 0 is off"),
+]
+
+FINE_TUNE = [
+    opt("--val", dest="val_data", metavar="DIR", help="validation data (default: a held-out part of DATA)"),
+    opt("--data-dir", help="TFDS: where its prepared records live"),
+    opt("--val-fraction", type=fraction, help="fraction of each class held out for validation when --val is not given"),
+    opt("--head-epochs", type=nonneg_int, help="epochs of the head phase (the backbone frozen)"),
+    opt("--head-lr", type=positive_float, help="learning rate of the head phase"),
+    opt("--head-optimizer", choices=("sgd", "adam", "adamw", "rmsprop"), help="optimizer of the head phase"),
+    opt("--unfreeze", type=unfreeze_value, metavar="all|N", help="'all' or the number of top layers to unfreeze"),
+    opt("--frozen-bn", dest="train_bn", action="store_false",
+        help="keep BatchNorm in inference mode in the whole-network phase too"),
+    opt("--bn-momentum", type=momentum, help="momentum of BatchNorm's moving statistics while it trains"),
+    opt("--dropout", type=unit, help="dropout before the new head"),
+    opt("--class-weight", choices=("balanced",), help="weight the loss by inverse class frequency (default: off)"),
+    opt("--crop-fraction", type=fraction,
+        help="evaluation crop: the shorter side resized to size / fraction (default: the network's own)"),
+    opt("--export", nargs="*", choices=("savedmodel", "tflite"), default=(),
+        help="also write these serving formats into --out"),
+]
+
+# Fine-tuning crops: milder than ImageNet's (0.08, 1); a few epochs on a small dataset learn faster.
+FINE_TUNE_CROP_SCALE = 0.35
+
+
+def defaults_of(*sources) -> dict:
+    """Defaults by name from functions' signatures and dataclasses' fields (later sources win)."""
+    out = {}
+    for src in sources:
+        if dataclasses.is_dataclass(src):
+            out.update({f.name: f.default for f in dataclasses.fields(src) if f.default is not dataclasses.MISSING})
+        else:
+            out.update({k: p.default for k, p in inspect.signature(src).parameters.items()
+                        if p.default is not inspect.Parameter.empty})
+    return out
+
+
+def add_group(parser, title: str, opts, defaults: dict) -> None:
+    """Add ``opts`` under ``title`` with the defaults of the function they feed."""
+    group = parser.add_argument_group(title)
+    for o in opts:
+        kwargs = dict(o.kwargs)
+        if o.dest in defaults and kwargs.get("action") not in ("store_true", "store_false"):
+            kwargs["default"] = _cli_value(defaults[o.dest])
+        elif kwargs.get("action") in ("store_true", "store_false") and "default" not in kwargs:
+            kwargs["default"] = None if o.dest == "xla" else kwargs["action"] == "store_false"
+        group.add_argument(*o.flags, help=o.help, **kwargs)
+
+
+def _cli_value(value):
+    return list(value) if isinstance(value, tuple) and value else value
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Shows each option's default where it has one worth showing."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        shown = not (default is None or isinstance(default, bool) or default is argparse.SUPPRESS
+                     or (isinstance(default, (list, tuple)) and not default))
+        if shown and "%(default)" not in text and action.option_strings:
+            text += " (default: %(default)s)"
+        return text
