@@ -11,10 +11,10 @@ WORKDIR /opt/ilsvrc_keras
 COPY requirements.txt pyproject.toml README.md ./
 # The base image brings TensorFlow; install the rest of the pinned stack beside it.
 RUN grep -v '^tensorflow==' requirements.txt > /tmp/req.txt && pip install --no-cache-dir -r /tmp/req.txt
+COPY LICENSE ./
 COPY ilsvrc_keras ./ilsvrc_keras
+# The page ships inside the package; `ilsvrc-keras app` starts it with its server settings.
 RUN pip install --no-cache-dir --no-deps .
-COPY app ./app
-COPY .streamlit ./.streamlit
 
 ARG BAKE_WEIGHTS=""
 RUN if [ -n "$BAKE_WEIGHTS" ]; then \
@@ -31,4 +31,4 @@ ENV ILSVRC_KERAS_WEIGHTS_DIR=/weights \
     TF_CPP_MIN_LOG_LEVEL=2
 EXPOSE 8501
 HEALTHCHECK CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health')"
-CMD ["streamlit", "run", "app/streamlit_app.py", "--server.address", "0.0.0.0", "--server.port", "8501"]
+CMD ["ilsvrc-keras", "app", "--address", "0.0.0.0", "--port", "8501"]
