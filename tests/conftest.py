@@ -3,6 +3,7 @@ $ILSVRC_KERAS_ASSETS); tests that need them skip with the reason when they are a
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -53,3 +54,13 @@ def flower_subset(flowers: Path, root: Path, classes, per_class: int) -> Path:
         for p in sorted((flowers / c).iterdir())[:per_class]:
             shutil.copy(p, root / c / p.name)
     return root
+
+
+def cli_env(**extra) -> dict:
+    """The environment the command-line tests run ``ilsvrc-keras`` in: offline, quiet start-up."""
+    return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "ILSVRC_KERAS_OFFLINE": "1", **extra}
+
+
+def cli(*args) -> list:
+    """``ilsvrc-keras ARGS...`` as an argv, run with this interpreter."""
+    return [sys.executable, "-m", "ilsvrc_keras", *map(str, args)]

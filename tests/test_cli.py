@@ -6,9 +6,10 @@ import subprocess
 import sys
 
 import pytest
-from test_registry import EXPECTED
 
 import ilsvrc_keras
+
+from test_registry import EXPECTED
 
 
 def run(*args, env=None):

@@ -3,7 +3,6 @@ resumes, crop windows stay inside images, undecodable files are skipped and coun
 
 import csv
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -15,17 +14,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import cli as _cli
+from conftest import cli_env as _env
 from conftest import flower_subset
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _env(**extra):
-    return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "ILSVRC_KERAS_OFFLINE": "1", **extra}
-
-
-def _cli(*args):
-    return [sys.executable, "-m", "ilsvrc_keras", *map(str, args)]
 
 
 @pytest.fixture(scope="module")
@@ -90,8 +83,6 @@ def test_scale_jitter_crops_are_squares_of_the_jittered_shorter_side():
 def test_scale_jitter_through_the_training_pipeline(flowers, tmp_path):
     from ilsvrc_keras.datasets import Augment, DecodedCache, folder_dataset, make_dataset
     from ilsvrc_keras.transforms import EvalTransform
-
-    from conftest import flower_subset
 
     ds = folder_dataset(flower_subset(flowers, tmp_path / "d", ("daisy", "tulip"), 5), val_fraction=0.2)
     t = EvalTransform(48, 0.75, "tf")

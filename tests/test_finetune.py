@@ -13,8 +13,9 @@ from ilsvrc_keras import DataError
 from ilsvrc_keras.datasets import StreamSplit
 from ilsvrc_keras.finetune import build_classifier, class_weights_for, freeze, unfreeze
 
+from conftest import cli as _cli
+from conftest import cli_env as _env
 from conftest import flower_subset
-from test_engine import _cli, _env
 
 
 @pytest.fixture(scope="module")

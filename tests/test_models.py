@@ -2,10 +2,11 @@
 
 import numpy as np
 import pytest
-from test_registry import EXPECTED
 
 import ilsvrc_keras
 from ilsvrc_keras.registry import get_spec
+
+from test_registry import EXPECTED
 
 # Reference counts, from outside this project: keras.applications' documented totals (which
 # include BatchNorm moving statistics) and torchvision/timm's trainable counts.

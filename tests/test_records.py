@@ -14,8 +14,9 @@ from ilsvrc_keras.datasets import make_dataset as file_dataset
 from ilsvrc_keras.datasets import open_dataset, prepare, record_dataset
 from ilsvrc_keras.transforms import EvalTransform
 
+from conftest import cli as _cli
+from conftest import cli_env as _env
 from conftest import flower_subset
-from test_engine import _cli, _env
 
 CLASSES = ("daisy", "sunflower", "tulip")
 
