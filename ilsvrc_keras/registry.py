@@ -49,6 +49,7 @@ class ModelSpec:
     reported_note: str = ""
     weights: Optional[WeightsSource] = None
     explain_layer: Optional[str] = None  # last convolutional feature map, for CAM / Grad-CAM
+    depth: Optional[int] = None  # weighted layers on the main path, as the paper counts them
     min_input_size: int = 32
     builder_kwargs: dict = dataclasses.field(default_factory=dict)
 
@@ -65,6 +66,7 @@ class ModelSpec:
             "paper": self.paper,
             "authors": self.authors,
             "params": self.params,
+            "depth": self.depth,
             "input_size": self.input_size,
             "crop_fraction": self.crop_fraction,
             "preprocessing": self.preprocessing,

@@ -87,7 +87,13 @@ def rss_mb(proc) -> float:
     return psutil.Process(proc.pid).memory_info().rss / 2**20
 
 
-async def _session(browser, url, photos, latencies, errors, timeout_ms):
+CHART = '[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg'
+# Each view and what shows it has rendered: the charts, the comparison's table, the explanations' overlays.
+VIEW_CHECKS = (("Milestones", CHART), ("Compare networks", '[data-testid="stDataFrame"]'),
+               ("Explanations", "text=CAM: box"))
+
+
+async def _session(browser, url, photos, latencies, errors, timeout_ms, views):
     """One visitor: open the page, then upload each photo and wait for its expected top-1 class."""
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
     page = await context.new_page()
@@ -103,6 +109,14 @@ async def _session(browser, url, photos, latencies, errors, timeout_ms):
                 latencies.append(time.perf_counter() - start)
             except Exception as exc:  # a wrong or missing answer is a result, not a crash of the run
                 errors.append(f"{Path(path).name}: expected {expected!r} ({type(exc).__name__})")
+        # Then the other views, as a visitor browsing the page would (their work is in the load too).
+        for tab, selector in VIEW_CHECKS:
+            try:
+                await page.get_by_role("tab", name=tab).click()
+                await page.locator(selector).first.wait_for(timeout=timeout_ms)
+                views.append(tab)
+            except Exception as exc:
+                errors.append(f"{tab} view: {type(exc).__name__}")
     finally:
         await context.close()
 
@@ -110,31 +124,34 @@ async def _session(browser, url, photos, latencies, errors, timeout_ms):
 async def _load(url, photos, sessions, per_session, timeout_ms):
     from playwright.async_api import async_playwright
 
-    latencies, errors = [], []
+    latencies, errors, views = [], [], []
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         try:
             jobs = [_session(browser, url, [photos[(s + i) % len(photos)] for i in range(per_session)],
-                             latencies, errors, timeout_ms) for s in range(sessions)]
+                             latencies, errors, timeout_ms, views) for s in range(sessions)]
             await asyncio.gather(*jobs)
         finally:
             await browser.close()
-    return latencies, errors
+    return latencies, errors, views
 
 
 def load_test(url, proc, photos, sessions=8, per_session=10, timeout_ms=120_000) -> dict:
-    """A warm-up visitor, then ``sessions`` concurrent visitors classifying ``per_session`` photos each.
+    """``sessions`` concurrent visitors classifying ``per_session`` photos each and opening every view,
+    twice: the first run warms the server up (models, traced functions, caches, the allocators' high-water
+    mark under this concurrency), the second is measured. A leak grows the memory between the two runs.
 
     ``photos``: ``(path, expected top-1 name)`` pairs. Returns latencies (s), errors, and the
-    server's memory after the warm-up and after the concurrent run."""
-    _, warm_errors = asyncio.run(_load(url, photos, 1, per_session, timeout_ms))
+    server's memory after the warm-up run and after the measured one."""
+    _, warm_errors, _ = asyncio.run(_load(url, photos, sessions, per_session, timeout_ms))
     before = rss_mb(proc)
     start = time.perf_counter()
-    latencies, errors = asyncio.run(_load(url, photos, sessions, per_session, timeout_ms))
+    latencies, errors, views = asyncio.run(_load(url, photos, sessions, per_session, timeout_ms))
     wall = time.perf_counter() - start
     after = rss_mb(proc)
     q = statistics.quantiles(latencies, n=20) if len(latencies) >= 2 else [float("nan")] * 19
     return {"sessions": sessions, "photos_per_session": per_session, "answers": len(latencies),
+            "views_opened": len(views),
             "errors": warm_errors + errors, "p50_s": round(statistics.median(latencies), 3) if latencies else None,
             "p95_s": round(q[18], 3), "wall_s": round(wall, 1), "rss_after_warmup_mb": round(before, 1),
             "rss_after_run_mb": round(after, 1), "rss_growth": round(after / before - 1, 4)}

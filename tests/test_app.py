@@ -61,13 +61,15 @@ def _encoded(array, fmt, **kw) -> bytes:
     return buf.getvalue()
 
 
-def test_default_model_offline_is_the_available_one_with_its_card(app_env):
+def test_default_model_offline_is_the_available_one_with_its_card(app_env, mobilenet_weights):
     at = _clean(_app())
     model = at.sidebar.selectbox(key="model")
     assert model.options == ["mobilenet_0.25_128 (2017, 58.5% top-1 error)"] and model.index == 0
     card = "\n".join(m.value for m in at.sidebar.markdown)
     assert "MobileNets" in card and "58.5% top-1" in card and "0.5 M" in card and "128 px" in card
-    assert not at.error and len(at.info) == 2  # an invitation to upload in each view
+    # where the weights came from, in words; never the server's absolute path
+    assert "from the weights folder" in card and str(mobilenet_weights.parent) not in card
+    assert not at.error and len(at.info) == 1 and "top-5" in at.info[0].value  # only the open view runs
 
 
 def test_upload_real_jpeg_shows_the_libraries_top5(app_env, val_sample, mobilenet):
@@ -210,6 +212,13 @@ def test_no_weights_offline_names_the_file_and_where(monkeypatch, tmp_path):
     message = at.error[0].value
     assert "mobilenet_2_5_128_tf.h5" in message and str(tmp_path / "empty") in message
     assert "ILSVRC_KERAS_OFFLINE" in message
+    assert "Milestones view works without one" in at.info[0].value
+    # The challenge's story needs no model: both charts and the zoo's table, no weights here.
+    at.session_state["view"] = "Milestones"
+    at = _clean(at.run())
+    assert len(_charts(at)) == 2
+    table = at.dataframe[0].value
+    assert "here" not in set(table["weights"]) and len(table) == len(ilsvrc_keras.list_models())
 
 
 def test_fine_tuned_folder_is_offered_and_names_its_classes(app_env, monkeypatch, flowers, mobilenet_weights,
@@ -248,3 +257,85 @@ def test_camera_shot_is_classified(app_env, val_sample, mobilenet):
     at.camera_input[0].set_value(("camera.jpg", photo.read_bytes(), "image/jpeg"))
     at = _clean(at.run())
     assert f"{expected.name} ({expected.probability:.1%})" in _texts(at)
+
+
+def _charts(at):
+    return at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")
+
+
+def test_milestones_view_charts_the_zoo_and_measured_figures(app_env, val_sample, mobilenet_weights, tmp_path,
+                                                            monkeypatch):
+    import sys
+
+    result = ilsvrc_keras.evaluate(val_sample / "images", labels=val_sample / "LOC_val_solution.csv",
+                                   model="mobilenet_0.25_128", weights=mobilenet_weights, limit=20, progress=False)
+    (tmp_path / "mobilenet.json").write_text(json.dumps(result))
+    (tmp_path / "junk.json").write_text("{not json")
+    monkeypatch.setattr(sys, "argv", ["streamlit_app.py", "--results", str(tmp_path / "mobilenet.json"),
+                                      "--results", str(tmp_path / "junk.json")])
+    at = _clean(_app())
+    at.session_state["view"] = "Milestones"
+    at = _clean(at.run())
+    charts = _charts(at)
+    assert len(charts) == 2
+    year_chart = json.dumps(json.loads(charts[0].proto.spec))
+    assert '"rule"' in year_chart and "ILSVRC year" in year_chart  # the human reference is drawn as a rule
+    assert "log" in json.dumps(json.loads(charts[1].proto.spec))  # parameters on a log scale
+    table = at.dataframe[0].value.set_index("network")
+    assert list(table.index) == ilsvrc_keras.list_models()  # every network, oldest first
+    assert table.loc["resnet152", "depth"] == 152 and table.loc["vgg16", "top-5 err (%)"] == 7.2
+    assert table.loc["mobilenet_0.25_128", "weights"] == "here" and table.loc["alexnet", "weights"] == "none published"
+    assert table.loc["mobilenet_0.25_128", "measured here top-1 err (%)"] == round(100 * result["top1_error"], 1)
+    assert any("junk.json" in w.value for w in at.warning)  # a bad results file is named, not fatal
+
+
+def test_compare_view_runs_every_available_network(app_env, val_sample, mobilenet, mobilenet_weights, flowers,
+                                                    tmp_path, monkeypatch):
+    photo = val_sample / "images" / PHOTO
+    at = _upload(_app(), [_jpeg(photo)])
+    at.session_state["view"] = "Compare networks"
+    at = _clean(at.run())
+    rows = at.dataframe[0].value
+    top = mobilenet.classify(photo, top=1)[0]
+    assert list(rows["network"]) == ["mobilenet_0.25_128"]
+    assert rows.loc[0, "answer"] == f"{top.name} ({top.probability:.1%})" and rows.loc[0, "latency (ms)"] > 0
+    assert "resnet50" in at.info[0].value and "ILSVRC_KERAS_WEIGHTS_DIR" in at.info[0].value  # what else could run
+    # A fine-tuned folder joins the comparison.
+    data = flower_subset(flowers, tmp_path / "data", ("daisy", "tulip"), 8)
+    ilsvrc_keras.fine_tune(data, weights=mobilenet_weights, out=tmp_path / "models" / "tiny", head_epochs=1,
+                           epochs=0, batch_size=8, progress=False)
+    monkeypatch.setenv("ILSVRC_KERAS_MODELS_DIR", str(tmp_path / "models"))
+    at = _upload(_app(), [_jpeg(photo)])
+    at.session_state["view"] = "Compare networks"
+    rows = _clean(at.run()).dataframe[0].value
+    assert list(rows["network"]) == ["mobilenet_0.25_128", str(tmp_path / "models" / "tiny")]
+    assert rows.loc[1, "answer"].split(" (")[0] in ("daisy", "tulip") and not at.info
+
+
+def test_explanations_view_shows_each_method_side_by_side(app_env, val_sample):
+    at = _upload(_app(), [_jpeg(val_sample / "images" / PHOTO)])
+    at.session_state["view"] = "Explanations"
+    at = _clean(at.run())
+    captions = [img.captions[0] for img in at.get("image")]  # only the open view renders: the overlays
+    assert [c.split(":")[0] for c in captions] == ["Grad-CAM", "Grad-CAM++", "CAM"], captions
+    at = _clean(at.checkbox(key="exp_scorecam").check().run())
+    captions = [img.captions[0] for img in at.get("image")]
+    assert [c.split(":")[0] for c in captions] == ["Grad-CAM", "Grad-CAM++", "CAM", "Score-CAM"]
+    width, height = Image.open(val_sample / "images" / PHOTO).size
+    for caption in captions:  # each method's own box, inside the photo
+        x0, y0, x1, y1 = map(int, re.findall(r"-?\d+", caption.split("box")[1])[:4])
+        assert 0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height, caption
+
+
+def test_story_charts_carry_the_human_reference_and_every_reported_figure():
+    from ilsvrc_keras.app import story
+
+    table = story.zoo_table(available=["mobilenet_0.25_128"])
+    spec = story.error_by_year_chart(table).to_dict()
+    data = [row for rows in spec["datasets"].values() for row in rows]
+    assert {"error (%)": story.HUMAN_TOP5_ERROR, "label": f"{story.HUMAN_NOTE}: 5.1%"} in data
+    points = [r for r in data if "kind" in r]
+    reported = sum(v is not None and v == v for v in table["top-1 err (%)"]) + sum(
+        v is not None and v == v for v in table["top-5 err (%)"])
+    assert len(points) == reported  # one point per reported figure, none invented
+    assert {r["network"] for r in points if r["kind"] == "top-5, paper"} >= {"alexnet", "vgg16", "resnet152"}

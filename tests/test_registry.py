@@ -48,3 +48,17 @@ def test_keras_weights_sources():
 def test_unknown_model_suggests_close_names():
     with pytest.raises(ilsvrc_keras.UnknownModelError, match="Did you mean resnet50"):
         get_spec("resnet51")
+
+
+@pytest.mark.parametrize("name", ["alexnet", "vgg11", "vgg19", "resnet18", "resnet50"])
+def test_depth_is_the_papers_count_of_weighted_layers(name):
+    """Depth (shown in the app's milestones table) counts convolutions and dense layers on the main path:
+    projection shortcuts (keras' `_0_conv`) are not counted, as the papers do not count them."""
+    import keras
+
+    from ilsvrc_keras import create_model
+
+    model = create_model(name, num_classes=10)
+    weighted = [layer for layer in model.layers if isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense))
+                and not layer.name.endswith("_0_conv")]
+    assert len(weighted) == get_spec(name).depth

@@ -37,6 +37,8 @@ def _args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="ilsvrc-keras app --")
     parser.add_argument("--models-dir", action="append", default=[],
                         help="a fine-tuned model folder, or a folder of them (repeatable)")
+    parser.add_argument("--results", action="append", default=[],
+                        help="an `ilsvrc-keras evaluate --json` output, shown beside the papers' figures (repeatable)")
     return parser.parse_known_args(sys.argv[1:])[0]
 
 
@@ -83,21 +85,37 @@ def _model_card(choice: "ilsvrc_keras.ModelChoice") -> str:
     if card.get("input_size") or card.get("image_size"):
         lines.append(f"Input: {card.get('image_size') or card.get('input_size')} px")
     if choice.source == "local":
-        lines.append(f"Weights: `{choice.weights}`")
+        lines.append(f"Weights: {_weights_source(choice.weights)}")
     elif choice.source == "download":
         lines.append("Weights: downloaded by keras on first use")
     return "\n\n".join(lines)
 
 
-def _choose_model():
+def _weights_source(path: str) -> str:
+    """Where a weights file came from, in words (the page never shows a server's absolute paths)."""
+    where, name = Path(path).parent, Path(path).name
+    if os.environ.get(WEIGHTS_DIR_ENV) and where == Path(os.environ[WEIGHTS_DIR_ENV]):
+        return f"ImageNet weights `{name}` from the weights folder (`${WEIGHTS_DIR_ENV}`)"
+    if where == Path(keras_cache_dir()):
+        return f"ImageNet weights `{name}` from keras' cache"
+    return f"ImageNet weights `{name}`"
+
+
+def _choices():
     try:
-        choices = ilsvrc_keras.available_models(models_dirs=_args().models_dir)
+        return ilsvrc_keras.available_models(models_dirs=_args().models_dir)
     except Exception as exc:  # a broken models folder must not take the page down
         st.error(f"Could not list the models: {exc}")
-        st.stop()
+        return []
+
+
+def _choose_model():
+    """The sidebar's model, loaded; None when no model can be opened here (the page then says how to
+    get one, and the Milestones view still works)."""
+    choices = _choices()
     if not choices:
         st.error(_no_models_message())
-        st.stop()
+        return None
     by_title = {c.title: c for c in choices}
     title = st.sidebar.selectbox("Model", list(by_title), index=0, key="model",
                                  help="Default: the most accurate model whose weights are on this machine")
@@ -110,7 +128,7 @@ def _choose_model():
         st.error(f"Cannot load {choice.key}: {exc}")
     except Exception as exc:  # a damaged weights file or model folder
         st.error(f"Cannot load {choice.key}: {type(exc).__name__}: {exc}")
-    st.stop()
+    return None
 
 
 def _samples() -> dict:
@@ -181,14 +199,16 @@ def _checked(key, photos):
 def classify_view(photos) -> None:
     import pandas as pd
 
-    for name, _, preds, thumb in photos:
-        st.divider()
+    for i, (name, _, preds, thumb) in enumerate(photos):
+        if i:
+            st.divider()
         pic, chart = st.columns([2, 3])
         pic.image(thumb, caption=name, width="stretch", output_format="JPEG")
+        # The answer and its top-5 right under the photo's name; the chart below them.
         chart.markdown(f"**{name}**: {preds[0].name} ({preds[0].probability:.1%})")
-        frame = pd.DataFrame({"class": [p.name for p in preds], "probability": [p.probability for p in preds]})
-        chart.bar_chart(frame, x="class", y="probability", horizontal=True, sort="-probability", height=220)
         chart.markdown("\n".join(f"{i}. {p.name}: {p.probability:.1%}" for i, p in enumerate(preds, 1)))
+        frame = pd.DataFrame({"class": [p.name for p in preds], "probability": [p.probability for p in preds]})
+        chart.bar_chart(frame, x="class", y="probability", horizontal=True, sort="-probability", height=180)
 
 
 def localization_view(choice, photos) -> None:
@@ -224,26 +244,147 @@ def localization_view(choice, photos) -> None:
                        file_name=f"{Path(name).stem}-{found[0].label}-{METHODS[method]}.png")
 
 
+def _pick_photo(photos, key: str):
+    names = [n for n, *_ in photos]
+    name = st.selectbox("Photo", names, key=key) if len(names) > 1 else names[0]
+    return photos[names.index(name)]
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _compared(key: str, data: bytes):
+    """One network's top-5 for a photo and its latency (the second of two calls: no tracing, no load)."""
+    import time
+
+    clf = get_classifier(key)
+    array = ilsvrc_keras.load_image(io.BytesIO(data))
+    clf.classify(array, top=5)
+    t = time.perf_counter()
+    preds = clf.classify(array, top=5)
+    return preds, (time.perf_counter() - t) * 1e3
+
+
+def compare_view(photos) -> None:
+    """Every network whose weights are here (and the fine-tuned folders) on one photo."""
+    import pandas as pd
+
+    choices = [c for c in _choices() if c.source in ("local", "folder")]
+    name, data, *_ = _pick_photo(photos, "cmp_photo")
+    rows = []
+    for c in choices:
+        try:
+            with st.spinner(f"{c.key}..."):
+                preds, ms = _compared(c.key, data)
+        except Exception as exc:  # one broken model must not hide the others
+            rows.append({"network": c.key, "year": c.card.get("year"), "answer": f"cannot run: {exc}"})
+            continue
+        rows.append({"network": c.key, "year": c.card.get("year"),
+                     "answer": f"{preds[0].name} ({preds[0].probability:.1%})",
+                     "top-5": "; ".join(f"{p.name} {p.probability:.0%}" for p in preds),
+                     "latency (ms)": round(ms, 1)})
+    st.markdown(f"**{name}** through every network available here ({len(rows)})")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="cmp_table")
+    if len(rows) <= 1:
+        missing = [n for n in ilsvrc_keras.list_models()
+                   if ilsvrc_keras.get_spec(n).has_imagenet_weights and n not in {c.key for c in choices}]
+        where = f"`${WEIGHTS_DIR_ENV}`" + (f" (`{os.environ[WEIGHTS_DIR_ENV]}`)" if os.environ.get(WEIGHTS_DIR_ENV) else "")
+        st.info(f"Only one network is available here. With their ImageNet weights, these would appear beside it: "
+                f"{', '.join(missing)}. Put keras' weight files (e.g. "
+                f"`{ilsvrc_keras.get_spec('resnet50').weights.file_name}`) in {where} or in keras' cache "
+                f"`{keras_cache_dir()}`, or start the app online so that keras downloads them "
+                f"(`ilsvrc-keras app` without `{OFFLINE_ENV}`); fine-tuned folders come with `--models-dir`.")
+
+
+EXPLAIN = {"Grad-CAM": "gradcam", "Grad-CAM++": "gradcam++", "CAM": "cam"}
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def _explained(key: str, data: bytes, label: str, method: str, threshold: float):
+    """One method's heat map and box for one class of a photo, as an overlay PNG, cached for all visitors."""
+    import time
+
+    array = ilsvrc_keras.load_image(io.BytesIO(data))
+    t = time.perf_counter()
+    found = get_localizer(key).localize(array, method=method, threshold=threshold, classes=[label])
+    seconds = time.perf_counter() - t
+    buffer = io.BytesIO()
+    plots.localization_overlay(array, found).save(buffer, format="PNG")
+    return buffer.getvalue(), tuple(round(v) for v in found[0].box), seconds
+
+
+def explanations_view(choice, photos) -> None:
+    """One photo and class through every class activation method, side by side."""
+    name, data, preds, _ = _pick_photo(photos, "exp_photo")
+    options = {f"{p.name} ({p.probability:.1%})": p.label for p in preds}
+    left, right = st.columns([2, 1])
+    picked = left.selectbox("Class", list(options), key="exp_class")
+    slow = right.checkbox("Also Score-CAM", key="exp_scorecam",
+                          help="One forward pass per feature channel: about 20x the time of Grad-CAM")
+    methods = {**EXPLAIN, **({"Score-CAM": "scorecam"} if slow else {})}
+    st.caption(f"{name}: where {choice.key} looks for **{picked}**, by each method; boxes cover the heat map at or "
+               f"above {localization.DEFAULT_THRESHOLD:.0%} of its peak.")
+    for column, (title, method) in zip(st.columns(len(methods)), methods.items()):
+        try:
+            with st.spinner(f"{title}..."):
+                png, (x0, y0, x1, y1), seconds = _explained(choice.key, data, options[picked], method,
+                                                          localization.DEFAULT_THRESHOLD)
+        except ilsvrc_keras.IlsvrcKerasError as exc:
+            column.warning(f"{title}: {exc}")
+            continue
+        column.image(png, caption=f"{title}: box ({x0}, {y0}) to ({x1}, {y1}), {seconds:.1f} s", width="stretch")
+
+
+def milestones_view() -> None:
+    """The challenge's story: the zoo's reported errors by year and by size, and the zoo's table."""
+    from . import story
+
+    measured = story.read_results(_args().results)
+    for path in measured.pop("__unreadable__", []):
+        st.warning(f"{Path(path).name}: not an `ilsvrc-keras evaluate --json` result")
+    available = [c.key for c in _choices() if c.source == "local"]
+    table = story.zoo_table(available, measured)
+    st.markdown("From AlexNet's win in 2012 to SENet's in 2017, each year's networks cut the ImageNet "
+                "challenge's error, until the top-5 error went below the human reference. Points: the papers' "
+                "own figures (their protocols differ: see *how measured*)"
+                + ("; measured here: `ilsvrc-keras evaluate` results given with `--results`." if measured else "."))
+    st.altair_chart(story.error_by_year_chart(table), width="stretch", key="chart_year")
+    st.altair_chart(story.error_by_size_chart(table), width="stretch", key="chart_size")
+    st.dataframe(table, hide_index=True, width="stretch", key="zoo_table")
+
+
+VIEWS = ("Classify", "Localization", "Explanations", "Compare networks", "Milestones")
+
+
 def main() -> None:
     st.set_page_config(page_title="ILSVRC classify & localize", layout="wide")
     # Wherever the server was started (no .streamlit/config.toml beside it): never a traceback.
     st.set_option("client.showErrorDetails", "none")
     st.set_option("client.toolbarMode", "minimal")
-    st.title("ILSVRC: classify and localize")
+    st.title("ILSVRC: classify, localize, and the challenge's story")
     choice = _choose_model()
-    photos = _checked(choice.key, _gather_photos())
-    classify_tab, loc_tab = st.tabs(["Classify", "Localization"], key="view", on_change="rerun")
-    if not photos:
-        classify_tab.info("Upload a photo, take one, or pick a sample to see its top-5 classes.")
-        loc_tab.info("Upload a photo, take one, or pick a sample to see where the network looks.")
-        return
+    photos = _checked(choice.key, _gather_photos()) if choice else []
+    tabs = dict(zip(VIEWS, st.tabs(list(VIEWS), key="view", on_change="rerun")))
     # Only the open tab runs: Grad-CAM is not paid for by visitors who only classify.
-    if classify_tab.open is not False:
-        with classify_tab:
-            classify_view(photos)
-    if loc_tab.open:
-        with loc_tab:
-            localization_view(choice, photos)
+    for i, (name, tab) in enumerate(tabs.items()):
+        if not (tab.open or (tab.open is None and i == 0)):
+            continue
+        with tab:
+            if name == "Milestones":
+                milestones_view()
+            elif choice is None:
+                st.info("No model is available here yet (see above); the Milestones view works without one.")
+            elif not photos:
+                st.info("Upload a photo, take one, or pick a sample to see "
+                        + {"Classify": "its top-5 classes.", "Localization": "where the network looks.",
+                           "Explanations": "how the explanation methods differ.",
+                           "Compare networks": "every available network's answer."}[name])
+            elif name == "Classify":
+                classify_view(photos)
+            elif name == "Localization":
+                localization_view(choice, photos)
+            elif name == "Explanations":
+                explanations_view(choice, photos)
+            else:
+                compare_view(photos)
 
 
 def run() -> None:

@@ -154,6 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--address", default="localhost", help="address to listen on (0.0.0.0 for every interface)")
     sp.add_argument("--models-dir", action="append", default=[],
                     help="a fine-tuned model folder, or a folder of them, to offer (repeatable)")
+    sp.add_argument("--results", action="append", default=[], metavar="JSON",
+                    help="an `ilsvrc-keras evaluate --json` output to show beside the papers' figures (repeatable)")
     sp.add_argument("page_args", nargs=argparse.REMAINDER, metavar="-- PAGE_ARGS",
                     help="passed to the page after `--`")
     return p

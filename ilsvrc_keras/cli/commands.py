@@ -256,6 +256,6 @@ def cmd_app(args) -> int:
     cmd = [sys.executable, "-m", "streamlit", "run", str(SCRIPT)]
     cmd += [f"--{k}={v}" for k, v in options.items()]
     page_args = [a for a in args.page_args if a != "--"]
-    if args.models_dir:
-        page_args += [a for d in args.models_dir for a in ("--models-dir", d)]
+    page_args += [a for d in args.models_dir for a in ("--models-dir", d)]
+    page_args += [a for f in args.results for a in ("--results", f)]
     return subprocess.call(cmd + (["--", *page_args] if page_args else []))

@@ -20,6 +20,7 @@ def fully_connected_top(x, num_classes, dropout):
 
 @register(
     name="alexnet",
+    depth=8,
     family="alexnet",
     year=2012,
     paper="ImageNet Classification with Deep Convolutional Neural Networks",

@@ -42,6 +42,7 @@ def auxiliary_classifier(x, num_classes, name):
 
 @register(
     name="googlenet",
+    depth=22,
     family="googlenet",
     year=2014,
     paper="Going Deeper with Convolutions",

@@ -9,6 +9,7 @@ _URL = "https://storage.googleapis.com/tensorflow/keras-applications/mobilenet/"
 
 @register(
     name="mobilenet_0.25_128",
+    depth=28,
     family="mobilenet",
     year=2017,
     paper="MobileNets: Efficient Convolutional Neural Networks for Mobile Vision Applications",

@@ -103,11 +103,11 @@ _RESNET = dict(family="resnet", year=2015, paper="Deep Residual Learning for Ima
                authors="He, Zhang, Ren, Sun", input_size=224)
 _TABLE3 = "10-crop, ILSVRC-2012 validation (paper's table 3); the 2015 ensemble scored 3.57% top-5 on test"
 
-register(name="resnet18", params=11_699_112, reported_top1_error=27.88,
+register(name="resnet18", depth=18, params=11_699_112, reported_top1_error=27.88,
          reported_note="10-crop, validation (paper's table 2); top-5 not reported",
          preprocessing="torch", explain_layer="conv5_block2_out",
          builder_kwargs=dict(name="resnet18", block=basic_block, depths=(2, 2, 2, 2)), **_RESNET)(resnet)
-register(name="resnet34", params=21_814_696, reported_top1_error=24.52, reported_top5_error=7.46,
+register(name="resnet34", depth=34, params=21_814_696, reported_top1_error=24.52, reported_top5_error=7.46,
          reported_note="option B shortcuts, " + _TABLE3, preprocessing="torch",
          explain_layer="conv5_block3_out",
          builder_kwargs=dict(name="resnet34", block=basic_block, depths=(3, 4, 6, 3)), **_RESNET)(resnet)
@@ -122,14 +122,14 @@ for _name, _depths, _params, _top1, _top5, _hashes in [
     ("resnet152", (3, 8, 36, 3), 60_419_944, 21.43, 5.71,
      ("100835be76be38e30d865e96f2aaae62", "ee4c566cf9a93f14d82f913c2dc6dd0c")),
 ]:
-    register(name=_name, params=_params, reported_top1_error=_top1, reported_top5_error=_top5,
+    register(name=_name, depth=int(_name[6:]), params=_params, reported_top1_error=_top1, reported_top5_error=_top5,
              reported_note=_TABLE3, preprocessing="caffe", explain_layer="conv5_block3_out",
              weights=_keras_weights(_name, _hashes),
              builder_kwargs=dict(name=_name, block=_keras_resnet, depths=_depths, use_bias=True),
              **_RESNET)(resnet)
 
 register(
-    name="resnext50", family="resnext", year=2016,
+    name="resnext50", depth=50, family="resnext", year=2016,
     paper="Aggregated Residual Transformations for Deep Neural Networks",
     authors="Xie, Girshick, Dollar, Tu, He", input_size=224, params=25_097_128,
     reported_top1_error=22.2, reported_note="32x4d, 224 px single crop, validation; top-5 not reported",
@@ -142,7 +142,7 @@ register(
 )(resnet)
 
 register(
-    name="seresnet50", family="senet", year=2017, paper="Squeeze-and-Excitation Networks",
+    name="seresnet50", depth=50, family="senet", year=2017, paper="Squeeze-and-Excitation Networks",
     authors="Hu, Shen, Sun", input_size=224, params=28_141_144,
     reported_top1_error=23.29, reported_top5_error=6.62,
     reported_note="224 px single crop, validation; the SENet ensemble won 2017 with 2.251% top-5 on test",

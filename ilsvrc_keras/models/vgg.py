@@ -65,6 +65,7 @@ for _name, _params, _top1, _top5, _note, _weights in [
     _config = CONFIGS[_name]
     register(
         name=_name,
+        depth=int(_name[3:]),
         params=_params,
         reported_top1_error=_top1,
         reported_top5_error=_top5,

@@ -8,6 +8,7 @@ from .common import model_input
 
 @register(
     name="zfnet",
+    depth=8,
     family="zfnet",
     year=2013,
     paper="Visualizing and Understanding Convolutional Networks",
