@@ -139,13 +139,21 @@ def two_tiny(flowers, tmp_path_factory):
     return flower_subset(flowers, tmp_path_factory.mktemp("aug"), ("daisy", "tulip"), 4)
 
 
+def run_here(*args, capsys):
+    """``ilsvrc-keras ARGS`` in this process (the same parser and commands, without a start-up per run)."""
+    from ilsvrc_keras.cli import main
+
+    code = main([str(a) for a in args])
+    out = capsys.readouterr()
+    assert code == 0 and "Traceback" not in out.err, out.err[-3000:]
+    return json.loads(out.out)
+
+
 @pytest.mark.parametrize("flag", AUGMENT_FLAGS, ids=lambda f: f[0])
-def test_train_runs_with_each_augmentation_flag_alone(flag, two_tiny, tmp_path):
+def test_train_runs_with_each_augmentation_flag_alone(flag, two_tiny, tmp_path, capsys):
     """No --image-size: the size comes from the network (224 px), as a user would run it."""
-    p = run("train", "--model", "resnet18", "--data", two_tiny, "--out", tmp_path / "r", "--epochs", 1,
-            "--batch-size", 4, *flag, "--quiet", "--json")
-    assert p.returncode == 0, p.stderr[-3000:]
-    s = json.loads(p.stdout)
+    s = run_here("train", "--model", "resnet18", "--data", two_tiny, "--out", tmp_path / "r", "--epochs", 1,
+                 "--batch-size", 4, *flag, "--quiet", "--json", capsys=capsys)
     assert s["epochs_completed"] == 1
     if flag[0] == "--scale-jitter":
         assert s["augment"]["scale_jitter"] == pytest.approx([256 / 224, 288 / 224])
@@ -154,10 +162,9 @@ def test_train_runs_with_each_augmentation_flag_alone(flag, two_tiny, tmp_path):
 
 
 @pytest.mark.parametrize("flag", AUGMENT_FLAGS, ids=lambda f: f[0])
-def test_fine_tune_runs_with_each_augmentation_flag_alone(flag, two_tiny, mobilenet_weights, tmp_path):
-    p = run("fine-tune", two_tiny, "--out", tmp_path / "f", "--weights", mobilenet_weights, "--head-epochs", 1,
-            "--epochs", 0, "--batch-size", 4, *flag, "--quiet", "--json")
-    assert p.returncode == 0, p.stderr[-3000:]
+def test_fine_tune_runs_with_each_augmentation_flag_alone(flag, two_tiny, mobilenet_weights, tmp_path, capsys):
+    run_here("fine-tune", two_tiny, "--out", tmp_path / "f", "--weights", mobilenet_weights, "--head-epochs", 1,
+             "--epochs", 0, "--batch-size", 4, *flag, "--quiet", "--json", capsys=capsys)
     settings = json.loads((tmp_path / "f" / "report.json").read_text())["settings"]["augment"]
     expected = {"--crop-scale": ("crop_scale", [0.5, 1.0]), "--mixup": ("mixup", 0.2), "--cutmix": ("cutmix", 0.5),
                 "--randaugment": ("randaugment", True),
