@@ -9,8 +9,9 @@ does not pay TensorFlow's start-up time until a function that needs it is called
 True
 """
 
-import importlib
 import os
+
+from ._lazy import exports
 
 # Keep TensorFlow's C++ start-up chatter (oneDNN, CUDA probing) off users' terminals.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -49,13 +50,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name):
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'ilsvrc_keras' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(list(globals()) + __all__)
+__getattr__, __dir__ = exports(__name__, _EXPORTS)

@@ -22,3 +22,21 @@ class _LazyModule:
 keras = _LazyModule("keras")
 layers = _LazyModule("keras.layers")
 tf = _LazyModule("tensorflow")
+
+
+def exports(package: str, names: dict):
+    """``__getattr__`` and ``__dir__`` for a package whose public ``names`` (``{name: submodule}``) are
+    imported from their submodules on first use (PEP 562)."""
+    import sys
+
+    def __getattr__(name):
+        if name in names:
+            value = getattr(importlib.import_module(f".{names[name]}", package), name)
+            setattr(sys.modules[package], name, value)
+            return value
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+    def __dir__():
+        return sorted(set(vars(sys.modules[package])) | set(names))
+
+    return __getattr__, __dir__

@@ -2,6 +2,7 @@
 through Playwright; then 8 concurrent visitors. Screenshots go to $ILSVRC_KERAS_TEST_ARTIFACTS
 (default: test-artifacts/ in the repository)."""
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -30,17 +31,29 @@ def server(mobilenet_weights):
         yield url, proc
 
 
+@contextlib.contextmanager
+def _page(url):
+    """A page of the app in Debian's Chromium, desktop-sized."""
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=e2e.chromium_path(), args=e2e.CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.goto(url)
+            yield page
+        finally:
+            browser.close()
+
+
 def test_upload_classify_then_localize_in_chromium(server, val_sample, mobilenet):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     url, _ = server
     photo = val_sample / "images" / PHOTO
     top = mobilenet.classify(photo, top=1)[0]
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=e2e.chromium_path(), args=e2e.CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        page.goto(url)
+    with _page(url) as page:
         expect(page.get_by_text("ILSVRC: classify, localize, and the challenge's story")).to_be_visible(timeout=60_000)
         page.locator(e2e.UPLOAD_INPUT).set_input_files(str(photo))
         answer = page.locator("p", has_text=f"{PHOTO}: {top.name} ({top.probability:.1%})")
@@ -71,20 +84,15 @@ def test_upload_classify_then_localize_in_chromium(server, val_sample, mobilenet
         expect(page.get_by_text("notes.jpg:").first).to_be_visible(timeout=60_000)
         assert "Traceback" not in page.content()
         expect(answer).to_be_visible()
-        browser.close()
 
 
 def test_milestones_compare_and_explanations_in_chromium(server, val_sample, mobilenet):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     url, _ = server
     photo = val_sample / "images" / PHOTO
     top = mobilenet.classify(photo, top=1)[0]
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=e2e.chromium_path(), args=e2e.CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        page.goto(url)
+    with _page(url) as page:
         page.get_by_role("tab", name="Milestones").click()
         charts = page.locator(e2e.CHART)
         expect(charts).to_have_count(2, timeout=60_000)  # both charts rendered by vega-embed
@@ -111,7 +119,6 @@ def test_milestones_compare_and_explanations_in_chromium(server, val_sample, mob
         page.wait_for_timeout(500)
         page.screenshot(path=str(ARTIFACTS / "app-explanations.png"), full_page=True)
         assert "Traceback" not in page.content()
-        browser.close()
 
 
 def test_eight_concurrent_visitors_get_correct_answers_without_leaking(server, val_sample, mobilenet_weights):

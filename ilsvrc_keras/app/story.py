@@ -73,39 +73,38 @@ def _long(table):
     return pd.DataFrame(rows)
 
 
+def _labelled_points(data, x, tooltip):
+    """Filled points, one per (network, kind), each with its network's name beside it."""
+    import altair as alt
+
+    y = alt.Y("error (%):Q", title="error (%)", scale=alt.Scale(zero=True))
+    color = alt.Color("kind:N", title=None, legend=alt.Legend(orient="bottom"))
+    points = alt.Chart(data).mark_point(filled=True, size=90).encode(x=x, y=y, color=color, shape="kind:N",
+                                                                      tooltip=tooltip)
+    labels = alt.Chart(data).mark_text(align="left", dx=7, fontSize=10).encode(x=x, y=y, text="network:N",
+                                                                                 color=color)
+    return points + labels
+
+
 def error_by_year_chart(table):
     """The classic chart: reported error by year, each point labelled with its network, the human
     reference marked."""
     import altair as alt
     import pandas as pd
 
-    data = _long(table)
-    x = alt.X("year:O", title="ILSVRC year")
-    y = alt.Y("error (%):Q", title="error (%)", scale=alt.Scale(zero=True))
-    color = alt.Color("kind:N", title=None, legend=alt.Legend(orient="bottom"))
-    tooltip = ["network", "year", "kind", "error (%)", "paper", "how measured"]
-    points = alt.Chart(data).mark_point(filled=True, size=90).encode(x=x, y=y, color=color, shape="kind:N",
-                                                                      tooltip=tooltip)
-    labels = alt.Chart(data).mark_text(align="left", dx=7, fontSize=10).encode(x=x, y=y, text="network:N",
-                                                                                 color=color)
+    chart = _labelled_points(_long(table), alt.X("year:O", title="ILSVRC year"),
+                             ["network", "year", "kind", "error (%)", "paper", "how measured"])
     human = pd.DataFrame({"error (%)": [HUMAN_TOP5_ERROR], "label": [f"{HUMAN_NOTE}: {HUMAN_TOP5_ERROR}%"]})
     rule = alt.Chart(human).mark_rule(strokeDash=[6, 4], color="gray").encode(y="error (%):Q")
     note = alt.Chart(human).mark_text(align="left", dy=-7, color="gray", fontSize=11).encode(
         y="error (%):Q", text="label:N", x=alt.value(4))
-    return (points + labels + rule + note).properties(height=380, title="Reported ILSVRC error by year")
+    return (chart + rule + note).properties(height=380, title="Reported ILSVRC error by year")
 
 
 def error_by_size_chart(table):
     """Reported error against parameter count (log scale): what each year's accuracy cost."""
     import altair as alt
 
-    data = _long(table)
     x = alt.X("params (M):Q", title="parameters (millions, log scale)", scale=alt.Scale(type="log"))
-    y = alt.Y("error (%):Q", title="error (%)", scale=alt.Scale(zero=True))
-    color = alt.Color("kind:N", title=None, legend=alt.Legend(orient="bottom"))
-    tooltip = ["network", "year", "kind", "error (%)", "params (M)", "paper"]
-    points = alt.Chart(data).mark_point(filled=True, size=90).encode(x=x, y=y, color=color, shape="kind:N",
-                                                                      tooltip=tooltip)
-    labels = alt.Chart(data).mark_text(align="left", dx=7, fontSize=10).encode(x=x, y=y, text="network:N",
-                                                                                 color=color)
-    return (points + labels).properties(height=380, title="Reported error against network size")
+    chart = _labelled_points(_long(table), x, ["network", "year", "kind", "error (%)", "params (M)", "paper"])
+    return chart.properties(height=380, title="Reported error against network size")

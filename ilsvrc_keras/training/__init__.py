@@ -12,7 +12,7 @@ Names are imported on first use, so that the command line's ``--help`` reads :cl
 defaults without importing Keras.
 """
 
-import importlib
+from .._lazy import exports
 
 _EXPORTS = {
     "Continued": "callbacks", "HistoryCSV": "callbacks", "KeepBest": "callbacks", "ProgressBar": "callbacks",
@@ -30,13 +30,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name):
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'ilsvrc_keras.training' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(list(globals()) + __all__)
+__getattr__, __dir__ = exports(__name__, _EXPORTS)
