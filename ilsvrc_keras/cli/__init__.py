@@ -52,10 +52,6 @@ def _model_args(sp, default="mobilenet_0.25_128") -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
-    from ..datasets import Augment
-    from ..finetune import fine_tune
-    from ..training.run import train
-    from ..training.trainer import RunConfig
     from . import commands as c
 
     p = argparse.ArgumentParser(prog="ilsvrc-keras", description="The ILSVRC milestone networks in Keras 3.",
@@ -71,7 +67,17 @@ def build_parser() -> argparse.ArgumentParser:
         return sp
 
     add("models", c.cmd_models, "list the model zoo")
+    _inference_commands(add, c)
+    _train_command(add("train", c.cmd_train, "train a zoo network (resumable: rerun the same command to continue)"))
+    _prepare_command(add("prepare", c.cmd_prepare,
+                         "write a class-per-folder or ILSVRC dataset as TFRecord shards (in parallel)"))
+    _fine_tune_command(add("fine-tune", c.cmd_fine_tune, "adapt a pretrained network to a new dataset (two phases)"))
+    _app_command(add("app", c.cmd_app, "start the web demo (Streamlit) on http://localhost:PORT"))
+    return p
 
+
+def _inference_commands(add, c) -> None:
+    """classify, evaluate and localize."""
     sp = add("classify", c.cmd_classify, "classify images with a pretrained network")
     sp.add_argument("images", nargs="+", metavar="IMAGE", help="image files")
     _model_args(sp)
@@ -95,7 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", help="write a PNG overlay (heat map of the top class, boxes with names)")
     sp.add_argument("--all-boxes", action="store_true", help="draw the box of every top class on the overlay")
 
-    sp = add("train", c.cmd_train, "train a zoo network (resumable: rerun the same command to continue)")
+
+
+def _train_command(sp) -> None:
+    from ..datasets import Augment
+    from ..training.run import train
+    from ..training.trainer import RunConfig
+
     train_defaults = o.defaults_of(RunConfig, train, Augment)
     train_defaults["crop_scale"] = Augment().crop_scale[0]
     sp.add_argument("--model", required=True, help="registry name (see `ilsvrc-keras models`)")
@@ -118,7 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_group(sp, "schedule", o.SCHEDULE + o.TRAIN_SCHEDULE, train_defaults)
     o.add_group(sp, "augmentation", o.AUGMENT, train_defaults)
 
-    sp = add("prepare", c.cmd_prepare, "write a class-per-folder or ILSVRC dataset as TFRecord shards (in parallel)")
+
+
+def _prepare_command(sp) -> None:
     sp.add_argument("src", help="train/ + val/ class folders (val/ flat with --labels for ILSVRC), or one tree")
     sp.add_argument("out", help="output folder for the shards and dataset.json (then: train --data OUT)")
     sp.add_argument("--shard-size", type=o.positive_int, default=1024, help="examples per shard")
@@ -130,7 +144,12 @@ def build_parser() -> argparse.ArgumentParser:
                          "decode every epoch (256 for 224 px training); default: the files' own bytes")
     sp.add_argument("--seed", type=int, default=0, help="seed of the split and of the shards' order")
 
-    sp = add("fine-tune", c.cmd_fine_tune, "adapt a pretrained network to a new dataset (two phases)")
+
+
+def _fine_tune_command(sp) -> None:
+    from ..datasets import Augment
+    from ..finetune import fine_tune
+
     ft_defaults = o.defaults_of(fine_tune)
     ft_defaults["crop_scale"] = o.FINE_TUNE_CROP_SCALE
     ft_defaults.update({k: v for k, v in o.defaults_of(Augment).items() if k in ("mixup", "cutmix")})
@@ -149,7 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_group(sp, "schedule of the whole-network phase", o.SCHEDULE, ft_defaults)
     o.add_group(sp, "augmentation", o.AUGMENT, ft_defaults)
 
-    sp = add("app", c.cmd_app, "start the web demo (Streamlit) on http://localhost:PORT")
+
+
+def _app_command(sp) -> None:
     sp.add_argument("--port", type=o.positive_int, default=8501, help="port to serve on")
     sp.add_argument("--address", default="localhost", help="address to listen on (0.0.0.0 for every interface)")
     sp.add_argument("--models-dir", action="append", default=[],
@@ -158,7 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="an `ilsvrc-keras evaluate --json` output to show beside the papers' figures (repeatable)")
     sp.add_argument("page_args", nargs=argparse.REMAINDER, metavar="-- PAGE_ARGS",
                     help="passed to the page after `--`")
-    return p
+
+
 
 
 def _shorter_side(text):
