@@ -2,6 +2,7 @@
 the one Evaluator counts what every report shows, and RunResult carries numbers, not files."""
 
 import csv
+import dataclasses
 
 import keras
 import numpy as np
@@ -95,6 +96,20 @@ def test_trainer_fits_a_user_model_on_arrays_and_evaluates_it(tmp_path):
         ev = trainer.evaluate()
     assert result.val_top1 == 1.0 and ev.result()["top1"] == 1.0 and ev.n == len(data.val) == 8
     assert ev.matrix.tolist() == [[4, 0], [0, 4]]
+    # Stopping as a preempted job would (stop_after_steps), at an epoch's end and mid-epoch, then resuming.
+    config = RunConfig(out=str(tmp_path / "stop"), epochs=3, batch_size=8, lr=0.1, weight_decay=0, progress=False,
+                       stop_after_steps=4)  # 4 steps per epoch: the end of the first epoch
+    with Trainer(precision="fp32", seed=1) as trainer:
+        model = trainer.build(lambda: keras.Sequential([
+            keras.Input((16, 16, 3)), keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(2)]))
+        first = trainer.fit(model, data, EvalTransform(16, 1.0, "tf"), config)
+        second = trainer.fit(model, data, EvalTransform(16, 1.0, "tf"),
+                             dataclasses.replace(config, stop_after_steps=6))  # mid-epoch 2
+        third = trainer.fit(model, data, EvalTransform(16, 1.0, "tf"), dataclasses.replace(config, stop_after_steps=None))
+    assert (first.interrupted, first.epochs_completed) == (True, 1)
+    assert (second.interrupted, second.epochs_completed, second.resumed_from_epoch) == (True, 1, 1.0)
+    assert (third.interrupted, third.epochs_completed, third.resumed_from_epoch) == (False, 3, 1.5)
+    assert [h["epoch"] for h in third.history] == [1, 2, 3]
 
 
 def test_evaluator_counts_exactly_and_ignores_padding():

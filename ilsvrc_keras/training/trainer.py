@@ -223,7 +223,8 @@ class Trainer:
                 cbs.on_epoch_end(epoch - 1, logs)
                 if model.stop_training:
                     break
-                self.interrupted = self.interruption.requested and epoch < config.epochs
+                # A signal (or stop_after_steps, set in _epoch) after the epoch's last step: stop here.
+                self.interrupted = self.interrupted or (self.interruption.requested and epoch < config.epochs)
             cbs.on_train_end()
         if config.ema and not self.interrupted:
             optimizer.finalize_variable_values(model.trainable_variables)
