@@ -63,6 +63,7 @@ class FineTuneResult:
 # --- the classifier and its parts ------------------------------------------------------------------------
 
 
+EXPORT_FORMATS = ("savedmodel", "tflite")
 HEAD_LAYERS = frozenset({"head_pool", "head_dropout", "head_predictions"})  # named in build_classifier
 
 
@@ -318,9 +319,9 @@ def export_model(model, out: Path, formats, transform) -> dict:
     ``"tflite"`` (from that SavedModel)."""
     paths = {}
     formats = set(formats)
-    unknown = formats - {"savedmodel", "tflite"}
+    unknown = formats - set(EXPORT_FORMATS)
     if unknown:
-        raise IlsvrcKerasError(f"unknown export formats {sorted(unknown)}: savedmodel, tflite")
+        raise IlsvrcKerasError(f"unknown export formats {sorted(unknown)}: {', '.join(EXPORT_FORMATS)}")
     saved = out / "savedmodel"
     model.export(str(saved), format="tf_saved_model", verbose=False)
     paths["savedmodel"] = str(saved)

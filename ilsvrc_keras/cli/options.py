@@ -14,6 +14,11 @@ import argparse
 import dataclasses
 import inspect
 
+# The choices are the library's own lists (light modules: no TensorFlow at --help time).
+from ..finetune import EXPORT_FORMATS
+from ..training.schedules import OPTIMIZERS, SCHEDULES
+from ..training.strategy import PRECISIONS
+
 # --- value types: each rejects a bad value with a message argparse prints as a usage error -------------
 
 
@@ -79,14 +84,14 @@ MACHINE = [
     opt("--xla", dest="xla", action="store_true",
         help="compile each replica's step with XLA (default: on for GPUs, off on CPUs)"),
     opt("--no-xla", dest="xla", action="store_false", help="do not compile the step with XLA"),
-    opt("--precision", choices=("bf16", "fp16", "fp32"),
+    opt("--precision", choices=PRECISIONS,
         help="numeric precision (default: bf16 on GPUs that have it, fp16 on older GPUs, fp32 on CPUs)"),
 ]
 
 SCHEDULE = [
     opt("--lr", type=positive_float,
         help="peak learning rate for the global batch (train without it: --base-lr scaled to --batch-size)"),
-    opt("--optimizer", choices=("sgd", "adam", "adamw", "rmsprop"), help="optimizer"),
+    opt("--optimizer", choices=OPTIMIZERS, help="optimizer"),
     opt("--weight-decay", type=nonneg_float, help="decoupled weight decay of kernels (not BatchNorm or biases)"),
     opt("--warmup-epochs", type=nonneg_float, help="epochs of linear warmup to the peak rate"),
     opt("--label-smoothing", type=unit, help="label smoothing of the loss"),
@@ -97,7 +102,7 @@ SCHEDULE = [
 TRAIN_SCHEDULE = [
     opt("--base-lr", type=positive_float,
         help="learning rate at batch 256, scaled linearly to --batch-size when --lr is not given"),
-    opt("--schedule", choices=("cosine", "step", "constant"), help="learning-rate decay after the warmup"),
+    opt("--schedule", choices=SCHEDULES, help="learning-rate decay after the warmup"),
     opt("--milestones", type=nonneg_float, nargs="*", metavar="EPOCH",
         help="epochs at which the step schedule divides the rate by 10"),
     opt("--ema", type=momentum, metavar="MOMENTUM",
@@ -129,7 +134,7 @@ FINE_TUNE = [
     opt("--val-fraction", type=fraction, help="fraction of each class held out for validation when --val is not given"),
     opt("--head-epochs", type=nonneg_int, help="epochs of the head phase (the backbone frozen)"),
     opt("--head-lr", type=positive_float, help="learning rate of the head phase"),
-    opt("--head-optimizer", choices=("sgd", "adam", "adamw", "rmsprop"), help="optimizer of the head phase"),
+    opt("--head-optimizer", choices=OPTIMIZERS, help="optimizer of the head phase"),
     opt("--unfreeze", type=unfreeze_value, metavar="all|N", help="'all' or the number of top layers to unfreeze"),
     opt("--frozen-bn", dest="train_bn", action="store_false",
         help="keep BatchNorm in inference mode in the whole-network phase too"),
@@ -138,7 +143,7 @@ FINE_TUNE = [
     opt("--class-weight", choices=("balanced",), help="weight the loss by inverse class frequency (default: off)"),
     opt("--crop-fraction", type=fraction,
         help="evaluation crop: the shorter side resized to size / fraction (default: the network's own)"),
-    opt("--export", nargs="*", choices=("savedmodel", "tflite"), default=(),
+    opt("--export", nargs="*", choices=EXPORT_FORMATS, default=(),
         help="also write these serving formats into --out"),
 ]
 
