@@ -28,7 +28,7 @@ class DecodedCache:
     the shorter side shrunk to :data:`TRAIN_CACHE_SCALE` times the input size (more under scale
     jittering: :attr:`Augment.cache_scale`; never enlarged), aspect kept, so each epoch's random
     crop is cut from them. Evaluation copies are the evaluation transform's crops themselves.
-    Undecodable images are left out of the copy (:attr:`skipped` counts them per copy).
+    Undecodable images are left out of the copy (the training loop counts them as skipped).
 
     >>> from ilsvrc_keras.datasets import DecodedCache, open_dataset
     >>> cache = DecodedCache()
@@ -39,7 +39,6 @@ class DecodedCache:
     def __init__(self, max_bytes: Optional[int] = None):
         self.max_bytes = CACHE_BYTES if max_bytes is None else int(max_bytes)
         self._copies = {}
-        self.skipped = {}
 
     @staticmethod
     def side(transform, training: bool, augment: Optional[Augment] = None) -> int:
@@ -87,5 +86,4 @@ class DecodedCache:
             kept.append(int(i))
             arrays.append(np.ascontiguousarray(image))
         copy = split.subset(kept)
-        self.skipped[id(copy)] = len(split) - len(kept)
         return Split(arrays, copy.labels, "decoded" if training else "cropped", copy.paths, copy.boxes)

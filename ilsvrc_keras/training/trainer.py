@@ -237,7 +237,7 @@ class Trainer:
                                    f"{self.replicas} replicas")
         if len(data.train) == 0:
             raise IlsvrcKerasError("the training split is empty")
-        self.data, self.transform, self.config = data, transform, config
+        self.transform, self.config = transform, config
         self.phase, self.epochs, self._epoch_offset = config.phase, config.epochs, config.epoch_offset
         self.num_classes = len(data.class_names)
         self.steps_per_epoch = max(1, math.ceil(len(data.train) / config.batch_size))
