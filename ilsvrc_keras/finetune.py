@@ -217,7 +217,7 @@ def fine_tune(data, model: str = "mobilenet_0.25_128", weights="imagenet", out=N
         if not phases or any(r.interrupted for r in phases.values()):
             return FineTuneResult(net, names, history, {}, {"out": str(out)}, time.perf_counter() - started, True,
                                   {k: r.to_dict() for k, r in phases.items()})
-        kept = _keep_better_phase(net, phases, trainer)
+        kept = _keep_better_phase(net, phases)
         ev = trainer.evaluate(top=min(5, max(1, len(names) - 1)))
     metrics = {**ev.report(names), "skipped": skipped_items(dataset.val, ev, trainer.val_split)}
     card = {**spec.card(), "fine_tuned_from": model, "classes": names}
@@ -284,11 +284,11 @@ def _history(phases: dict) -> list:
     return [{**r, "epoch": i + 1, "phase_epoch": r["epoch"]} for i, r in enumerate(rows)]
 
 
-def _keep_better_phase(net, phases: dict, trainer) -> str:
+def _keep_better_phase(net, phases: dict) -> str:
     """End with the best weights of all: the head phase's best when it beat the whole network's."""
     if len(phases) < 2 or (phases["all"].best_val_top1 or 0.0) >= (phases["head"].best_val_top1 or 0.0):
         return list(phases)[-1]
-    net.load_weights(trainer.checkpoint_dir(dataclasses.replace(trainer.config, phase="head")) / "best.weights.h5")
+    net.load_weights(phases["head"].best_weights)
     return "head"
 
 

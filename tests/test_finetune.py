@@ -4,6 +4,7 @@ import csv
 import json
 import shutil
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -286,3 +287,24 @@ def test_sigterm_interrupts_fine_tune_with_143_and_a_rerun_resumes(small, mobile
     with open(out / "history.csv") as f:
         rows = [(r["phase"], int(r["epoch"])) for r in csv.DictReader(f)]
     assert rows == [("head", 1), ("head", 2), ("all", 1), ("all", 2)]  # resumed, no duplicate rows
+
+
+def test_the_head_phase_is_kept_when_it_beat_the_whole_network(small, mobilenet_weights, tmp_path):
+    """The run ends with the best weights of all: the head phase's own best file when it scored higher."""
+    import types
+
+    from ilsvrc_keras.finetune import _keep_better_phase
+
+    result = ilsvrc_keras.fine_tune(small, weights=mobilenet_weights, out=tmp_path / "ft", head_epochs=1, epochs=1,
+                                    batch_size=16, progress=False)
+    head_file = result.phases["head"]["best_weights"]
+    assert head_file and Path(head_file).is_file() and "head" in Path(head_file).parts
+    loaded = []
+    net = types.SimpleNamespace(load_weights=loaded.append)
+    def phase(best, path):
+        return types.SimpleNamespace(best_val_top1=best, best_weights=path)
+
+    assert _keep_better_phase(net, {"head": phase(0.9, head_file), "all": phase(0.8, "all.h5")}) == "head"
+    assert loaded == [head_file]
+    assert _keep_better_phase(net, {"head": phase(0.7, head_file), "all": phase(0.8, "all.h5")}) == "all"
+    assert loaded == [head_file]  # the whole network's weights are already in place

@@ -110,6 +110,7 @@ class RunResult:
     progressive: Optional[dict]
     stopped_early: bool = False
     curves: Optional[str] = None
+    best_weights: Optional[str] = None  # the best validation epoch's weights file (restore_best)
 
     def to_dict(self) -> dict:
         """Every field but the model: what ``summary.json`` and ``--json`` hold."""
@@ -421,6 +422,8 @@ class Trainer:
             progressive=({"from": config.progressive_from, "to": self.transform.size,
                           "ramp": list(config.progressive_ramp)} if config.progressive_from else None),
             stopped_early=bool(stopped and not self.interrupted),
+            best_weights=(str(self.keep_best.path) if self.keep_best and self.keep_best.best_epoch is not None
+                          else None),
         )
 
 
