@@ -12,7 +12,7 @@ import math
 import os
 from typing import Optional
 
-from .pipeline import Augment, decode_image
+from .pipeline import Augment, decode_image, encoded_bytes
 from .sources import Split
 
 # Decoded images of a split are kept in memory when they fit in this many bytes.
@@ -67,10 +67,8 @@ class DecodedCache:
         import tensorflow as tf
 
         sources = tf.constant(split.items if split.kind == "encoded" else [str(p) for p in split.items])
-        from_file = split.kind == "file"
-
         def load(i, source):
-            image = decode_image(tf.io.read_file(source) if from_file else source)
+            image = decode_image(encoded_bytes(source, split.kind))
             if not training:
                 return i, transform.crop(image)
             shape = tf.cast(tf.shape(image)[:2], tf.float32)

@@ -28,6 +28,13 @@ def decode_image(contents):
 
 
 
+def encoded_bytes(payload, kind: str):
+    """A ``"file"`` or ``"encoded"`` split's payload as the image's encoded bytes (see sources.KINDS)."""
+    import tensorflow as tf
+
+    return tf.io.read_file(payload) if kind == "file" else payload
+
+
 CROP_SCALE = (0.08, 1.0)
 CROP_RATIO = (3 / 4, 4 / 3)
 
@@ -163,14 +170,14 @@ def make_dataset(split, transform, batch_size: int, num_classes: int, *, trainin
     ds = split.make(training, seed * 100003 + epoch, shard).enumerate().skip(skip)
 
     def pixels(payload):  # the whole image, uint8
-        return payload if kind == "decoded" else decode_image(tf.io.read_file(payload) if kind == "file" else payload)
+        return payload if kind == "decoded" else decode_image(encoded_bytes(payload, kind))
 
     def load(i, item):
         payload, label = item
         if training:
             s = tf.stack([tf.cast(seed * 7919 + epoch, tf.int64), i])
             if kind in ("file", "encoded"):
-                image = decode_random_crop(tf.io.read_file(payload) if kind == "file" else payload, s, augment)
+                image = decode_random_crop(encoded_bytes(payload, kind), s, augment)
             else:
                 image = payload
                 window = augment.window(tf.shape(image), s)
