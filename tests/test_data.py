@@ -109,3 +109,21 @@ def test_small_datasets_are_decoded_once_and_kept(flowers, tmp_path):
         if not training:
             for a, b in zip(cached, plain):
                 np.testing.assert_allclose(a[0], b[0], atol=1e-5)  # the same pixels either way
+
+
+def test_train_and_val_folders_keep_their_own_split(flowers, tmp_path):
+    from ilsvrc_keras.datasets import open_dataset
+
+    from conftest import flower_subset
+
+    flower_subset(flowers, tmp_path / "d" / "train", ("daisy", "tulip"), 5)
+    val = tmp_path / "d" / "val"
+    (val / "tulip").mkdir(parents=True)
+    (val / "tulip" / "t.jpg").write_bytes(next((flowers / "tulip").iterdir()).read_bytes())
+    ds = open_dataset(tmp_path / "d")
+    assert ds.class_names == ["daisy", "tulip"] and len(ds.train) == 10
+    assert ds.val.labels == [1] and ds.val.paths == [str(val / "tulip" / "t.jpg")]  # tulip's index in train/
+    (val / "orchid").mkdir()
+    (val / "orchid" / "o.jpg").write_bytes(b"x")
+    with pytest.raises(DataError, match="orchid"):
+        open_dataset(tmp_path / "d")

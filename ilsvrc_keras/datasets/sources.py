@@ -71,8 +71,7 @@ class Split:
         def pick(seq):
             return None if seq is None else [seq[i] for i in indices]
 
-        return Split(items, [self.labels[i] for i in indices], self.kind,
-                     pick(self.names) if self.names is not None else None, pick(self.boxes))
+        return Split(items, [self.labels[i] for i in indices], self.kind, pick(self.names), pick(self.boxes))
 
     def make(self, training: bool, seed: int = 0, shard: tuple = (1, 0)):
         """``tf.data`` of ``(payload, label)``: every ``shard[0]``-th item from ``shard[1]``,
@@ -190,18 +189,19 @@ def folder_dataset(root, val_fraction: float = 0.2, seed: int = 0, labels=None) 
     if (root / "train").is_dir():
         train_files = _files_by_class(root / "train")
         class_names = sorted(train_files)
+        index = {c: i for i, c in enumerate(class_names)}
         val_dir = root / "val"
         if labels is not None:
-            val = _labeled_split(val_dir, labels, {c: i for i, c in enumerate(class_names)})
+            val = _labeled_split(val_dir, labels, index)
         elif val_dir.is_dir():
             val_files = _files_by_class(val_dir)
             unseen = sorted(set(val_files) - set(class_names))
             if unseen:
                 raise DataError(f"{root}: validation classes not in train/: {unseen[:5]}")
-            val = _file_split(val_files, {c: i for i, c in enumerate(class_names)})
+            val = _file_split(val_files, index)
         else:
             raise DataError(f"{root}: has train/ but neither val/ nor a labels file for the validation images")
-        train = _file_split(train_files, {c: i for i, c in enumerate(class_names)})
+        train = _file_split(train_files, index)
     elif labels is not None:  # a flat folder of validation images and its ground truth
         items = labeled_images(root, labels)
         class_names = sorted(set(items.labels))
