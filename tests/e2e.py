@@ -136,6 +136,21 @@ async def _load(url, photos, sessions, per_session, timeout_ms):
     return latencies, errors, views
 
 
+def wait_pictures_loaded(locator, timeout_ms=60_000) -> list[int]:
+    """Scroll each `<img>` of `locator` into view and wait until the browser has decoded it; return
+    their natural widths. Streamlit's images may load lazily and after the caption beside them has
+    rendered, so reading `naturalWidth` at once can see 0 on a slow machine."""
+    widths = []
+    for i in range(locator.count()):
+        img = locator.nth(i)
+        img.scroll_into_view_if_needed(timeout=timeout_ms)
+        handle = img.element_handle(timeout=timeout_ms)
+        img.page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=handle,
+                                   timeout=timeout_ms)
+        widths.append(img.evaluate("img => img.naturalWidth"))
+    return widths
+
+
 def load_test(url, proc, photos, sessions=8, per_session=10, timeout_ms=120_000) -> dict:
     """``sessions`` concurrent visitors classifying ``per_session`` photos each and opening every view,
     twice: the first run warms the server up (models, traced functions, caches, the allocators' high-water

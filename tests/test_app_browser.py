@@ -72,7 +72,7 @@ def test_upload_classify_then_localize_in_chromium(server, val_sample, mobilenet
         expect(caption).to_be_visible(timeout=60_000)
         overlay = page.locator('[data-testid="stImage"] img').last
         expect(overlay).to_be_visible()
-        assert overlay.evaluate("img => img.complete && img.naturalWidth") > 100  # a real picture, loaded
+        assert e2e.wait_pictures_loaded(overlay)[0] > 100  # a real picture, loaded
         expect(page.get_by_role("button", name="Download the overlay (PNG)")).to_be_visible()
         page.screenshot(path=str(ARTIFACTS / "app-localization.png"), full_page=True)
 
@@ -114,7 +114,7 @@ def test_milestones_compare_and_explanations_in_chromium(server, val_sample, mob
             expect(page.get_by_text(f"{method}: box (")).to_be_visible(timeout=60_000)
         overlays = page.locator('[data-testid="stImage"] img')
         expect(overlays).to_have_count(3)
-        assert all(overlays.nth(i).evaluate("img => img.complete && img.naturalWidth") > 100 for i in range(3))
+        assert min(e2e.wait_pictures_loaded(overlays)) > 100  # three real pictures, loaded
         assert top.name in page.content()
         page.wait_for_timeout(500)
         page.screenshot(path=str(ARTIFACTS / "app-explanations.png"), full_page=True)
