@@ -11,6 +11,7 @@ Run from the repository: ``python -m benchmarks TASK [--data DIR] [--weights FIL
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -314,6 +315,183 @@ def fine_tune_vs_plain(data=None, weights=None, seed=0, **_) -> dict:
             "process_time_ratio": round(a["process_seconds"] / b["process_seconds"], 2)}
 
 
+def split_folders(data, out, val_fraction=0.1, seed=0) -> tuple:
+    """A class-per-folder tree split once (stratified, seeded) into ``out/train`` and ``out/val`` of
+    symbolic links, so that both sides of a benchmark see exactly the same images."""
+    from ilsvrc_keras.datasets.sources import files_by_class, stratified_split
+
+    data, out = Path(data).resolve(), Path(out)
+    train, val = stratified_split(files_by_class(data), val_fraction, seed)
+    for name, split in (("train", train), ("val", val)):
+        for cls, files in split.items():
+            (out / name / cls).mkdir(parents=True, exist_ok=True)
+            for f in files:
+                link = out / name / cls / Path(f).name
+                if not link.exists():
+                    link.symlink_to(Path(f).resolve())
+    return out / "train", out / "val"
+
+
+def plain_fit(train_dir, val_dir, model="resnet18d", size=128, epochs=5, batch_size=64, lr=None, seed=0) -> dict:
+    """The same network, epochs, batch, optimizer, schedule and label smoothing as the Imagenette recipe,
+    written the way the Keras examples write it: ``image_dataset_from_directory`` (squashed to the
+    size), ``RandomFlip`` + ``RandomZoom`` layers, the normalization as a ``Normalization`` layer in
+    the model, ``model.fit(validation_data=...)``. Run as a script by the train-recipe benchmark
+    (``python -m benchmarks.tasks plain-fit ...``), so that both sides are timed as whole processes."""
+    import sys
+
+    import keras
+    import tensorflow as tf
+
+    from ilsvrc_keras.presets import get_preset
+    from ilsvrc_keras.zoo import create_model
+
+    sys.path.insert(0, str(ROOT / "recipes"))
+    from imagenette import RECIPE  # the recipe's settings, not a copy of them
+
+    t = time.perf_counter()
+    keras.utils.set_random_seed(seed)
+    lr = lr or RECIPE["lr"] * batch_size / RECIPE["batch_size"]
+    load = dict(image_size=(size, size), batch_size=batch_size, label_mode="categorical", seed=seed)
+    train = keras.utils.image_dataset_from_directory(train_dir, shuffle=True, **load)
+    val = keras.utils.image_dataset_from_directory(val_dir, shuffle=False, **load)
+    classes = len(train.class_names)
+    train, val = train.prefetch(tf.data.AUTOTUNE), val.prefetch(tf.data.AUTOTUNE)
+    norm = get_preset(model).normalization
+    inputs = keras.Input((size, size, 3))
+    x = keras.layers.RandomFlip("horizontal")(inputs)
+    x = keras.layers.RandomZoom((-0.4, 0.0))(x)  # zoom in to 60-100% of the image, as the recipe's crops
+    x = norm.layer()(x)
+    net = create_model(model, num_classes=classes, input_shape=(size, size, 3), classifier_activation=None)
+    model_ = keras.Model(inputs, net(x))
+    steps = epochs * len(train)
+    warmup = int(RECIPE["warmup_epochs"] * len(train))
+    schedule = keras.optimizers.schedules.CosineDecay(0.0, steps - warmup, warmup_target=lr, warmup_steps=warmup)
+    optimizer = keras.optimizers.SGD(schedule, momentum=RECIPE["momentum"], weight_decay=RECIPE["weight_decay"])
+    model_.compile(optimizer, keras.losses.CategoricalCrossentropy(from_logits=True,
+                                                                   label_smoothing=RECIPE["label_smoothing"]),
+                   metrics=["accuracy"])
+    class ValidationTime(keras.callbacks.Callback):  # the engine's figure leaves validation out too
+        seconds = 0.0
+
+        def on_test_begin(self, logs=None):
+            self.t = time.perf_counter()
+
+        def on_test_end(self, logs=None):
+            ValidationTime.seconds += time.perf_counter() - self.t
+
+    t_fit = time.perf_counter()
+    h = model_.fit(train, validation_data=val, epochs=epochs, verbose=0, callbacks=[ValidationTime()])
+    fit_seconds = time.perf_counter() - t_fit - ValidationTime.seconds
+    n_train = sum(len(list(Path(train_dir, c).iterdir())) for c in os.listdir(train_dir))
+    return {"val_top1": round(h.history["val_accuracy"][-1], 4), "epochs": epochs,
+            "train_images_per_sec": round(n_train * epochs / fit_seconds, 1), "seconds": round(time.perf_counter() - t, 1)}
+
+
+def train_recipe(data=None, model="resnet18d", size=128, epochs=5, val_fraction=0.1, seed=0, smoke=False, **_) -> dict:
+    """Imagenette recipe (``recipes/imagenette.py``, its defaults) against :func:`plain_fit` with the
+    same network, epochs and split, each as a whole process, one after the other: validation top-1 and
+    training images/s (the engine's: from its summary; plain: images over ``model.fit``'s time)."""
+    import sys
+    import tempfile
+
+    data = Path(data).resolve() if data else _default_assets() / "imagenette" / "train"
+    with tempfile.TemporaryDirectory() as tmp:
+        train_dir, val_dir = split_folders(data, Path(tmp) / "split", val_fraction, seed)
+        extra = ["--smoke"] if smoke else ["--size", str(size), "--epochs", str(epochs)]
+        ours, ours_wall = _timed_process([sys.executable, "recipes/imagenette.py", "--data", str(train_dir), "--val",
+                                          str(val_dir), "--out", str(Path(tmp) / "engine"), "--model", model,
+                                          "--seed", str(seed), "--json", *extra])
+        cfg = ours["recipe"]
+        plain, plain_wall = _timed_process([sys.executable, "-m", "benchmarks.tasks", "plain-fit", str(train_dir),
+                                            str(val_dir), model, str(cfg["image_size"]), str(cfg["epochs"]),
+                                            str(cfg["batch_size"]), str(cfg["lr"]), str(seed)])
+    rows = {"recipes/imagenette.py (engine)": {
+                "val_top1": ours["val_top1"], "epochs": ours["epochs"],
+                "train_images_per_sec": ours["train_images_per_sec"], "seconds": ours["seconds"],
+                "process_seconds": round(ours_wall, 1)},
+            "plain model.fit (Keras examples)": {**plain, "process_seconds": round(plain_wall, 1)}}
+    a, b = rows.values()
+    return {"task": "train-recipe", "model": model, "data": str(data), "size": cfg["image_size"],
+            "epochs": cfg["epochs"], "val_fraction": val_fraction, "rows": rows,
+            "accuracy_gain": round(a["val_top1"] - b["val_top1"], 4),
+            "speed_ratio": round(a["train_images_per_sec"] / b["train_images_per_sec"], 2)}
+
+
+def synthetic_jpegs(folder, count=256, classes=4, size=(500, 375), seed=0) -> Path:
+    """A class-per-folder tree of photo-sized JPEGs (smooth noise, quality 90): what the input pipeline
+    decodes, for machines that hold no dataset (the GPU benchmark's)."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    folder = Path(folder)
+    for i in range(count):
+        d = folder / f"class{i % classes}"
+        d.mkdir(parents=True, exist_ok=True)
+        small = rng.integers(0, 256, size=(size[1] // 8, size[0] // 8, 3), dtype=np.uint8)
+        Image.fromarray(small).resize(size, Image.BILINEAR).save(d / f"{i:05d}.jpg", quality=90)
+    return folder
+
+
+def gpu_train(model="resnet50", size=224, batch_per_replica=128, steps=40, warmup=10, precision=None,
+              data=None, replicas=None, **_) -> dict:
+    """Training images/s and step time of ``model`` at ``size`` px on every accelerator (MirroredStrategy
+    over all GPUs, or ``replicas`` CPU replicas), with XLA on and off, on synthetic tensors (the step
+    alone) and on JPEGs through the training input pipeline (``data``, or generated photo-sized JPEGs).
+    What ``benchmarks/gpu.sh`` runs."""
+    import tempfile
+
+    import keras
+    import tensorflow as tf
+
+    from ilsvrc_keras.datasets import folder_dataset, make_dataset
+    from ilsvrc_keras.presets import get_preset
+    from ilsvrc_keras.training import make_optimizer, make_train_step
+    from ilsvrc_keras.training.strategy import choose_strategy, default_precision, precision_policy
+    from ilsvrc_keras.zoo import create_model
+
+    strategy = choose_strategy(replicas)
+    n = strategy.num_replicas_in_sync
+    precision = precision or default_precision()
+    batch = batch_per_replica * n
+    with tempfile.TemporaryDirectory() as tmp:
+        images = Path(data) if data else synthetic_jpegs(Path(tmp) / "jpegs", count=max(2 * batch, 64))
+        split = folder_dataset(images, val_fraction=0.0)
+        classes = len(split.class_names)
+        transform = get_preset(model).transform(size)
+        rng = np.random.default_rng(0)
+        x = rng.normal(size=(batch, size, size, 3)).astype("float32")
+        y = np.eye(classes, dtype="float32")[rng.integers(0, classes, batch)]
+        synthetic = tf.data.Dataset.from_tensors((x, y, np.ones(batch, "float32"))).repeat()
+        rows = []
+        for xla in (True, False):
+            for source in ("synthetic", "jpeg pipeline"):
+                keras.backend.clear_session()
+                with precision_policy(precision), strategy.scope():
+                    net = create_model(model, num_classes=classes, input_shape=(size, size, 3),
+                                       classifier_activation=None)
+                    opt = make_optimizer("sgd", 0.1, weight_decay=1e-4, precision=precision)
+                    opt.build(net.trainable_variables)  # its slots mirrored now, as the Trainer does
+                    step = make_train_step(strategy, net, opt, global_batch_size=batch, xla=xla,
+                                           loss_scale=precision == "fp16")
+                ds = synthetic if source == "synthetic" else make_dataset(
+                    split.train, transform, batch, classes, training=True).repeat()
+                it = iter(strategy.experimental_distribute_dataset(ds))
+                for _ in range(warmup):  # compile and fill the pipeline
+                    step(next(it))
+                float(step(next(it))[0])
+                t = time.perf_counter()
+                for _ in range(steps):
+                    out = step(next(it))
+                float(out[0])  # wait for the device
+                seconds = time.perf_counter() - t
+                rows.append({"xla": xla, "data": source, "images_per_sec": round(batch * steps / seconds, 1),
+                             "step_ms": round(1000 * seconds / steps, 1)})
+    devices = [d.name for d in tf.config.list_logical_devices("GPU")] or ["CPU"]
+    return {"task": "gpu", "model": model, "size": size, "precision": precision, "replicas": n,
+            "global_batch": batch, "steps": steps, "devices": devices, "rows": rows}
+
+
 ROOT = Path(__file__).resolve().parents[1]  # the repository
 
 
@@ -324,7 +502,7 @@ def _default_assets():
 
 
 TASKS = {"predict": predict, "localize": localize, "input": input_pipeline, "train": train_speed,
-         "fine-tune": fine_tune_vs_plain}
+         "fine-tune": fine_tune_vs_plain, "train-recipe": train_recipe, "gpu": gpu_train}
 
 
 def run(task: str, **kwargs) -> dict:
@@ -360,6 +538,20 @@ def format_table(result: dict) -> str:
                          f"{v['seconds']:>9.1f}{v['process_seconds']:>11.1f}")
         lines.append(f"accuracy gain {result['accuracy_gain']:+.3f}; whole-process time ratio (ours / plain) "
                      f"{result['process_time_ratio']}")
+    if result["task"] == "gpu":
+        lines.append(f"{result['size']} px, {result['precision']}, {result['replicas']} replica(s) "
+                     f"({', '.join(result['devices'])}), global batch {result['global_batch']}")
+        lines.append(f"{'xla':<6}{'data':<16}{'images/s':>10}{'step ms':>10}")
+        for r in result["rows"]:
+            lines.append(f"{str(r['xla']):<6}{r['data']:<16}{r['images_per_sec']:>10.1f}{r['step_ms']:>10.1f}")
+    if result["task"] == "train-recipe":
+        lines.append(f"{result['size']} px, {result['epochs']} epochs, {result['val_fraction']:.0%} held out of {result['data']}")
+        lines.append(f"{'':<36}{'val top-1':>10}{'train img/s':>13}{'seconds':>9}{'process s':>11}")
+        for k, v in result["rows"].items():
+            lines.append(f"{k:<36}{v['val_top1']:>10.3f}{v['train_images_per_sec']:>13.1f}{v['seconds']:>9.1f}"
+                         f"{v['process_seconds']:>11.1f}")
+        lines.append(f"accuracy gain {result['accuracy_gain']:+.3f}; training speed ratio (engine / plain) "
+                     f"{result['speed_ratio']}")
     if result["task"] == "train":
         lines.append(f"{'precision':<10}{'xla':<6}{'engine img/s':>14}{'fit img/s':>12}")
         for r in result["rows"]:
@@ -373,3 +565,6 @@ if __name__ == "__main__":  # the plain recipe as its own process, for the fine-
 
     if len(_sys.argv) >= 4 and _sys.argv[1] == "plain":
         print(json.dumps(plain_recipe(_sys.argv[2], _sys.argv[3], int(_sys.argv[4]) if len(_sys.argv) > 4 else 0)))
+    if len(_sys.argv) == 10 and _sys.argv[1] == "plain-fit":
+        a = _sys.argv[2:]
+        print(json.dumps(plain_fit(a[0], a[1], a[2], int(a[3]), int(a[4]), int(a[5]), float(a[6]), int(a[7]))))

@@ -101,7 +101,7 @@ def skipped_items(split, evaluator: Evaluator, served=None) -> list:
     return [p for p in names(split) if p not in seen]
 
 
-def evaluate(data: Union[str, os.PathLike], model: Union[str, Classifier] = "mobilenet_0.25_128",
+def evaluate(data: Union[str, os.PathLike], model: Union[str, Classifier, None] = None,
              weights=None, labels=None, limit: Optional[int] = None, batch_size: int = 32,
              progress: bool = True, localization: bool = False, **localize_options) -> dict:
     """Top-1 / top-5 accuracy (and ILSVRC error) of ``model`` on a labeled image folder.
@@ -112,6 +112,8 @@ def evaluate(data: Union[str, os.PathLike], model: Union[str, Classifier] = "mob
     ``gt_known_loc`` (the box of the true class), using :mod:`ilsvrc_keras.localization`;
     ``localize_options`` (``method``, ``threshold``, ``region``, ``scale``, ``component``) go to it.
 
+    ``model``: a zoo name, ``arch.tag``, a model folder or a :class:`Classifier`; None: the default
+    network (:func:`ilsvrc_keras.load`).
     ``data``: flat validation images with ``labels`` (``LOC_val_solution.csv``, a label-per-line
     file or a Pascal-VOC folder), or a class-per-folder tree (read by
     :func:`ilsvrc_keras.datasets.open_dataset`, all of it as validation). Undecodable files are

@@ -33,6 +33,7 @@ from typing import Optional, Sequence, Union
 import numpy as np
 
 from .errors import DataError, IlsvrcKerasError
+from .serving import EXPORT_FORMATS, EXPORT_NAMES
 
 
 @dataclasses.dataclass
@@ -63,13 +64,13 @@ class FineTuneResult:
 # --- the classifier and its parts ------------------------------------------------------------------------
 
 
-EXPORT_FORMATS = ("savedmodel", "tflite")
 HEAD_LAYERS = frozenset({"head_pool", "head_dropout", "head_predictions"})  # named in build_classifier
 
 
 def build_classifier(model_name: str, num_classes: int, weights, size: int, dropout: float = 0.2):
     """Backbone (``weights``: a file, ``"imagenet"`` or None; no top) + global average pooling +
-    dropout + dense softmax, named ``head_*``.
+    dropout + a dense layer giving logits (the loss and :class:`ilsvrc_keras.Classifier` apply the
+    softmax), named ``head_*``.
 
     >>> from ilsvrc_keras.finetune import build_classifier
     >>> model = build_classifier("resnet18", 5, None, 96)
@@ -83,7 +84,7 @@ def build_classifier(model_name: str, num_classes: int, weights, size: int, drop
     backbone = create_model(model_name, weights=weights, include_top=False, input_shape=(size, size, 3))
     x = keras.layers.GlobalAveragePooling2D(name="head_pool")(backbone.output)
     x = keras.layers.Dropout(dropout, name="head_dropout")(x)
-    out = keras.layers.Dense(num_classes, activation="softmax", dtype="float32", name="head_predictions")(x)
+    out = keras.layers.Dense(num_classes, dtype="float32", name="head_predictions")(x)
     return keras.Model(backbone.input, out, name=f"{model_name}_finetuned")
 
 
@@ -155,7 +156,7 @@ def class_weights_for(class_weight, labels, names) -> Optional[list]:
 # --- the call ------------------------------------------------------------------------------------------
 
 
-def fine_tune(data, model: str = "mobilenet_0.25_128", weights="imagenet", out=None, *, val_data=None,
+def fine_tune(data, model: Optional[str] = None, weights="imagenet", out=None, *, val_data=None,
               class_names: Optional[Sequence[str]] = None, data_dir=None, val_fraction: float = 0.2,
               head_epochs: int = 3, epochs: int = 7, batch_size: int = 32, image_size: Optional[int] = None,
               crop_fraction: Optional[float] = None, head_lr: float = 3e-3, lr: float = 1e-3, optimizer: str = "adam",
@@ -178,7 +179,9 @@ def fine_tune(data, model: str = "mobilenet_0.25_128", weights="imagenet", out=N
     ``bn_momentum`` (``None``: the network's own). ``class_weight="balanced"`` weights the loss by
     inverse class frequency. ``callbacks``: Keras callbacks, run across both phases as one training
     (epochs numbered on from the head phase's). Rerunning with the same ``out`` resumes.
-    ``export`` may name ``"savedmodel"`` and ``"tflite"``.
+    ``export`` may name ``"savedmodel"`` and ``"tflite"`` (:func:`ilsvrc_keras.export`: raw pixels in).
+    ``model=None``: the strongest network whose ImageNet weights are on this machine, else ResNet-50
+    (:func:`ilsvrc_keras.presets.default_model`); the choice is logged and in ``report.json``.
 
     >>> import ilsvrc_keras
     >>> result = ilsvrc_keras.fine_tune("../shared/assets/flowers", model="mobilenet_0.25_128",
@@ -189,29 +192,34 @@ def fine_tune(data, model: str = "mobilenet_0.25_128", weights="imagenet", out=N
     """
     from .datasets import Augment, open_dataset
     from .evaluation import skipped_items
-    from .inference import save_model_folder
+    from .inference import choose_default_model
+    from .presets import get_preset, save_folder
     from .registry import get_spec
+    from .serving import export as export_to
     from .training import Trainer
     from .transforms import EvalTransform
 
     started = time.perf_counter()
     args = dict(locals())  # every setting of the call, for the phases and the report
-    spec = get_spec(model)
+    unknown = sorted(set(export or ()) - set(EXPORT_FORMATS))
+    if unknown:
+        raise IlsvrcKerasError(f"unknown export format(s) {', '.join(unknown)}; choose from {', '.join(EXPORT_FORMATS)}")
+    model = model or choose_default_model(weights)
+    spec, preset = get_spec(model), get_preset(model)  # the weights' own preprocessing
     dataset = open_dataset(data, val_data, class_names=class_names, val_fraction=val_fraction, seed=seed,
                            data_dir=data_dir)
     names = list(dataset.class_names)
     if len(dataset.val) == 0:
         raise DataError("the validation split is empty; give val_data or more images per class")
-    size = int(image_size or spec.input_size)
-    transform = EvalTransform(size, crop_fraction or spec.crop_fraction, spec.preprocessing)
+    size = int(image_size or preset.size)
+    transform = EvalTransform(size, crop_fraction or preset.crop_fraction, preset.normalization)
     out = Path(out or Path("runs") / f"{model}-finetuned")
     out.mkdir(parents=True, exist_ok=True)
     # Milder crops than ImageNet's (0.08, 1): a few epochs on a small dataset learn faster from them.
     args["augment"] = augment if augment is not None else Augment(crop_scale=(0.35, 1.0))
     args["class_weights"] = class_weights_for(class_weight, dataset.train.labels, names)
     with Trainer(replicas=replicas, precision=precision, xla=xla, seed=seed) as trainer:
-        net = trainer.build(lambda: build_classifier(model, len(names), _backbone_weights(spec, weights), size,
-                                                     dropout))
+        net = trainer.build(lambda: build_classifier(model, len(names), weights, size, dropout))
         phases = _two_phases(trainer, net, dataset, transform, out, args)
         history = _history(phases)
         if not phases or any(r.interrupted for r in phases.values()):
@@ -221,10 +229,10 @@ def fine_tune(data, model: str = "mobilenet_0.25_128", weights="imagenet", out=N
         ev = trainer.evaluate(top=min(5, max(1, len(names) - 1)))
     metrics = {**ev.report(names), "skipped": skipped_items(dataset.val, ev, trainer.val_split)}
     card = {**spec.card(), "fine_tuned_from": model, "classes": names}
-    paths = {"out": str(out), **save_model_folder(out, net, names, transform, card)}
+    paths = {"out": str(out), **save_folder(out, net, names, transform, card, outputs="logits")}
     paths.update(write_report(out, history, metrics, names))
-    if export:
-        paths.update(export_model(net, out, export, transform))
+    for fmt in export or ():
+        paths[fmt] = export_to(out, out / EXPORT_NAMES[fmt], format=fmt)["path"]
     result = FineTuneResult(net, names, history, metrics, paths, time.perf_counter() - started, False,
                             {k: r.to_dict() for k, r in phases.items()})
     settings = {k: args[k] for k in _SETTINGS} | {"image_size": size, "crop_fraction": transform.crop_fraction,
@@ -267,17 +275,6 @@ def _two_phases(trainer, net, dataset, transform, out: Path, args: dict) -> dict
     return phases
 
 
-def _backbone_weights(spec, weights):
-    """The backbone's ImageNet weights: keras' no-top file, or the full file already on disk (the
-    loader matches layers by name, so the classifier's extra layers are simply not used)."""
-    if weights != "imagenet":
-        return weights
-    from .weights import find_local_weights, resolve_imagenet_weights
-
-    return (find_local_weights(spec, include_top=False) or find_local_weights(spec, include_top=True)
-            or resolve_imagenet_weights(spec, include_top=False))
-
-
 def _history(phases: dict) -> list:
     """Both phases' rows, numbered on across them (``phase_epoch`` keeps each phase's own)."""
     rows = [r for result in phases.values() for r in result.history]
@@ -312,23 +309,3 @@ def _write_json(path: Path, obj) -> None:
 
     # Settings may hold numpy numbers (class weights computed by the caller): written as plain numbers.
     write_atomic(path, json.dumps(obj, indent=2, default=lambda o: o.item() if hasattr(o, "item") else str(o)))
-
-
-def export_model(model, out: Path, formats, transform) -> dict:
-    """Export for serving: ``"savedmodel"`` (``model.export``, takes normalized input) and
-    ``"tflite"`` (from that SavedModel)."""
-    paths = {}
-    formats = set(formats)
-    unknown = formats - set(EXPORT_FORMATS)
-    if unknown:
-        raise IlsvrcKerasError(f"unknown export formats {sorted(unknown)}: {', '.join(EXPORT_FORMATS)}")
-    saved = out / "savedmodel"
-    model.export(str(saved), format="tf_saved_model", verbose=False)
-    paths["savedmodel"] = str(saved)
-    if "tflite" in formats:
-        import tensorflow as tf
-
-        tflite = tf.lite.TFLiteConverter.from_saved_model(str(saved)).convert()
-        (out / "model.tflite").write_bytes(tflite)
-        paths["tflite"] = str(out / "model.tflite")
-    return paths

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
+import logging
 import os
 from pathlib import Path
 from typing import Iterable, Optional, Sequence, Union
@@ -17,43 +17,53 @@ from typing import Iterable, Optional, Sequence, Union
 import numpy as np
 import tensorflow as tf
 
-from .errors import IlsvrcKerasError, UnknownModelError
+from .errors import IlsvrcKerasError
 from .images import ImageInput, load_image
-from .labels import decode, imagenet_classes
+from .labels import decode
+from .presets import (
+    default_model,
+    folder_state,
+    get_preset,
+    imagenet_preset,
+    is_model_folder,
+    load_folder_model,
+    preset_for_file,
+)
 from .registry import get_spec
 from .transforms import EvalTransform
 
 MODELS_DIR_ENV = "ILSVRC_KERAS_MODELS_DIR"
-MODEL_FILE = "model.keras"
-LABELS_FILE = "labels.json"
-PREPROCESSING_FILE = "preprocessing.json"
 
 
 class Classifier:
     """A network ready to classify images: model, transform and class labels together.
 
     Attributes: ``model`` (keras.Model), ``transform`` (:class:`EvalTransform`),
-    ``class_labels`` (``(label, readable name)`` per output), ``name`` and ``card`` (metadata).
+    ``class_labels`` (``(label, readable name)`` per output), ``name``, ``card`` (metadata) and
+    ``outputs`` (``"probabilities"``, or ``"logits"`` for a network without its softmax: the
+    classifier applies it, so :meth:`predict` always returns probabilities).
     """
 
     def __init__(self, model, transform: EvalTransform, class_labels: Sequence[tuple[str, str]],
-                 name: str, card: Optional[dict] = None):
+                 name: str, card: Optional[dict] = None, outputs: str = "probabilities"):
         self.model = model
         self.transform = transform
         self.class_labels = [tuple(c) for c in class_labels]
         self.name = name
         self.card = card or {"name": name}
+        self.outputs = outputs
         size = transform.size
         # Compiled once per classifier; the signatures keep tf.function from retracing per shape.
         self._forward = tf.function(
-            lambda x: self._first_output(self.model(x, training=False)),
+            lambda x: self.probabilities(self.model(x, training=False)),
             input_signature=[tf.TensorSpec([None, size, size, 3], tf.float32)],
         )
         self._prepare = tf.function(transform, input_signature=[tf.TensorSpec([None, None, 3], tf.uint8)])
 
-    @staticmethod
-    def _first_output(y):
-        return y[0] if isinstance(y, (list, tuple)) else y
+    def probabilities(self, y):
+        """The network's first output as probabilities (a softmax over logits)."""
+        y = tf.cast(y[0] if isinstance(y, (list, tuple)) else y, tf.float32)
+        return tf.nn.softmax(y, axis=-1) if self.outputs == "logits" else y
 
     @property
     def num_classes(self) -> int:
@@ -90,71 +100,28 @@ class Classifier:
         return f"Classifier({self.name!r}, {self.num_classes} classes, {self.transform.size} px)"
 
 
-def _is_model_folder(path) -> bool:
-    return Path(path).is_dir() and (Path(path) / MODEL_FILE).is_file()
-
-
-def save_model_folder(out, model, class_names: Sequence[str], transform: EvalTransform,
-                      card: Optional[dict] = None) -> dict:
-    """Write a model folder that :func:`load` (and so ``classify``, ``evaluate``, the app) reads:
-    ``model.keras``, ``labels.json`` (the class names) and ``preprocessing.json`` (size, crop
-    fraction, normalization and the model card). Each file is written whole or not at all.
-    Returns the paths written."""
-    from .files import write_atomic
-
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = out / (MODEL_FILE + ".tmp.keras")
-    model.save(tmp)
-    os.replace(tmp, out / MODEL_FILE)
-    write_atomic(out / LABELS_FILE, json.dumps([str(c) for c in class_names], indent=1))
-    prep = {"size": transform.size, "crop_fraction": transform.crop_fraction,
-            "preprocessing": transform.preprocessing, "card": card or {}}
-    write_atomic(out / PREPROCESSING_FILE, json.dumps(prep, indent=2))
-    return {"model": str(out / MODEL_FILE), "labels": str(out / LABELS_FILE),
-            "preprocessing": str(out / PREPROCESSING_FILE)}
-
-
-def _load_folder(folder: Path) -> Classifier:
-    import keras
-
-    # Registers the zoo's custom layers (LRN) with keras before deserialising.
-    from .models import layers  # noqa: F401
-
-    try:
-        model = keras.models.load_model(folder / MODEL_FILE, compile=False)
-        labels = json.loads((folder / LABELS_FILE).read_text())
-        prep = json.loads((folder / PREPROCESSING_FILE).read_text())
-    except FileNotFoundError as exc:
-        raise IlsvrcKerasError(f"{folder}: not a complete model folder ({exc.filename} is missing)") from None
-    except (ValueError, OSError) as exc:
-        raise IlsvrcKerasError(f"{folder}: cannot read the saved model ({exc})") from None
-    transform = EvalTransform(int(prep["size"]), float(prep["crop_fraction"]), prep["preprocessing"])
-    class_labels = [(str(c), str(c)) for c in labels] if labels and isinstance(labels[0], str) else labels
-    card = {"name": folder.name, "path": str(folder), **prep.get("card", {})}
-    return Classifier(model, transform, class_labels, folder.name, card)
-
-
 @functools.lru_cache(maxsize=8)
-def _load_cached(model: str, weights: Optional[str]) -> Classifier:
-    if _is_model_folder(model):
-        return _load_folder(Path(model))
+def _load_cached(key: str, weights: Optional[str], state) -> Classifier:
+    # ``state``: a model folder's files (size, mtime), so that a rewritten folder is loaded anew.
     from .zoo import create_model
 
-    try:
-        spec = get_spec(model)
-    except UnknownModelError:
-        if os.path.sep in model or os.path.exists(model):
-            raise IlsvrcKerasError(f"{model}: not a model folder (no {MODEL_FILE} inside)") from None
-        raise
-    net = create_model(model, weights=weights or "imagenet")
-    return Classifier(net, EvalTransform.for_spec(spec), imagenet_classes(), spec.name, spec.card())
+    preset = get_preset(key)
+    if preset.folder:
+        model = load_folder_model(preset)
+        return Classifier(model, preset.transform(), preset.class_labels(), Path(preset.folder).name, preset.card(),
+                          preset.outputs)
+    net = create_model(preset.arch, weights=weights or "imagenet")
+    return Classifier(net, preset.transform(), preset.class_labels(), preset.arch, preset.card())
 
 
-def load(model: Union[str, os.PathLike, Classifier] = "mobilenet_0.25_128",
+def load(model: Union[str, os.PathLike, Classifier, None] = None,
          weights: Optional[Union[str, os.PathLike]] = None) -> Classifier:
-    """A :class:`Classifier` for a registry name (ImageNet weights by default) or a model folder
-    written by :func:`ilsvrc_keras.fine_tune`. Loaded once per process and cached.
+    """A :class:`Classifier` for a zoo name (its ImageNet preset), a preset ``arch.tag``, or a model
+    folder written by ``train``, :func:`ilsvrc_keras.fine_tune` or
+    :func:`ilsvrc_keras.presets.save_folder` -- all through :func:`ilsvrc_keras.presets.get_preset`.
+    ``weights``: another weights file for a zoo network. ``model=None``: the default network
+    (:func:`ilsvrc_keras.presets.default_model`), named in the log. Loaded once per process and
+    cached; a model folder rewritten since is loaded again.
 
     >>> import ilsvrc_keras
     >>> clf = ilsvrc_keras.load("mobilenet_0.25_128",
@@ -164,23 +131,51 @@ def load(model: Union[str, os.PathLike, Classifier] = "mobilenet_0.25_128",
     """
     if isinstance(model, Classifier):
         return model
+    if model is None:
+        model = choose_default_model(weights)
+    key = os.fspath(model)
+    if is_model_folder(key):
+        if weights not in (None, "imagenet"):
+            raise IlsvrcKerasError(f"{key} is a model folder with its own weights; --weights/weights= applies to zoo "
+                                   "networks only")
+        key = str(Path(key).resolve())
+        return _load_cached(key, None, folder_state(key))
     weights = str(Path(weights).resolve()) if weights not in (None, "imagenet") else None
-    return _load_cached(str(model), weights)
+    return _load_cached(key, weights, None)
 
 
-def classify(images, model: Union[str, os.PathLike, Classifier] = "mobilenet_0.25_128",
-             weights=None, top: int = 5):
+def choose_default_model(weights=None) -> str:
+    """The default network's zoo name, said on the ``ilsvrc_keras`` logger (the CLI shows it). A weights
+    file belongs to one network: keras' file names say which (``mobilenet_2_5_128_tf.h5``); any other
+    file needs the network named."""
+    if weights not in (None, "imagenet"):
+        owner = preset_for_file(weights)
+        if owner is None:
+            raise IlsvrcKerasError(f"weights {weights} given without the network they belong to: name it with "
+                                   "--model / model=")
+        name, why = owner.arch, f"the network whose ImageNet weights file {Path(weights).name} is"
+    else:
+        name, why = default_model()
+    logging.getLogger("ilsvrc_keras").info("model: %s (%s; name another with --model / model=)", name, why)
+    return name
+
+
+def classify(images, model: Union[str, os.PathLike, Classifier, None] = None, weights=None, top: int = 5):
     """Top-``top`` classes of one image or a list of images.
 
     ``images``: a path, bytes, a file object, a PIL image or an ``(H, W, 3)`` array, or a list of
-    them. Returns a list of :class:`Prediction` ``(label, name, probability)`` for one image, a
-    list of such lists for a list. Bad images raise :class:`ilsvrc_keras.ImageError`.
+    them. ``model``: a zoo name, ``arch.tag``, a model folder or a :class:`Classifier` (default: the
+    strongest network whose weights are here, see :func:`load`). Returns a list of
+    :class:`Prediction` ``(label, name, probability)`` for one image, a list of such lists for a
+    list. Bad images raise :class:`ilsvrc_keras.ImageError`.
 
     >>> import ilsvrc_keras
     >>> ilsvrc_keras.classify("cat.jpg", model="mobilenet_0.25_128",
     ...                       weights="mobilenet_2_5_128_tf.h5", top=1)  # doctest: +SKIP
     [Prediction(label='n02123045', name='tabby', probability=0.61)]
     """
+    if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
+        raise IlsvrcKerasError(f"top must be a whole number >= 1, not {top!r}")
     return load(model, weights).classify(images, top=top)
 
 
@@ -204,22 +199,21 @@ def _model_folders(dirs) -> list[Path]:
     found = []
     for d in dirs:
         d = Path(d).expanduser()
-        if _is_model_folder(d):
+        if is_model_folder(d):
             found.append(d)
         elif d.is_dir():
-            found += sorted(p for p in d.iterdir() if _is_model_folder(p))
+            found += sorted(p for p in d.iterdir() if is_model_folder(p))
     return found
 
 
 def _folder_choice(folder: Path) -> Optional[ModelChoice]:
     try:
-        labels = json.loads((folder / LABELS_FILE).read_text())
-        card = json.loads((folder / PREPROCESSING_FILE).read_text()).get("card", {})
-    except (OSError, ValueError):
+        preset = get_preset(folder)
+    except (OSError, IlsvrcKerasError):
         return None  # a half-written or foreign folder is not offered
-    card = {**card, "name": folder.name, "path": str(folder), "classes": len(labels)}
+    card = preset.card()
     base = card.get("fine_tuned_from") or card.get("family") or "trained"
-    return ModelChoice(str(folder), f"{folder.name} ({base}, {len(labels)} classes)", "folder", card)
+    return ModelChoice(str(folder), f"{folder.name} ({base}, {len(preset.labels)} classes)", "folder", card)
 
 
 def available_models(models_dirs: Sequence[Union[str, os.PathLike]] = (),
@@ -243,13 +237,13 @@ def available_models(models_dirs: Sequence[Union[str, os.PathLike]] = (),
     offline = is_offline() if offline is None else offline
     local, remote = [], []
     for name in list_models():
-        spec = get_spec(name)
-        if not spec.has_imagenet_weights:
+        spec, preset = get_spec(name), imagenet_preset(name)
+        if preset is None:
             continue
-        card = spec.card()
+        card = preset.card()
         err = spec.reported_top1_error
         title = f"{name} ({spec.year}" + (f", {err:g}% top-1 error)" if err is not None else ")")
-        path = find_local_weights(spec)
+        path = find_local_weights(preset)
         if path is not None:
             local.append(ModelChoice(name, title, "local", card, str(path)))
         elif not offline:

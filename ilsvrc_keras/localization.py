@@ -186,8 +186,10 @@ class Localizer:
             from tf_keras_vis.utils.model_modifiers import ReplaceToLinear
 
             cls = {"gradcam": Gradcam, "gradcam++": GradcamPlusPlus, "scorecam": Scorecam}[method]
-            # clone=True: the linear head is a copy; the classifier keeps its softmax.
-            self._visualizers[method, size] = cls(self._model(size), model_modifier=ReplaceToLinear(), clone=True)
+            if self.clf.outputs == "logits":  # what trained and fine-tuned networks end in
+                self._visualizers[method, size] = cls(self._model(size), clone=False)
+            else:  # a network ending in its softmax: explain a linear copy (the classifier keeps its own)
+                self._visualizers[method, size] = cls(self._model(size), model_modifier=ReplaceToLinear(), clone=True)
         return self._visualizers[method, size]
 
     def _cam(self, batch, class_indices):
@@ -280,7 +282,7 @@ def _cam_parts(model, layer_name):
 _LOCALIZERS: "weakref.WeakKeyDictionary[Classifier, Localizer]" = weakref.WeakKeyDictionary()
 
 
-def localizer_for(model="mobilenet_0.25_128", weights=None) -> Localizer:
+def localizer_for(model=None, weights=None) -> Localizer:
     """The cached :class:`Localizer` of a model (loaded through :func:`ilsvrc_keras.load`)."""
     from .inference import load
 
@@ -290,11 +292,12 @@ def localizer_for(model="mobilenet_0.25_128", weights=None) -> Localizer:
     return _LOCALIZERS[clf]
 
 
-def localize(image: ImageInput, model="mobilenet_0.25_128", weights=None, method: str = DEFAULT_METHOD,
+def localize(image: ImageInput, model=None, weights=None, method: str = DEFAULT_METHOD,
              top: int = 5, threshold: float = DEFAULT_THRESHOLD, region: str = DEFAULT_REGION,
              scale: Optional[float] = DEFAULT_SCALE, component: str = DEFAULT_COMPONENT):
     """ILSVRC localization of one image: for each of the top-``top`` classes its label,
-    probability, heat map and box, in the original image's pixels. ``method``, ``region``,
+    probability, heat map and box, in the original image's pixels. ``model``: as
+    :func:`ilsvrc_keras.load` takes it (None: the default network). ``method``, ``region``,
     ``scale``, ``threshold`` and ``component`` are described in :mod:`ilsvrc_keras.localization`.
 
     >>> import ilsvrc_keras

@@ -1,8 +1,9 @@
-"""The model zoo's registry: one :class:`ModelSpec` per network, declared beside its builder.
+"""The model zoo's registry: one :class:`ModelSpec` per architecture, declared beside its builder.
 
-Each entry documents history (year, paper, the ILSVRC figure the paper reported) and everything
-the rest of the package needs to use the network correctly (input size, crop fraction,
-normalization, where ImageNet weights come from, which layer to explain for localization).
+Each entry holds the architecture's facts: history (year, paper, the ILSVRC figure the paper
+reported and how it was measured), its input size and the preprocessing of its paper (what a
+training from scratch uses), and which layer to explain for localization. Sets of weights, with
+their own preprocessing, are presets (:mod:`ilsvrc_keras.presets`).
 
 This module imports nothing heavy so that ``ilsvrc-keras models`` answers fast.
 """
@@ -14,20 +15,6 @@ import difflib
 from typing import Callable, Optional
 
 from .errors import UnknownModelError
-
-
-@dataclasses.dataclass(frozen=True)
-class WeightsSource:
-    """Where the ImageNet weights of a network come from (a file keras.applications publishes)."""
-
-    url: str
-    file_name: str
-    file_hash: Optional[str] = None  # md5 or sha256, as keras.utils.get_file accepts
-    notop_url: Optional[str] = None
-    notop_file_name: Optional[str] = None
-    notop_file_hash: Optional[str] = None
-    # Name of a weight-conversion hook in ilsvrc_keras.weights (e.g. keras' old ResNeXt layout).
-    converter: Optional[str] = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,7 +34,6 @@ class ModelSpec:
     reported_top1_error: Optional[float] = None
     reported_top5_error: Optional[float] = None
     reported_note: str = ""
-    weights: Optional[WeightsSource] = None
     explain_layer: Optional[str] = None  # last convolutional feature map, for CAM / Grad-CAM
     depth: Optional[int] = None  # weighted layers on the main path, as the paper counts them
     min_input_size: int = 32
@@ -55,7 +41,10 @@ class ModelSpec:
 
     @property
     def has_imagenet_weights(self) -> bool:
-        return self.weights is not None
+        """Whether a zoo preset (:mod:`ilsvrc_keras.presets`) publishes ImageNet weights for it."""
+        from .presets import imagenet_preset
+
+        return imagenet_preset(self.name) is not None
 
     def card(self) -> dict:
         """A JSON-friendly description (the model card shown by the CLI and the app)."""
@@ -73,7 +62,6 @@ class ModelSpec:
             "reported_top1_error": self.reported_top1_error,
             "reported_top5_error": self.reported_top5_error,
             "reported_note": self.reported_note,
-            "imagenet_weights": self.weights.file_name if self.weights else None,
             "explain_layer": self.explain_layer,
         }
 
@@ -84,8 +72,9 @@ _REGISTRY: dict[str, ModelSpec] = {}
 def register(**metadata) -> Callable:
     """Decorator that registers a builder under ``metadata['name']`` with its metadata.
 
-    The builder takes ``(input_shape, num_classes, include_top, **builder_kwargs)`` and returns
-    an un-initialised ``keras.Model``; weights are the registry's business, not the builder's.
+    The builder takes keras.applications' arguments (``input_shape, num_classes, include_top, *,
+    input_tensor, pooling, classifier_activation``) plus ``builder_kwargs`` and its own options, and returns
+    an un-initialised ``keras.Model``; weights are the presets' business, not the builder's.
     """
 
     def decorate(builder):

@@ -1,4 +1,9 @@
-"""The evaluation transform and its inverse, driven by a model's metadata.
+"""The normalization and the evaluation transform (and its inverse), driven by a preset's numbers.
+
+:class:`Normalization` is the per-channel ``(x - mean) / std`` of 0-255 RGB pixels (and the channel
+order the network takes) as data: the training and evaluation pipelines apply it in tf.data, and
+exports put it inside the graph as a Keras layer (:meth:`Normalization.layer`), so that a served
+model takes raw pixels.
 
 Evaluation: resize the shorter side to ``round(size / crop_fraction)`` (bilinear with
 antialiasing), center-crop ``size x size``, then the model's normalization. Classification,
@@ -29,10 +34,85 @@ class Geometry:
     size: int
 
 
-# keras.applications.imagenet_utils' constants
-_CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
-_TORCH_MEAN = np.array([0.485, 0.456, 0.406])
-_TORCH_STD = np.array([0.229, 0.224, 0.225])
+@dataclasses.dataclass(frozen=True)
+class Normalization:
+    """``(pixel - mean) / std`` per channel on 0-255 RGB pixels; ``channel_order="bgr"`` then
+    reverses the channels (Caffe's networks). ``mean`` and ``std`` are given in RGB order.
+
+    >>> from ilsvrc_keras.transforms import Normalization
+    >>> Normalization.named("tf")
+    Normalization(mean=(127.5, 127.5, 127.5), std=(127.5, 127.5, 127.5), channel_order='rgb', name='tf')
+    """
+
+    mean: tuple = (0.0, 0.0, 0.0)
+    std: tuple = (1.0, 1.0, 1.0)
+    channel_order: str = "rgb"
+    name: str = "custom"
+
+    @classmethod
+    def named(cls, name: str) -> "Normalization":
+        """keras.applications' ``preprocess_input`` modes as numbers: ``caffe``, ``tf``, ``torch``
+        (and ``raw``: the pixels as they are)."""
+        if isinstance(name, Normalization):
+            return name
+        try:
+            return NORMALIZATIONS[name]
+        except (KeyError, TypeError):
+            from .errors import IlsvrcKerasError
+
+            raise IlsvrcKerasError(f"unknown normalization {name!r}; known: {', '.join(NORMALIZATIONS)}, "
+                                   "or give mean, std and channel_order") from None
+
+    @classmethod
+    def from_dict(cls, d) -> "Normalization":
+        from .errors import IlsvrcKerasError
+
+        try:
+            n = cls(tuple(float(v) for v in d["mean"]), tuple(float(v) for v in d["std"]),
+                    str(d.get("channel_order", "rgb")), str(d.get("name", "custom")))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise IlsvrcKerasError(f"a normalization needs mean and std (3 numbers each): {exc}") from None
+        if len(n.mean) != 3 or len(n.std) != 3 or min(n.std) <= 0 or n.channel_order not in ("rgb", "bgr"):
+            raise IlsvrcKerasError(f"bad normalization {d!r}: 3 means, 3 positive stds, channel_order rgb or bgr")
+        return n
+
+    def to_dict(self) -> dict:
+        return {"mean": list(self.mean), "std": list(self.std), "channel_order": self.channel_order,
+                "name": self.name}
+
+    def _scale_offset(self):
+        scale = np.array([1.0 / s for s in self.std], np.float64)
+        offset = np.array([-m / s for m, s in zip(self.mean, self.std)], np.float64)
+        if self.channel_order == "bgr":
+            scale, offset = scale[::-1], offset[::-1]
+        return scale.astype(np.float32), offset.astype(np.float32)
+
+    def __call__(self, pixels) -> tf.Tensor:
+        """0-255 RGB pixels (any dtype, channels last) -> the network's input, as one multiply-add
+        per channel (keras' ``preprocess_input``, several passes over the batch, halved the training
+        pipeline's images/s)."""
+        x = tf.cast(pixels, tf.float32)
+        if self.channel_order == "bgr":
+            x = x[..., ::-1]
+        scale, offset = self._scale_offset()
+        return x * tf.constant(scale) + tf.constant(offset)
+
+    def layer(self, name: str = "normalization"):
+        """The same as a Keras layer (serializable), for graphs that take raw pixels."""
+        from .models.layers import PixelNormalization
+
+        scale, offset = self._scale_offset()
+        return PixelNormalization(scale.tolist(), offset.tolist(), self.channel_order == "bgr", name=name)
+
+
+# keras.applications.imagenet_utils' constants, as numbers on 0-255 RGB pixels.
+NORMALIZATIONS = {
+    "caffe": Normalization((123.68, 116.779, 103.939), (1.0, 1.0, 1.0), "bgr", "caffe"),
+    "tf": Normalization((127.5, 127.5, 127.5), (127.5, 127.5, 127.5), "rgb", "tf"),
+    "torch": Normalization((0.485 * 255, 0.456 * 255, 0.406 * 255), (0.229 * 255, 0.224 * 255, 0.225 * 255),
+                           "rgb", "torch"),
+    "raw": Normalization((0.0, 0.0, 0.0), (1.0, 1.0, 1.0), "rgb", "raw"),
+}
 
 
 def _geometry_tf(height, width, size, crop_fraction):
@@ -58,7 +138,14 @@ class EvalTransform:
 
     size: int
     crop_fraction: float = 0.875
-    preprocessing: str = "caffe"
+    preprocessing: object = "caffe"  # a Normalization, or the name of one (NORMALIZATIONS)
+
+    def __post_init__(self):
+        object.__setattr__(self, "preprocessing", Normalization.named(self.preprocessing))
+
+    @property
+    def normalization(self) -> Normalization:
+        return self.preprocessing
 
     @classmethod
     def for_spec(cls, spec: ModelSpec, size: int | None = None) -> "EvalTransform":
@@ -74,20 +161,8 @@ class EvalTransform:
         return tf.ensure_shape(out, (self.size, self.size, 3))
 
     def normalize(self, pixels) -> tf.Tensor:
-        """0-255 pixels (any dtype) -> the network's input range: what keras.applications'
-        ``preprocess_input`` gives for the mode, as one multiply-add per channel (keras' own
-        function, several passes over the batch, halved the training pipeline's images/s)."""
-        x = tf.cast(pixels, tf.float32)
-        if self.preprocessing == "caffe":  # BGR, ImageNet's mean pixel subtracted
-            return x[..., ::-1] - tf.constant(_CAFFE_MEAN_BGR, tf.float32)
-        if self.preprocessing == "tf":  # -1..1
-            return x * (1 / 127.5) - 1.0
-        if self.preprocessing == "torch":  # 0..1, then ImageNet's mean and std per channel
-            return x * tf.constant(1 / (255 * _TORCH_STD), tf.float32) + tf.constant(-_TORCH_MEAN / _TORCH_STD,
-                                                                                     tf.float32)
-        from keras.applications import imagenet_utils
-
-        return imagenet_utils.preprocess_input(x, mode=self.preprocessing)
+        """0-255 pixels (any dtype) -> the network's input range (:class:`Normalization`)."""
+        return self.preprocessing(pixels)
 
     def __call__(self, image) -> tf.Tensor:
         return self.normalize(self.crop(image))

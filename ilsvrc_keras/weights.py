@@ -1,6 +1,6 @@
-"""Resolve and load ImageNet weights.
+"""Resolve and load a preset's weights.
 
-Order of search for a registry network's ImageNet weights (the same file name keras uses):
+Order of search for a preset's weights file (:mod:`ilsvrc_keras.presets`; the file name keras uses):
 
 1. an explicit path given by the caller;
 2. ``$ILSVRC_KERAS_WEIGHTS_DIR/<file>``;
@@ -22,7 +22,6 @@ from typing import Optional
 import numpy as np
 
 from .errors import WeightsNotFoundError
-from .registry import ModelSpec
 
 WEIGHTS_DIR_ENV = "ILSVRC_KERAS_WEIGHTS_DIR"
 OFFLINE_ENV = "ILSVRC_KERAS_OFFLINE"
@@ -38,18 +37,19 @@ def keras_cache_dir() -> Path:
     return Path(home) / "models"
 
 
-def _file_name(spec: ModelSpec, include_top: bool) -> tuple[str, str, Optional[str]]:
-    w = spec.weights
-    if include_top:
+def _file_name(preset, include_top: bool) -> tuple[str, str, Optional[str]]:
+    w = preset.weights
+    if include_top or not w.notop_file_name:
         return w.file_name, w.url, w.file_hash
     return w.notop_file_name, w.notop_url, w.notop_file_hash
 
 
-def find_local_weights(spec: ModelSpec, include_top: bool = True) -> Optional[Path]:
-    """The ImageNet weights file of ``spec`` if it is already on this machine, else ``None``."""
-    if spec.weights is None:
+def find_local_weights(preset, include_top: bool = True) -> Optional[Path]:
+    """The weights file of ``preset`` (a :class:`~ilsvrc_keras.presets.Preset`) if it is already on
+    this machine, else ``None``."""
+    if preset is None or preset.weights is None:
         return None
-    name = _file_name(spec, include_top)[0]
+    name = _file_name(preset, include_top)[0]
     dirs = [os.environ.get(WEIGHTS_DIR_ENV), keras_cache_dir()]
     for d in dirs:
         if d and (Path(d) / name).is_file():
@@ -57,21 +57,21 @@ def find_local_weights(spec: ModelSpec, include_top: bool = True) -> Optional[Pa
     return None
 
 
-def resolve_imagenet_weights(spec: ModelSpec, include_top: bool = True) -> Path:
-    """Path to the ImageNet weights of ``spec``, downloading them through keras if allowed."""
-    if spec.weights is None:
+def resolve_imagenet_weights(preset, include_top: bool = True) -> Path:
+    """Path to the weights file of ``preset``, downloading it through keras if allowed."""
+    if preset.weights is None:
         raise WeightsNotFoundError(
-            f"{spec.name}: no ImageNet weights are published for this architecture in Keras; "
+            f"{preset.arch}: no ImageNet weights are published for this architecture in Keras; "
             f"train it (ilsvrc-keras train) or pass a weights file you trained."
         )
-    local = find_local_weights(spec, include_top)
+    local = find_local_weights(preset, include_top)
     if local is not None:
         return local
-    name, url, file_hash = _file_name(spec, include_top)
+    name, url, file_hash = _file_name(preset, include_top)
     where = f"${WEIGHTS_DIR_ENV} or {keras_cache_dir()}"
     if is_offline():
         raise WeightsNotFoundError(
-            f"{spec.name}: ImageNet weights file {name} not found and ${OFFLINE_ENV} is set; "
+            f"{preset.name}: ImageNet weights file {name} not found and ${OFFLINE_ENV} is set; "
             f"download {url} and put it in {where}."
         )
     import keras
@@ -82,31 +82,55 @@ def resolve_imagenet_weights(spec: ModelSpec, include_top: bool = True) -> Path:
             return Path(keras.utils.get_file(name, url, cache_subdir="models", file_hash=file_hash))
     except Exception as exc:  # network errors come in many types (URLError, OSError, HTTPError...)
         raise WeightsNotFoundError(
-            f"{spec.name}: ImageNet weights file {name} is not on this machine and could not be "
+            f"{preset.name}: ImageNet weights file {name} is not on this machine and could not be "
             f"downloaded ({type(exc).__name__}: {exc}); download {url} and put it in {where}."
         ) from None
 
 
-def load_weights(model, path, converter: Optional[str] = None) -> None:
+def load_weights(model, path, converter: Optional[str] = None, new_head: bool = False) -> None:
     """Load a weights file into ``model``.
 
     Keras 3 files (``.weights.h5``, ``.keras``) go through ``model.load_weights``. Legacy
     keras HDF5 files (what keras.applications publishes) are matched layer by layer **by name**,
     so our builders only need keras' layer names, not its exact layer order; ``converter``
     names a hook for files whose layout differs from ours (keras' old ResNeXt).
+    ``new_head``: the classifier layers (:data:`HEAD_LAYERS`) keep their fresh initialization where
+    the file's do not fit (another number of classes); every other layer must fit.
     """
     path = Path(path)
     if not path.is_file():
         raise WeightsNotFoundError(f"weights file {path} does not exist")
     if path.name.endswith(".weights.h5") or path.suffix == ".keras":
-        model.load_weights(str(path))
+        _load_keras_file(model, path, new_head)
         return
     import h5py
 
     with h5py.File(path, "r") as f:
         group = f["model_weights"] if "model_weights" in f else f
         saved = _read_legacy_h5(group)
-    _assign_by_name(model, saved, CONVERTERS.get(converter), source=path.name)
+    _assign_by_name(model, saved, CONVERTERS.get(converter), source=path.name,
+                    keep=HEAD_LAYERS if new_head else frozenset())
+
+
+# The classifier layers of the zoo's builders (keras.applications' names; MobileNet's is a 1x1 conv).
+HEAD_LAYERS = frozenset({"predictions", "conv_preds", "aux1_predictions", "aux2_predictions"})
+
+
+def _load_keras_file(model, path, new_head):
+    if not new_head:
+        model.load_weights(str(path))
+        return
+    before = {layer.name: [w.numpy() for w in layer.weights] for layer in _all_layers(model) if layer.weights}
+    model.load_weights(str(path), skip_mismatch=True)
+    unchanged = [name for name, arrays in before.items() if name not in HEAD_LAYERS and all(
+        np.array_equal(a, w.numpy()) for a, w in zip(arrays, _layer(model, name).weights))]
+    if unchanged:
+        raise WeightsNotFoundError(f"{path.name} does not fit model {model.name}: layers {unchanged[:5]} "
+                                   "were not loaded")
+
+
+def _layer(model, name):
+    return next(layer for layer in _all_layers(model) if layer.name == name)
 
 
 def _attr_list(group, name):
@@ -123,20 +147,24 @@ def _read_legacy_h5(group) -> dict[str, list[np.ndarray]]:
     return out
 
 
-def _assign_by_name(model, saved, converter, source):
+def _assign_by_name(model, saved, converter, source, keep=frozenset()):
     layers = {layer.name: layer for layer in _all_layers(model) if layer.weights}
-    missing = sorted(set(layers) - set(saved))
+    missing = sorted(set(layers) - set(saved) - set(keep))
     if missing:
         raise WeightsNotFoundError(
             f"{source} does not fit model {model.name}: no weights for layers {missing[:5]}"
             + (" ..." if len(missing) > 5 else "")
         )
     for name, layer in layers.items():
+        if name in keep and name not in saved:
+            continue
         arrays = saved[name]
         if converter is not None:
             arrays = converter(layer, arrays)
         expected = [tuple(w.shape) for w in layer.weights]
         got = [tuple(a.shape) for a in arrays]
+        if expected != got and name in keep:
+            continue  # a new head: another number of classes
         if expected != got:
             raise WeightsNotFoundError(
                 f"{source} does not fit model {model.name}: layer {name} expects shapes {expected}, "

@@ -1,40 +1,73 @@
-"""``create_model``: a registry network, built at any supported size, with or without weights."""
+"""``create_model``: a registry network with keras.applications' arguments, built at any supported
+size, with or without ImageNet weights."""
 
 from __future__ import annotations
 
+import inspect
 import os
 from typing import Optional, Union
 
 from .errors import IlsvrcKerasError, WeightsNotFoundError
+from .presets import imagenet_preset
 from .registry import get_spec
-from .weights import load_weights, resolve_imagenet_weights
+from .weights import find_local_weights, load_weights, resolve_imagenet_weights
 
 WeightsArg = Optional[Union[str, os.PathLike]]
+# The arguments every builder takes (keras.applications'); anything else is a builder option.
+_COMMON = ("input_shape", "num_classes", "include_top", "input_tensor", "pooling", "classifier_activation")
 
 
-def create_model(name: str, weights: WeightsArg = None, num_classes: int = 1000,
-                 include_top: bool = True, input_shape: Optional[tuple] = None, **kwargs):
-    """Build the zoo network ``name``.
+def builder_options(spec) -> dict:
+    """The options a user may pass to ``spec``'s builder (``dropout``, GoogLeNet's ``aux_logits``,
+    MobileNet's ``alpha`` ...) with their defaults: its keyword parameters, less keras.applications'
+    common ones and those the registry entry fixes (a variant's depths, block, stem)."""
+    params = inspect.signature(spec.builder).parameters.values()
+    return {p.name: p.default for p in params if p.default is not inspect.Parameter.empty
+            and p.name not in _COMMON and p.name not in spec.builder_kwargs and p.kind != p.VAR_KEYWORD}
+
+
+def create_model(name: str, weights: WeightsArg = None, *, include_top: bool = True, input_tensor=None,
+                 input_shape: Optional[tuple] = None, pooling: Optional[str] = None, num_classes: Optional[int] = None,
+                 classes: Optional[int] = None, classifier_activation="softmax", **kwargs):
+    """Build the zoo network ``name`` with keras.applications' arguments.
 
     Args:
         name: a registry name (see :func:`ilsvrc_keras.list_models`).
         weights: ``None`` (random initialisation), ``"imagenet"`` (keras' published weights,
-            found on disk or downloaded; see :mod:`ilsvrc_keras.weights`) or a weights file.
-        num_classes: size of the classifier (ImageNet weights with the top need 1000).
-        include_top: ``False`` returns the convolutional feature map, for new heads.
+            found on disk or downloaded; see :mod:`ilsvrc_keras.weights`) or a weights file. With
+            another ``num_classes`` than the file's 1000, the backbone (and any fully connected
+            layers) load and the classifier is new, as in timm and keras-hub.
+        include_top: ``False`` ends at the convolutional feature map (or its ``pooling``).
+        input_tensor: a Keras tensor to build the network on (keras.applications' argument).
         input_shape: ``(H, W, 3)``; defaults to the paper's input size. ``(None, None, 3)``
             builds a network that takes any size, where it ends in global pooling (ResNets,
             GoogLeNet without its auxiliary heads).
-        **kwargs: builder options, e.g. ``dropout`` or GoogLeNet's ``aux_logits=True``.
+        pooling: without the top, ``None`` (the 4-D feature map), ``"avg"`` or ``"max"`` (2-D).
+        num_classes: size of the classifier (default 1000); ``classes`` is keras' name for it.
+        classifier_activation: ``"softmax"`` (default), ``None`` for logits (what training,
+            fine-tuning and Grad-CAM use), or any Keras activation.
+        **kwargs: the builder's own options (:func:`builder_options`), e.g. ``dropout`` or
+            GoogLeNet's ``aux_logits=True``; any other name is an error.
 
     >>> import ilsvrc_keras
     >>> m = ilsvrc_keras.create_model("resnet18", num_classes=10, input_shape=(64, 64, 3))
     >>> m.output_shape
     (None, 10)
+    >>> ilsvrc_keras.create_model("vgg11", include_top=False, pooling="avg").output_shape
+    (None, 512)
     """
     spec = get_spec(name)
+    allowed = builder_options(spec)
+    unknown = sorted(set(kwargs) - set(allowed))
+    if unknown:
+        raise IlsvrcKerasError(f"{name}: unknown argument(s) {', '.join(unknown)}; besides keras.applications' "
+                               f"arguments it takes {', '.join(sorted(allowed)) or 'none'}")
+    num_classes = _num_classes(num_classes, classes)
+    if pooling not in (None, "avg", "max"):
+        raise IlsvrcKerasError(f"pooling must be None, 'avg' or 'max', not {pooling!r}")
     if input_shape is None:
-        input_shape = (spec.input_size, spec.input_size, 3)
+        shape = getattr(input_tensor, "shape", None)
+        input_shape = tuple(shape[1:]) if shape is not None else (spec.input_size, spec.input_size, 3)
     # None for height and width: one network for every size (progressive resizing), where the
     # network ends in global pooling.
     input_shape = tuple(None if v is None else int(v) for v in input_shape)
@@ -45,29 +78,46 @@ def create_model(name: str, weights: WeightsArg = None, num_classes: int = 1000,
             f"{name}: input of {input_shape[0]}x{input_shape[1]} is too small; "
             f"the smallest this network takes is {spec.min_input_size} px"
         )
-    if num_classes < 1:
-        raise IlsvrcKerasError(f"num_classes must be at least 1, got {num_classes}")
-    if weights == "imagenet" and include_top and num_classes != 1000:
-        raise IlsvrcKerasError(
-            f"{name}: ImageNet weights with the classifier need num_classes=1000; use include_top=False "
-            f"for a new head (ilsvrc_keras.fine_tune does that)"
-        )
+    new_head = weights is not None and include_top and num_classes != 1000
     try:
-        model = spec.builder(input_shape, num_classes, include_top, **{**spec.builder_kwargs, **kwargs})
+        model = spec.builder(input_shape, num_classes, include_top, input_tensor=input_tensor, pooling=pooling,
+                             classifier_activation=classifier_activation, **{**spec.builder_kwargs, **kwargs})
     except ValueError as exc:
         if None not in input_shape:
-            raise
+            raise IlsvrcKerasError(f"{name}: {exc}") from None
         raise IlsvrcKerasError(
             f"{name}: its fully connected layers need one input size, so input_shape cannot leave "
             f"height or width open (None); give it as (H, W, 3) ({exc})") from None
     if weights is None:
         return model
+    preset = imagenet_preset(name)
+    converter = preset.weights.converter if preset is not None else None
     if weights == "imagenet":
-        path = resolve_imagenet_weights(spec, include_top)
-        converter = spec.weights.converter
+        if preset is None:
+            raise WeightsNotFoundError(f"{name}: no ImageNet weights are published for this architecture in Keras; "
+                                       "train it (ilsvrc-keras train) or pass a weights file you trained")
+        path = _imagenet_file(preset, include_top)
     else:
-        path, converter = weights, spec.weights.converter if spec.weights else None
+        path = weights
         if not os.path.isfile(path):
             raise WeightsNotFoundError(f"{name}: weights file {path} does not exist")
-    load_weights(model, path, converter)
+    load_weights(model, path, converter, new_head=new_head)
     return model
+
+
+def _imagenet_file(preset, include_top: bool):
+    """keras' file with the top where the top is wanted; else its no-top file, or the full file when
+    that one is already here (layers load by name, so the classifier's are simply not used)."""
+    if include_top:
+        return resolve_imagenet_weights(preset, True)
+    return (find_local_weights(preset, include_top=False) or find_local_weights(preset, include_top=True)
+            or resolve_imagenet_weights(preset, include_top=False))
+
+
+def _num_classes(num_classes, classes) -> int:
+    if num_classes is not None and classes is not None and num_classes != classes:
+        raise IlsvrcKerasError(f"num_classes={num_classes} and classes={classes} disagree; give one")
+    n = num_classes if num_classes is not None else classes if classes is not None else 1000
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise IlsvrcKerasError(f"num_classes must be a whole number >= 1, not {n!r}")
+    return n

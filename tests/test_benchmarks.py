@@ -35,3 +35,42 @@ def test_elpv_folders_sorts_cells_by_defect_probability(tmp_path):
     assert counts == {"functional": 2, "possibly_defective": 1, "likely_defective": 1, "defective": 1}
     assert sorted(p.name for p in (tmp_path / "out" / "functional").iterdir()) == ["cell0002.png", "cell0005.png"]
     assert (tmp_path / "out" / "defective" / "cell0001.png").read_bytes() == (src / "images" / "cell0001.png").read_bytes()
+
+
+def test_gpu_script_runs_on_cpu_with_a_tiny_setting():
+    """benchmarks/gpu.sh, as a GPU machine runs it, shrunk to a tiny CPU run (2 CPU replicas, so that
+    MirroredStrategy is exercised): a table and one JSON line with every setting it promises."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    p = subprocess.run(["bash", str(ROOT / "benchmarks" / "gpu.sh")], capture_output=True, text=True, timeout=600,
+                       env={**os.environ, "GPU_BENCH_TINY": "1", "PYTHON": sys.executable, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert p.returncode == 0, p.stderr[-3000:]
+    result = json.loads(p.stdout.strip().splitlines()[-1])
+    assert result["replicas"] == 2 and result["global_batch"] == 8
+    assert {(r["xla"], r["data"]) for r in result["rows"]} == {(x, d) for x in (True, False)
+                                                                for d in ("synthetic", "jpeg pipeline")}
+    assert all(r["images_per_sec"] > 0 and r["step_ms"] > 0 for r in result["rows"])
+    assert "images/s" in p.stdout and "step ms" in p.stdout
+
+
+def test_train_recipe_benchmark_smoke(tmp_path):
+    """Both sides of the Imagenette benchmark run on a few real Imagenette images (smoke settings)."""
+    from conftest import ASSETS, _need
+
+    nette = _need(ASSETS / "imagenette" / "train")
+    mini = tmp_path / "nette"
+    for d in sorted(nette.iterdir())[:3]:
+        (mini / d.name).mkdir(parents=True)
+        for f in sorted(d.iterdir())[:6]:
+            (mini / d.name / f.name).symlink_to(f)
+    result = benchmarks.run("train-recipe", data=str(mini), smoke=True, val_fraction=0.34)
+    engine, plain = result["rows"].values()
+    assert result["size"] == 72 and result["epochs"] == 2 and engine["epochs"] == plain["epochs"] == 2
+    assert engine["train_images_per_sec"] > 0 and plain["train_images_per_sec"] > 0
+    assert result["speed_ratio"] == round(engine["train_images_per_sec"] / plain["train_images_per_sec"], 2)
+    assert "speed ratio" in benchmarks.format_table(result)

@@ -116,7 +116,7 @@ def test_available_models_local_first_then_downloads(monkeypatch, tmp_path, mobi
     assert errors == sorted(errors)  # most accurate first
     # A weights file dropped into keras' cache makes that network local.
     (tmp_path / "models").mkdir()
-    (tmp_path / "models" / ilsvrc_keras.get_spec("resnet50").weights.file_name).write_bytes(b"")
+    (tmp_path / "models" / ilsvrc_keras.get_preset("resnet50").weights.file_name).write_bytes(b"")
     assert [c.key for c in ilsvrc_keras.available_models(offline=True)] == ["resnet50", "mobilenet_0.25_128"]
 
 

@@ -49,7 +49,9 @@ def test_classify_json(val_sample, mobilenet_weights):
     out = json.loads(p.stdout)  # exactly one JSON object: no log lines on stdout
     preds = out["results"][0]["predictions"]
     assert len(preds) == 3 and preds[0]["probability"] >= preds[1]["probability"]
-    assert p.stderr.strip() == ""  # TensorFlow start-up noise stays off the terminal
+    # TensorFlow's start-up noise stays off the terminal; the one line says which network answered.
+    assert p.stderr.strip() == ("model: mobilenet_0.25_128 (the network whose ImageNet weights file "
+                                "mobilenet_2_5_128_tf.h5 is; name another with --model / model=)")
 
 
 def test_evaluate_json(val_sample, mobilenet_weights):
@@ -73,13 +75,14 @@ def test_errors_are_one_line(args, match):
 def test_bad_image_is_one_line(tmp_path, mobilenet_weights):
     bad = tmp_path / "empty.jpg"
     bad.write_bytes(b"")
-    assert "empty.jpg: the file is empty" in _one_line_error(run("classify", bad, "--weights", mobilenet_weights))
+    assert "empty.jpg: the file is empty" in _one_line_error(run("classify", bad, "--model", "mobilenet_0.25_128",
+                                                                 "--weights", mobilenet_weights))
 
 
 def test_help_is_fast_and_lists_commands():
     p = run("--help")
     assert p.returncode == 0
-    for cmd in ("models", "classify", "evaluate", "localize", "train", "prepare", "fine-tune", "app"):
+    for cmd in ("models", "classify", "evaluate", "localize", "train", "prepare", "fine-tune", "export", "app"):
         assert cmd in p.stdout
     version = run("--version")
     assert version.returncode == 0 and version.stdout.strip() == f"ilsvrc-keras {ilsvrc_keras.__version__}"
@@ -91,7 +94,8 @@ def test_every_option_of_every_subcommand_has_help_text():
     from ilsvrc_keras.cli import build_parser
 
     sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
-    assert set(sub.choices) == {"models", "classify", "evaluate", "localize", "train", "prepare", "fine-tune", "app"}
+    assert set(sub.choices) == {"models", "classify", "evaluate", "localize", "train", "prepare", "fine-tune", "export",
+                                "app"}
     for name, parser in sub.choices.items():
         for action in parser._actions:
             assert action.help and action.help.strip(), f"{name} {action.option_strings or action.dest}"

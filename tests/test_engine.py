@@ -315,3 +315,37 @@ def test_recipe_smoke_run(recipe, tiny, tmp_path):
     import ilsvrc_keras
 
     assert ilsvrc_keras.load(tmp_path / recipe).num_classes == 3
+
+
+def test_imagenette_recipe_smoke_run_then_evaluate(tmp_path):
+    """recipes/imagenette.py on a few real Imagenette images (one short epoch): a random-init run under the
+    leaderboard's rules, settings recorded in the summary, and a model folder `ilsvrc-keras evaluate` scores
+    with the wnid folder names as classes."""
+    from conftest import ASSETS, _need
+
+    nette = _need(ASSETS / "imagenette" / "train")
+    train, val = tmp_path / "train", tmp_path / "val"
+    for d in sorted(nette.iterdir())[:3]:
+        files = sorted(d.iterdir())[:8]
+        for folder, chosen in ((train, files[:6]), (val, files[6:])):
+            (folder / d.name).mkdir(parents=True)
+            for f in chosen:
+                (folder / d.name / f.name).symlink_to(f)
+    out = tmp_path / "nette"
+    p = subprocess.run([sys.executable, str(ROOT / "recipes" / "imagenette.py"), "--data", train, "--out", out,
+                        "--epochs", "1", "--size", "64", "--batch-size", "6", "--json"],
+                       capture_output=True, text=True, env=_env(), timeout=600)
+    assert p.returncode == 0, p.stderr[-3000:]
+    summary = json.loads(p.stdout)
+    assert summary["epochs_completed"] == 1 and summary["val_top1"] is None  # trained on all of --data
+    recipe = summary["recipe"]
+    assert recipe["model"] == "resnet18d" and recipe["label_smoothing"] == 0.1 and recipe["val_fraction"] == 0.0
+    assert "random init" in recipe["rules"] and recipe["image_size"] == 64 and recipe["wall_seconds"] > 0
+    assert summary["weights_fingerprint"] and json.loads((out / "summary.json").read_text())["recipe"] == recipe
+    p = subprocess.run(_cli("evaluate", val, "--model", out, "--json"), capture_output=True, text=True, env=_env(),
+                       timeout=300)
+    assert p.returncode == 0, p.stderr[-3000:]
+    scored = json.loads(p.stdout)
+    assert scored["n"] == 6 and scored["model"] == "nette" and scored["skipped"] == []
+    wnids = [d.name for d in sorted(nette.iterdir())[:3]]
+    assert json.loads((out / "labels.json").read_text()) == wnids

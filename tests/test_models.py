@@ -72,5 +72,87 @@ def test_too_small_or_malformed_input_is_a_clear_error():
         ilsvrc_keras.create_model("alexnet", input_shape=(32, 32, 3))
     with pytest.raises(ilsvrc_keras.IlsvrcKerasError, match="height, width, 3"):
         ilsvrc_keras.create_model("resnet18", input_shape=(64, 64))
-    with pytest.raises(ilsvrc_keras.IlsvrcKerasError, match="num_classes=1000"):
-        ilsvrc_keras.create_model("resnet50", weights="imagenet", num_classes=10)
+
+
+# --- keras.applications' arguments, for every family -----------------------------------------------
+
+
+@pytest.mark.parametrize("name", EXPECTED)
+def test_keras_applications_arguments(name):
+    """include_top=False with pooling gives a 2-D output, classifier_activation=None gives logits, and
+    keras' `classes` is an alias of num_classes: what a keras.applications user types first."""
+    spec = get_spec(name)
+    size = max(64, spec.min_input_size)
+    shape = (size, size, 3)
+    pooled = ilsvrc_keras.create_model(name, include_top=False, pooling="avg", input_shape=shape)
+    features = ilsvrc_keras.create_model(name, include_top=False, input_shape=shape)
+    assert len(features.output_shape) == 4 and pooled.output_shape == (None, features.output_shape[-1])
+    maxed = ilsvrc_keras.create_model(name, include_top=False, pooling="max", input_shape=shape)
+    maxed.set_weights(features.get_weights())
+    x = np.random.default_rng(1).uniform(0, 1, size=(2, *shape)).astype("float32")
+    feature_map = np.asarray(features(x, training=False))
+    np.testing.assert_allclose(np.asarray(maxed(x, training=False)), feature_map.max(axis=(1, 2)), rtol=1e-4,
+                               atol=1e-5)
+    logits = ilsvrc_keras.create_model(name, num_classes=7, classifier_activation=None, input_shape=shape)
+    probs = ilsvrc_keras.create_model(name, classes=7, input_shape=shape)
+    probs.set_weights(logits.get_weights())
+    z = np.asarray(logits(x, training=False))
+    assert z.shape == (2, 7) and not np.allclose(z.sum(axis=1), 1.0)
+    np.testing.assert_allclose(np.asarray(probs(x, training=False)), _softmax(z), rtol=1e-4, atol=1e-6)
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def test_input_tensor_builds_on_another_models_tensor():
+    import keras
+
+    inputs = keras.Input((64, 64, 3))
+    x = keras.layers.Rescaling(1 / 255)(inputs)
+    model = ilsvrc_keras.create_model("resnet18", input_tensor=x, include_top=False, pooling="avg")
+    assert model.inputs[0] is inputs and model.output_shape == (None, 512)
+
+
+def test_unknown_or_contradictory_arguments_are_named():
+    with pytest.raises(ilsvrc_keras.IlsvrcKerasError, match="foo") as info:
+        ilsvrc_keras.create_model("vgg11", foo=1)
+    assert "dropout" in str(info.value)  # and what it does take
+    with pytest.raises(ilsvrc_keras.IlsvrcKerasError, match="depths"):
+        ilsvrc_keras.create_model("resnet18", depths=(1, 1, 1, 1))  # fixed by the registry entry
+    with pytest.raises(ilsvrc_keras.IlsvrcKerasError, match="pooling"):
+        ilsvrc_keras.create_model("resnet18", include_top=False, pooling="mean")
+    with pytest.raises(ilsvrc_keras.IlsvrcKerasError, match="disagree"):
+        ilsvrc_keras.create_model("resnet18", num_classes=5, classes=6)
+    with pytest.raises(ilsvrc_keras.IlsvrcKerasError, match="num_classes"):
+        ilsvrc_keras.create_model("resnet18", num_classes=0)
+
+
+def test_pretrained_backbone_with_a_new_head(mobilenet_weights):
+    """weights + another num_classes: every backbone layer keeps its ImageNet weights, the classifier
+    is new (as timm's and keras-hub's num_classes do)."""
+    imagenet = ilsvrc_keras.create_model("mobilenet_0.25_128", weights=mobilenet_weights)
+    five = ilsvrc_keras.create_model("mobilenet_0.25_128", weights=mobilenet_weights, num_classes=5,
+                                     classifier_activation=None)
+    assert five.output_shape == (None, 5)
+    compared = 0
+    for layer in five.layers:
+        if not layer.weights:
+            continue
+        ours, theirs = layer.get_weights(), imagenet.get_layer(layer.name).get_weights()
+        if layer.name == "conv_preds":
+            assert ours[0].shape[-1] == 5 and theirs[0].shape[-1] == 1000
+            continue
+        for a, b in zip(ours, theirs, strict=True):
+            np.testing.assert_array_equal(a, b)
+        compared += 1
+    assert compared == len([layer for layer in imagenet.layers if layer.weights]) - 1
+
+
+def test_resnet_d_stem_and_average_pooled_shortcuts():
+    m = ilsvrc_keras.create_model("resnet18d", num_classes=3, input_shape=(64, 64, 3))
+    assert [m.get_layer(f"conv1{c}_conv").kernel_size for c in "abc"] == [(3, 3)] * 3
+    assert m.get_layer("conv3_block1_0_pool").pool_size == (2, 2)
+    assert m.get_layer("conv3_block1_0_conv").strides == (1, 1)  # the projection no longer skips pixels
+    assert m.get_layer("conv3_block1_1_conv").strides == (2, 2)  # ResNet-B: the stride in the 3x3

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 import ilsvrc_keras
-from ilsvrc_keras.registry import get_spec
 from ilsvrc_keras.weights import find_local_weights, resolve_imagenet_weights
 
 
@@ -99,7 +98,9 @@ def test_resnext50_loads_keras_depthwise_layout(tmp_path):
 
 
 def test_env_dir_then_keras_cache(tmp_path, monkeypatch):
-    spec = get_spec("resnet50")
+    from ilsvrc_keras.presets import get_preset
+
+    spec = get_preset("resnet50")
     env_dir, home = tmp_path / "env", tmp_path / "keras_home"
     (home / "models").mkdir(parents=True)
     env_dir.mkdir()

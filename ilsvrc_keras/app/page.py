@@ -23,6 +23,7 @@ import streamlit as st
 
 import ilsvrc_keras
 from ilsvrc_keras import localization, plots
+from ilsvrc_keras.presets import get_preset
 from ilsvrc_keras.weights import OFFLINE_ENV, WEIGHTS_DIR_ENV, keras_cache_dir
 
 SAMPLES_ENV = "ILSVRC_KERAS_SAMPLES_DIR"  # a folder of photos offered as samples
@@ -30,7 +31,7 @@ MAX_SAMPLES = 50
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif"]
 MAX_PHOTOS = 12  # per page view: more would make one rerun slow for everyone sharing the process
 METHODS = {"Grad-CAM": "gradcam", "Grad-CAM++": "gradcam++", "Score-CAM": "scorecam"}
-FALLBACK_MODEL = "mobilenet_0.25_128"  # the smallest download, named when nothing is available
+FALLBACK_MODEL = "mobilenet_0.25_128"  # the smallest download (2 MB), named when nothing is available
 
 
 def _args() -> argparse.Namespace:
@@ -57,11 +58,11 @@ def _upload_limit_bytes() -> int:
 
 
 def _no_models_message() -> str:
-    spec = ilsvrc_keras.get_spec(FALLBACK_MODEL)
+    weights = get_preset(FALLBACK_MODEL).weights
     where = os.environ.get(WEIGHTS_DIR_ENV) or f"a folder named by ${WEIGHTS_DIR_ENV}"
     return (
-        f"No model is available on this machine. Put `{spec.weights.file_name}` "
-        f"({spec.weights.url}) in {where} or in keras' cache `{keras_cache_dir()}`"
+        f"No model is available on this machine. Put `{weights.file_name}` "
+        f"({weights.url}) in {where} or in keras' cache `{keras_cache_dir()}`"
         + (f", or unset `{OFFLINE_ENV}` to let keras download weights" if os.environ.get(OFFLINE_ENV) else "")
         + ", or give a fine-tuned model folder with `--models-dir`, then reload this page."
     )
@@ -289,7 +290,7 @@ def compare_view(photos) -> None:
         where = f"`${WEIGHTS_DIR_ENV}`" + (f" (`{os.environ[WEIGHTS_DIR_ENV]}`)" if os.environ.get(WEIGHTS_DIR_ENV) else "")
         st.info(f"Only one network is available here. With their ImageNet weights, these would appear beside it: "
                 f"{', '.join(missing)}. Put keras' weight files (e.g. "
-                f"`{ilsvrc_keras.get_spec('resnet50').weights.file_name}`) in {where} or in keras' cache "
+                f"`{get_preset('resnet50').weights.file_name}`) in {where} or in keras' cache "
                 f"`{keras_cache_dir()}`, or start the app online so that keras downloads them "
                 f"(`ilsvrc-keras app` without `{OFFLINE_ENV}`); fine-tuned folders come with `--models-dir`.")
 

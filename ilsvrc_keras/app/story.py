@@ -38,6 +38,7 @@ def zoo_table(available: Iterable[str] = (), measured: Optional[dict] = None):
     """One row per network of the zoo, oldest first: what the milestones table shows."""
     import pandas as pd
 
+    from ..presets import imagenet_preset
     from ..registry import get_spec, list_models
 
     available, measured = set(available), measured or {}
@@ -52,7 +53,7 @@ def zoo_table(available: Iterable[str] = (), measured: Optional[dict] = None):
             "how measured": card["reported_note"],
             "measured here top-1 err (%)": round(m["top1_error"], 1) if m else None,
             "measured here top-5 err (%)": round(m["top5_error"], 1) if m else None,
-            "weights": "here" if name in available else ("published" if card["imagenet_weights"] else "none published"),
+            "weights": "here" if name in available else ("published" if imagenet_preset(name) else "none published"),
         })
     return pd.DataFrame(rows)
 

@@ -44,10 +44,12 @@ def _localize_args(sp) -> None:
                    help="box every pixel over the threshold, or only the largest connected region")
 
 
-def _model_args(sp, default="mobilenet_0.25_128") -> None:
-    sp.add_argument("--model", default=default,
-                    help="registry name (see `ilsvrc-keras models`) or a model folder written by train/fine-tune")
-    sp.add_argument("--weights", help="weights file (default: ImageNet weights, found locally or downloaded)")
+def _model_args(sp) -> None:
+    sp.add_argument("--model", help="zoo name or preset `arch.tag` (see `ilsvrc-keras models`), or a model folder "
+                                    "written by train/fine-tune (default: the strongest network whose ImageNet "
+                                    "weights are on this machine, else resnet50, downloaded; the choice is printed)")
+    sp.add_argument("--weights", help="weights file for a zoo network (default: its ImageNet weights, found locally "
+                                      "or downloaded)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     _prepare_command(add("prepare", c.cmd_prepare,
                          "write a class-per-folder or ILSVRC dataset as TFRecord shards (in parallel)"))
     _fine_tune_command(add("fine-tune", c.cmd_fine_tune, "adapt a pretrained network to a new dataset (two phases)"))
+    _export_command(add("export", c.cmd_export, "write a SavedModel / TFLite / ONNX file that takes raw pixels"))
     _app_command(add("app", c.cmd_app, "start the web demo (Streamlit) on http://localhost:PORT"))
     return p
 
@@ -156,7 +159,7 @@ def _fine_tune_command(sp) -> None:
     sp.add_argument("data", help="class-per-folder dataset (train/ + val/, or one tree), a `prepare` folder, "
                                  "or a TFDS name")
     sp.add_argument("--out", required=True, help="output folder (model, report, plots, checkpoints)")
-    _model_args(sp, default=ft_defaults["model"])
+    _model_args(sp)
     g = sp.add_argument_group("data and run")
     g.add_argument("--epochs", type=o.nonneg_int, default=ft_defaults["epochs"],
                    help="epochs of the whole-network phase")
@@ -168,6 +171,15 @@ def _fine_tune_command(sp) -> None:
     o.add_group(sp, "schedule of the whole-network phase", o.SCHEDULE, ft_defaults)
     o.add_group(sp, "augmentation", o.AUGMENT, ft_defaults)
 
+
+
+def _export_command(sp) -> None:
+    from ..serving import EXPORT_FORMATS
+
+    sp.add_argument("out", help="where to write: a folder for savedmodel, a file for tflite and onnx")
+    _model_args(sp)
+    sp.add_argument("--format", choices=EXPORT_FORMATS, default="savedmodel",
+                    help="SavedModel (TF Serving), TFLite/LiteRT (phones, edge), ONNX (needs tf2onnx)")
 
 
 def _app_command(sp) -> None:

@@ -66,15 +66,17 @@ def _fmt(value, spec="{:.1f}", none="-"):
 
 
 def cmd_models(args) -> int:
-    from ..registry import get_spec, list_models
+    from ..presets import get_preset, list_presets
+    from ..registry import list_models
     from ..weights import find_local_weights
 
     rows = []
     for name in list_models():
-        spec = get_spec(name)
-        card = spec.card()
-        local = find_local_weights(spec)
+        preset = get_preset(name)
+        card = preset.card()
+        local = find_local_weights(preset)
         card["weights_here"] = str(local) if local else None
+        card["presets"] = list_presets(name)
         rows.append(card)
     lines = [f"{'model':<20}{'year':>5}{'params':>9}{'input':>7}{'top-1 err':>11}{'top-5 err':>11}  weights"]
     for r in rows:
@@ -222,14 +224,16 @@ FINE_TUNE_OPTIONS = ("head_epochs", "head_lr", "lr", "epochs", "batch_size", "im
 def cmd_fine_tune(args) -> int:
     _import_tensorflow()
     from ..finetune import fine_tune
-    from ..registry import get_spec
+    from ..inference import choose_default_model
+    from ..presets import get_preset
     from ..training import configure_cpu_replicas
 
     configure_cpu_replicas(args.replicas)
     options = _options(args, FINE_TUNE_OPTIONS)
-    result = fine_tune(args.data, model=args.model, weights=args.weights or "imagenet", out=args.out,
+    model = args.model or choose_default_model(args.weights)  # said on stderr
+    result = fine_tune(args.data, model=model, weights=args.weights or "imagenet", out=args.out,
                        export=args.export or (), progress=not args.quiet,
-                       augment=_augment(args, args.image_size or get_spec(args.model).input_size), **options)
+                       augment=_augment(args, args.image_size or get_preset(model).size), **options)
     summary = result.summary()
     summary.pop("metrics")
     if result.interrupted:
@@ -259,3 +263,15 @@ def cmd_app(args) -> int:
     page_args += [a for d in args.models_dir for a in ("--models-dir", d)]
     page_args += [a for f in args.results for a in ("--results", f)]
     return subprocess.call(cmd + (["--", *page_args] if page_args else []))
+
+
+def cmd_export(args) -> int:
+    _import_tensorflow()
+    from ..serving import export
+
+    result = export(args.model, args.out, format=args.format, weights=args.weights)
+    _emit(result, args.json, f"{result['model']} -> {result['path']} ({result['format']}; input: raw RGB uint8 "
+                             f"{result['input']['center_crop']}x{result['input']['center_crop']}, the center crop "
+                             f"after resizing the shorter side to {result['input']['resize_shorter_side_to']} px; "
+                             f"labels: {result['labels']})")
+    return 0

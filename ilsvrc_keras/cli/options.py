@@ -15,7 +15,7 @@ import dataclasses
 import inspect
 
 # The choices are the library's own lists (light modules: no TensorFlow at --help time).
-from ..finetune import EXPORT_FORMATS
+from ..serving import EXPORT_FORMATS
 from ..training.schedules import OPTIMIZERS, SCHEDULES
 from ..training.strategy import PRECISIONS
 

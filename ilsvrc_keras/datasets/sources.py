@@ -133,7 +133,7 @@ class ImageDataset:
 # --- class folders ---------------------------------------------------------------------------------
 
 
-def _files_by_class(folder: Path) -> dict:
+def files_by_class(folder: Path) -> dict:
     classes = sorted(d for d in folder.iterdir() if d.is_dir() and not d.name.startswith("."))
     if not classes:
         raise DataError(f"{folder}: no class subfolders")
@@ -149,7 +149,7 @@ def _files_by_class(folder: Path) -> dict:
 def stratified_split(by_class: dict, val_fraction: float, seed: int = 0) -> tuple:
     """``{class: items}`` -> ``(train, val)`` dicts: per class (in sorted order), a seeded shuffle
     and ``round(n * val_fraction)`` items (at least one, none for a single item) held out;
-    ``val_fraction=1`` holds out everything."""
+    ``val_fraction=1`` holds out everything, ``0`` nothing."""
     import random
 
     rng = random.Random(seed)
@@ -159,6 +159,8 @@ def stratified_split(by_class: dict, val_fraction: float, seed: int = 0) -> tupl
         rng.shuffle(items)
         if val_fraction >= 1:
             n_val = len(items)
+        elif val_fraction <= 0:
+            n_val = 0
         else:
             n_val = max(1, round(len(items) * val_fraction)) if len(items) > 1 else 0
         val[name], train[name] = items[:n_val], items[n_val:]
@@ -166,8 +168,8 @@ def stratified_split(by_class: dict, val_fraction: float, seed: int = 0) -> tupl
 
 
 def _check_fraction(val_fraction: float) -> None:
-    if not 0 < val_fraction <= 1:
-        raise DataError(f"val_fraction must lie in (0, 1], not {val_fraction}")
+    if isinstance(val_fraction, bool) or not isinstance(val_fraction, (int, float)) or not 0 <= val_fraction <= 1:
+        raise DataError(f"val_fraction must lie in [0, 1] (0: train on everything), not {val_fraction!r}")
 
 
 def _file_split(files_by_class: dict, index: dict) -> Split:
@@ -187,14 +189,14 @@ def folder_dataset(root, val_fraction: float = 0.2, seed: int = 0, labels=None) 
     if not root.is_dir():
         raise DataError(f"{root}: no such folder")
     if (root / "train").is_dir():
-        train_files = _files_by_class(root / "train")
+        train_files = files_by_class(root / "train")
         class_names = sorted(train_files)
         index = {c: i for i, c in enumerate(class_names)}
         val_dir = root / "val"
         if labels is not None:
             val = _labeled_split(val_dir, labels, index)
         elif val_dir.is_dir():
-            val_files = _files_by_class(val_dir)
+            val_files = files_by_class(val_dir)
             unseen = sorted(set(val_files) - set(class_names))
             if unseen:
                 raise DataError(f"{root}: validation classes not in train/: {unseen[:5]}")
@@ -209,7 +211,7 @@ def folder_dataset(root, val_fraction: float = 0.2, seed: int = 0, labels=None) 
         train = Split([], [])
     else:
         _check_fraction(val_fraction)
-        by_class = _files_by_class(root)
+        by_class = files_by_class(root)
         class_names = sorted(by_class)
         train_files, val_files = stratified_split(by_class, val_fraction, seed)
         index = {c: i for i, c in enumerate(class_names)}
@@ -486,7 +488,7 @@ def open_dataset(data, val_data=None, *, class_names: Optional[Sequence[str]] = 
       ``class_names`` are used when it has them.
 
     ``val_data`` (the same kinds) replaces the held-out split; ``val_fraction=1`` makes all of
-    ``data`` validation.
+    ``data`` validation, ``val_fraction=0`` all of it training (no validation).
 
     >>> from ilsvrc_keras.datasets import open_dataset
     >>> ds = open_dataset("../shared/assets/flowers", val_fraction=0.2, seed=0)  # doctest: +SKIP

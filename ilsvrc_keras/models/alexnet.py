@@ -1,21 +1,25 @@
 """AlexNet (ILSVRC 2012 winner), single-tower form with local response normalization."""
 
-from .._lazy import keras, layers
+from .._lazy import layers
 from ..registry import register
-from .common import classifier, model_input
+from .common import finish, model_input
 
 
 def _conv(x, filters, kernel, stride, padding, name):
     return layers.Conv2D(filters, kernel, strides=stride, padding=padding, activation="relu", name=name)(x)
 
 
-def fully_connected_top(x, num_classes, dropout):
-    """fc6-fc7-fc8 of AlexNet and ZFNet: two 4096-wide layers with dropout, then the classifier."""
-    x = layers.Flatten(name="flatten")(x)
-    for name in ("fc6", "fc7"):
-        x = layers.Dense(4096, activation="relu", name=name)(x)
-        x = layers.Dropout(dropout, name=f"{name}_dropout")(x)
-    return classifier(x, num_classes)
+def fully_connected(dropout):
+    """fc6-fc7 of AlexNet and ZFNet: two 4096-wide layers with dropout, before the classifier."""
+
+    def top(x):
+        x = layers.Flatten(name="flatten")(x)
+        for name in ("fc6", "fc7"):
+            x = layers.Dense(4096, activation="relu", name=name)(x)
+            x = layers.Dropout(dropout, name=f"{name}_dropout")(x)
+        return x
+
+    return top
 
 
 @register(
@@ -35,12 +39,13 @@ def fully_connected_top(x, num_classes, dropout):
     explain_layer="conv5",
     min_input_size=67,
 )
-def alexnet(input_shape, num_classes, include_top, dropout=0.5):
+def alexnet(input_shape, num_classes=1000, include_top=True, *, input_tensor=None, pooling=None,
+        classifier_activation="softmax", dropout=0.5):
     """AlexNet as one tower: the paper's two GPU halves joined, so conv2/4/5 see all channels."""
     from .layers import LocalResponseNormalization
 
-    inputs = model_input(input_shape)
-    x = _conv(inputs, 96, 11, 4, "valid", "conv1")
+    x, inputs = model_input(input_shape, input_tensor)
+    x = _conv(x, 96, 11, 4, "valid", "conv1")
     x = LocalResponseNormalization(name="norm1")(x)
     x = layers.MaxPooling2D(3, 2, name="pool1")(x)
     x = _conv(x, 256, 5, 1, "same", "conv2")
@@ -50,6 +55,5 @@ def alexnet(input_shape, num_classes, include_top, dropout=0.5):
     x = _conv(x, 384, 3, 1, "same", "conv4")
     x = _conv(x, 256, 3, 1, "same", "conv5")
     x = layers.MaxPooling2D(3, 2, name="pool5")(x)
-    if include_top:
-        x = fully_connected_top(x, num_classes, dropout)
-    return keras.Model(inputs, x, name="alexnet")
+    return finish(inputs, x, "alexnet", top=fully_connected(dropout), **dict(include_top=include_top, pooling=pooling, num_classes=num_classes,
+                  classifier_activation=classifier_activation))

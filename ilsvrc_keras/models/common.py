@@ -1,12 +1,45 @@
-"""Pieces every family shares: the input, the classifier head."""
+"""Pieces every family shares: the input and the end of the network, with keras.applications'
+arguments (``input_tensor``, ``include_top``, ``pooling``, ``classifier_activation``)."""
 
 from .._lazy import keras, layers
 
-
-def model_input(input_shape):
-    return keras.Input(shape=tuple(input_shape), name="input")
+POOLINGS = (None, "avg", "max")
 
 
-def classifier(x, num_classes, name="predictions"):
-    # float32 so that softmax stays accurate when the rest of the network runs in bf16/fp16.
-    return layers.Dense(num_classes, activation="softmax", dtype="float32", name=name)(x)
+def model_input(input_shape, input_tensor=None):
+    """``(the tensor the network starts from, the model's inputs)``, as keras.applications does:
+    a new ``Input``, or ``input_tensor`` (a Keras tensor from another model, or a backend tensor)."""
+    if input_tensor is None:
+        x = keras.Input(shape=tuple(input_shape), name="input")
+        return x, x
+    if keras.backend.is_keras_tensor(input_tensor):
+        return input_tensor, keras.utils.get_source_inputs(input_tensor)
+    x = keras.Input(tensor=input_tensor, shape=tuple(input_shape), name="input")
+    return x, x
+
+
+def classifier(x, num_classes, activation="softmax", name="predictions"):
+    # float32 so that the logits and the softmax stay accurate when the rest of the network runs in
+    # bf16/fp16. activation=None gives logits (what training and Grad-CAM want).
+    return layers.Dense(num_classes, activation=activation, dtype="float32", name=name)(x)
+
+
+def finish(inputs, x, name, *, include_top, pooling, num_classes, classifier_activation, top=None, extra=()):
+    """The end every builder shares: with the top, ``top(x)`` (the family's own layers before the
+    classifier: pooling, fully connected layers, dropout) and the classifier; without it, the
+    feature map or its global ``pooling``. ``extra``: further outputs (GoogLeNet's side heads)."""
+    if include_top:
+        x = classifier(top(x) if top else x, num_classes, classifier_activation)
+    elif pooling == "avg":
+        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    elif pooling == "max":
+        x = layers.GlobalMaxPooling2D(name="max_pool")(x)
+    return keras.Model(inputs, [x, *extra] if extra else x, name=name)
+
+
+def ends_in_logits(model) -> bool:
+    """Whether ``model``'s first output is logits (its last layer has no activation, or a linear one)
+    rather than probabilities: training and evaluation take either."""
+    layer = model.outputs[0]._keras_history.operation
+    activation = getattr(layer, "activation", None)
+    return activation is None or getattr(activation, "__name__", "") == "linear"

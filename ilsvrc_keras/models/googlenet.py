@@ -1,9 +1,9 @@
 """GoogLeNet (Inception v1, ILSVRC 2014 winner), as in the paper: no batch normalization, LRN
 in the stem, and the two auxiliary classifiers available for training."""
 
-from .._lazy import keras, layers
+from .._lazy import layers
 from ..registry import register
-from .common import classifier, model_input
+from .common import classifier, finish, model_input
 
 # (1x1, 3x3 reduce, 3x3, 5x5 reduce, 5x5, pool projection) per module: the paper's table 1.
 INCEPTION = {
@@ -30,14 +30,14 @@ def inception(x, name):
     return layers.Concatenate(name=p)([branch1, branch3, branch5, branch_pool])
 
 
-def auxiliary_classifier(x, num_classes, name):
+def auxiliary_classifier(x, num_classes, name, activation="softmax"):
     """The paper's side head: 5x5/3 average pool, 1x1x128, fc 1024, 70% dropout, softmax."""
     x = layers.AveragePooling2D(5, 3, name=f"{name}_pool")(x)
     x = _conv(x, 128, 1, f"{name}_conv")
     x = layers.Flatten(name=f"{name}_flatten")(x)
     x = layers.Dense(1024, activation="relu", name=f"{name}_fc")(x)
     x = layers.Dropout(0.7, name=f"{name}_dropout")(x)
-    return classifier(x, num_classes, name=f"{name}_predictions")
+    return classifier(x, num_classes, activation, name=f"{name}_predictions")
 
 
 @register(
@@ -56,13 +56,14 @@ def auxiliary_classifier(x, num_classes, name):
     explain_layer="inception_5b",
     min_input_size=64,
 )
-def googlenet(input_shape, num_classes, include_top, dropout=0.4, aux_logits=False):
+def googlenet(input_shape, num_classes=1000, include_top=True, *, input_tensor=None, pooling=None,
+        classifier_activation="softmax", dropout=0.4, aux_logits=False):
     """GoogLeNet. With ``aux_logits=True`` the model has three outputs ``[main, aux1, aux2]``
     (the paper weights the auxiliary losses by 0.3 during training); inference uses the first."""
     from .layers import LocalResponseNormalization
 
-    inputs = model_input(input_shape)
-    x = _conv(inputs, 64, 7, "conv1_7x7", stride=2)
+    x, inputs = model_input(input_shape, input_tensor)
+    x = _conv(x, 64, 7, "conv1_7x7", stride=2)
     x = layers.MaxPooling2D(3, 2, padding="same", name="pool1")(x)
     x = LocalResponseNormalization(name="norm1")(x)
     x = _conv(x, 64, 1, "conv2_3x3_reduce")
@@ -75,11 +76,13 @@ def googlenet(input_shape, num_classes, include_top, dropout=0.4, aux_logits=Fal
     for name in ("4a", "4b", "4c", "4d", "4e"):
         x = inception(x, name)
         if aux_logits and include_top and name in ("4a", "4d"):
-            aux.append(auxiliary_classifier(x, num_classes, f"aux{len(aux) + 1}"))
+            aux.append(auxiliary_classifier(x, num_classes, f"aux{len(aux) + 1}", classifier_activation))
     x = layers.MaxPooling2D(3, 2, padding="same", name="pool4")(x)
     x = inception(inception(x, "5a"), "5b")
-    if include_top:
+
+    def top(x):
         x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        x = layers.Dropout(dropout, name="dropout")(x)
-        x = classifier(x, num_classes)
-    return keras.Model(inputs, [x, *aux] if aux else x, name="googlenet")
+        return layers.Dropout(dropout, name="dropout")(x)
+
+    return finish(inputs, x, "googlenet", top=top, extra=aux, **dict(include_top=include_top, pooling=pooling, num_classes=num_classes,
+                  classifier_activation=classifier_activation))

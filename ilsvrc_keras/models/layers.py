@@ -29,3 +29,30 @@ class LocalResponseNormalization(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "size": self.size, "k": self.k, "alpha": self.alpha, "beta": self.beta}
+
+
+@keras.saving.register_keras_serializable(package="ilsvrc_keras")
+class PixelNormalization(keras.layers.Layer):
+    """Raw 0-255 pixels (any dtype) -> a network's input: optional RGB -> BGR, then ``x * scale +
+    offset`` per channel (what :class:`ilsvrc_keras.transforms.Normalization` computes in tf.data).
+    Exports carry it so that their consumers feed raw pixels."""
+
+    def __init__(self, scale, offset, reverse_channels=False, **kwargs):
+        super().__init__(**kwargs)
+        self.scale, self.offset, self.reverse_channels = list(scale), list(offset), bool(reverse_channels)
+
+    def call(self, inputs):
+        x = tf.cast(inputs, "float32")
+        if self.reverse_channels:
+            x = x[..., ::-1]
+        return x * tf.constant(self.scale, "float32") + tf.constant(self.offset, "float32")
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def compute_output_spec(self, inputs):
+        return keras.KerasTensor(inputs.shape, dtype="float32")
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale, "offset": self.offset,
+                "reverse_channels": self.reverse_channels}

@@ -2,9 +2,7 @@
 small network whose real ImageNet weights every offline test uses. Built by keras itself."""
 
 from .._lazy import keras
-from ..registry import WeightsSource, register
-
-_URL = "https://storage.googleapis.com/tensorflow/keras-applications/mobilenet/"
+from ..registry import register
 
 
 @register(
@@ -20,14 +18,13 @@ _URL = "https://storage.googleapis.com/tensorflow/keras-applications/mobilenet/"
     preprocessing="tf",
     reported_top1_error=58.5,
     reported_note="alpha 0.25 at 128 px, single crop, validation (41.5% top-1 accuracy)",
-    weights=WeightsSource(
-        url=_URL + "mobilenet_2_5_128_tf.h5", file_name="mobilenet_2_5_128_tf.h5",
-        notop_url=_URL + "mobilenet_2_5_128_tf_no_top.h5", notop_file_name="mobilenet_2_5_128_tf_no_top.h5",
-    ),
     explain_layer="conv_pw_13_relu",
 )
-def mobilenet(input_shape, num_classes, include_top, alpha=0.25, dropout=1e-3):
+def mobilenet(input_shape, num_classes=1000, include_top=True, *, input_tensor=None, pooling=None,
+        classifier_activation="softmax", alpha=0.25, dropout=1e-3):
+    # keras.applications' own builder takes the same arguments.
     return keras.applications.MobileNet(
         input_shape=tuple(input_shape), alpha=alpha, include_top=include_top, weights=None,
-        classes=num_classes, dropout=dropout,
+        input_tensor=input_tensor, pooling=pooling, classes=num_classes, dropout=dropout,
+        classifier_activation=classifier_activation,
     )

@@ -9,15 +9,14 @@ weights (ResNet-50/101/152 and the ResNeXt-50 file keras stores) load by name.
 import functools
 
 from .._lazy import keras, layers
-from ..registry import WeightsSource, register
-from .common import classifier, model_input
+from ..registry import register
+from .common import finish, model_input
 
 BN_EPSILON = 1.001e-5  # keras.applications' value; the published weights were trained with it
 # Moving-average momentum of the BatchNorm statistics: PyTorch's 0.1 in Keras' convention. Keras'
 # default 0.99 needs thousands of steps before the inference statistics are usable, which makes
 # short runs (fine-tuning, CPU training) look broken for epochs. It is not a weight: keras' files load.
 BN_MOMENTUM = 0.9
-_KERAS = "https://storage.googleapis.com/tensorflow/keras-applications/resnet/"
 
 
 def conv_bn(x, filters, kernel, stride, name, *, use_bias=False, groups=1, relu=True, zero_gamma=False):
@@ -44,22 +43,27 @@ def squeeze_excite(x, ratio, name):
     return layers.Multiply(name=f"{name}_se_scale")([x, s])
 
 
-def _residual(x, shortcut, out_channels, stride, name, use_bias):
+def _residual(x, shortcut, out_channels, stride, name, use_bias, avg_down=False):
     if stride != 1 or shortcut.shape[-1] != out_channels:
+        if avg_down and stride != 1:
+            # ResNet-D (He et al. 2019, "Bag of Tricks"): average-pool, then a stride-1 projection, so the
+            # shortcut sees every input pixel instead of one in four.
+            shortcut = layers.AveragePooling2D(stride, stride, padding="same", name=f"{name}_0_pool")(shortcut)
+            stride = 1
         shortcut = conv_bn(shortcut, out_channels, 1, stride, f"{name}_0", use_bias=use_bias, relu=False)
     x = layers.Add(name=f"{name}_add")([shortcut, x])
     return layers.Activation("relu", name=f"{name}_out")(x)
 
 
-def basic_block(x, width, stride, name, *, use_bias=False, **_):
+def basic_block(x, width, stride, name, *, use_bias=False, avg_down=False):
     """Two 3x3 convolutions (ResNet-18/34)."""
     y = conv_bn(x, width, 3, stride, f"{name}_1", use_bias=use_bias)
     y = conv_bn(y, width, 3, 1, f"{name}_2", use_bias=use_bias, relu=False, zero_gamma=True)
-    return _residual(y, x, width, stride, name, use_bias)
+    return _residual(y, x, width, stride, name, use_bias, avg_down)
 
 
 def bottleneck_block(x, width, stride, name, *, expansion=4, groups=1, se_ratio=None,
-                     stride_in_1x1=False, use_bias=False):
+                     stride_in_1x1=False, use_bias=False, avg_down=False):
     """1x1 reduce, 3x3 (grouped for ResNeXt), 1x1 expand, optional squeeze-and-excitation."""
     s1, s3 = (stride, 1) if stride_in_1x1 else (1, stride)
     y = conv_bn(x, width, 1, s1, f"{name}_1", use_bias=use_bias)
@@ -67,36 +71,37 @@ def bottleneck_block(x, width, stride, name, *, expansion=4, groups=1, se_ratio=
     y = conv_bn(y, width * expansion, 1, 1, f"{name}_3", use_bias=use_bias, relu=False, zero_gamma=True)
     if se_ratio:
         y = squeeze_excite(y, se_ratio, name)
-    return _residual(y, x, width * expansion, stride, name, use_bias)
+    return _residual(y, x, width * expansion, stride, name, use_bias, avg_down)
 
 
-def resnet(input_shape, num_classes, include_top, *, name, block, depths,
-           widths=(64, 128, 256, 512), use_bias=False, **block_kwargs):
-    """The residual network skeleton: a 7x7 stem, four stages of ``depths`` blocks, global pooling."""
-    inputs = model_input(input_shape)
-    x = layers.ZeroPadding2D(3, name="conv1_pad")(inputs)
-    x = layers.Conv2D(64, 7, strides=2, use_bias=use_bias, name="conv1_conv",
-                      kernel_initializer=keras.initializers.VarianceScaling(2.0, "fan_out", "truncated_normal"))(x)
-    x = layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name="conv1_bn")(x)
-    x = layers.Activation("relu", name="conv1_relu")(x)
+def resnet(input_shape, num_classes=1000, include_top=True, *, input_tensor=None, pooling=None,
+           classifier_activation="softmax", name, block, depths, widths=(64, 128, 256, 512), use_bias=False,
+           stem="7x7", dropout=0.0, **block_kwargs):
+    """The residual network skeleton: a stem (the paper's 7x7, or ResNet-C's three 3x3 convolutions,
+    ``stem="deep"``), four stages of ``depths`` blocks, global pooling."""
+    x, inputs = model_input(input_shape, input_tensor)
+    if stem == "deep":
+        for i, filters in enumerate((32, 32, 64)):
+            x = conv_bn(x, filters, 3, 2 if i == 0 else 1, f"conv1{'abc'[i]}", use_bias=use_bias)
+    else:
+        x = layers.ZeroPadding2D(3, name="conv1_pad")(x)
+        x = layers.Conv2D(64, 7, strides=2, use_bias=use_bias, name="conv1_conv",
+                          kernel_initializer=keras.initializers.VarianceScaling(2.0, "fan_out", "truncated_normal"))(x)
+        x = layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name="conv1_bn")(x)
+        x = layers.Activation("relu", name="conv1_relu")(x)
     x = layers.ZeroPadding2D(1, name="pool1_pad")(x)
     x = layers.MaxPooling2D(3, 2, name="pool1_pool")(x)
     for stage, (depth, width) in enumerate(zip(depths, widths)):
         for i in range(depth):
             stride = 2 if (i == 0 and stage > 0) else 1
             x = block(x, width, stride, f"conv{stage + 2}_block{i + 1}", use_bias=use_bias, **block_kwargs)
-    if include_top:
+
+    def top(x):
         x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        x = classifier(x, num_classes)
-    return keras.Model(inputs, x, name=name)
+        return layers.Dropout(dropout, name="dropout")(x) if dropout else x
 
-
-def _keras_weights(name, hashes, converter=None):
-    top = f"{name}_weights_tf_dim_ordering_tf_kernels.h5"
-    notop = f"{name}_weights_tf_dim_ordering_tf_kernels_notop.h5"
-    return WeightsSource(url=_KERAS + top, file_name=top, file_hash=hashes[0],
-                         notop_url=_KERAS + notop, notop_file_name=notop, notop_file_hash=hashes[1],
-                         converter=converter)
+    return finish(inputs, x, name, top=top, include_top=include_top, pooling=pooling, num_classes=num_classes,
+                  classifier_activation=classifier_activation)
 
 
 _RESNET = dict(family="resnet", year=2015, paper="Deep Residual Learning for Image Recognition",
@@ -114,17 +119,13 @@ register(name="resnet34", depth=34, params=21_814_696, reported_top1_error=24.52
 
 # keras' ResNet-50/101/152: biases on every convolution and the stride in the first 1x1 (Caffe style).
 _keras_resnet = functools.partial(bottleneck_block, stride_in_1x1=True)
-for _name, _depths, _params, _top1, _top5, _hashes in [
-    ("resnet50", (3, 4, 6, 3), 25_636_712, 22.85, 6.71,
-     ("2cb95161c43110f7111970584f804107", "4d473c1dd8becc155b73f8504c6f6626")),
-    ("resnet101", (3, 4, 23, 3), 44_707_176, 21.75, 6.05,
-     ("f1aeb4b969a6efcfb50fad2f0c20cfc5", "88cf7a10940856eca736dc7b7e228a21")),
-    ("resnet152", (3, 8, 36, 3), 60_419_944, 21.43, 5.71,
-     ("100835be76be38e30d865e96f2aaae62", "ee4c566cf9a93f14d82f913c2dc6dd0c")),
+for _name, _depths, _params, _top1, _top5 in [
+    ("resnet50", (3, 4, 6, 3), 25_636_712, 22.85, 6.71),
+    ("resnet101", (3, 4, 23, 3), 44_707_176, 21.75, 6.05),
+    ("resnet152", (3, 8, 36, 3), 60_419_944, 21.43, 5.71),
 ]:
     register(name=_name, depth=int(_name[6:]), params=_params, reported_top1_error=_top1, reported_top5_error=_top5,
              reported_note=_TABLE3, preprocessing="caffe", explain_layer="conv5_block3_out",
-             weights=_keras_weights(_name, _hashes),
              builder_kwargs=dict(name=_name, block=_keras_resnet, depths=_depths, use_bias=True),
              **_RESNET)(resnet)
 
@@ -133,10 +134,7 @@ register(
     paper="Aggregated Residual Transformations for Deep Neural Networks",
     authors="Xie, Girshick, Dollar, Tu, He", input_size=224, params=25_097_128,
     reported_top1_error=22.2, reported_note="32x4d, 224 px single crop, validation; top-5 not reported",
-    # keras stores ResNeXt weights trained with torch-style normalization (keras-applications 1.0.8).
     preprocessing="torch", explain_layer="conv5_block3_out",
-    weights=_keras_weights("resnext50", ("67a5b30d522ed92f75a1f16eef299d1a", "62527c363bdd9ec598bed41947b379fc"),
-                           converter="keras_resnext"),
     builder_kwargs=dict(name="resnext50", block=functools.partial(bottleneck_block, groups=32, expansion=2),
                         depths=(3, 4, 6, 3), widths=(128, 256, 512, 1024)),
 )(resnet)
@@ -150,3 +148,19 @@ register(
     builder_kwargs=dict(name="seresnet50", block=functools.partial(bottleneck_block, se_ratio=16),
                         depths=(3, 4, 6, 3)),
 )(resnet)
+
+# ResNet-D (He, Zhang, Zhang, Xie, Xie, Li 2019): the "Bag of Tricks" tweaks on ResNet-B -- a deep 3x3
+# stem (ResNet-C) and average-pooled downsampling shortcuts (ResNet-D). Not an ILSVRC entry: the
+# stronger trunk the Imagenette recipe trains from scratch; no ImageNet weights are published for keras.
+_RESNET_D = dict(family="resnet", year=2019, paper="Bag of Tricks for Image Classification with Convolutional "
+                 "Neural Networks", authors="He, Zhang, Zhang, Xie, Xie, Li", input_size=224, preprocessing="torch",
+                 explain_layer="conv5_block2_out")
+register(name="resnet18d", depth=18, params=11_718_472,
+         reported_note="the paper reports ResNet-50-D only", **_RESNET_D,
+         builder_kwargs=dict(name="resnet18d", block=basic_block, depths=(2, 2, 2, 2), stem="deep", avg_down=True)
+         )(resnet)
+register(name="resnet50d", depth=50, params=25_629_512, reported_top1_error=22.84, reported_top5_error=6.48,
+         reported_note="224 px single crop, validation (paper's table 5, model tweaks alone)",
+         **{**_RESNET_D, "explain_layer": "conv5_block3_out"},
+         builder_kwargs=dict(name="resnet50d", block=bottleneck_block, depths=(3, 4, 6, 3), stem="deep",
+                             avg_down=True))(resnet)

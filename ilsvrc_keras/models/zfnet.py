@@ -1,9 +1,9 @@
 """ZFNet (Zeiler & Fergus, ILSVRC 2013): AlexNet with a 7x7 stride-2 first layer and stride-2 conv2."""
 
-from .._lazy import keras, layers
+from .._lazy import layers
 from ..registry import register
-from .alexnet import fully_connected_top
-from .common import model_input
+from .alexnet import fully_connected
+from .common import finish, model_input
 
 
 @register(
@@ -22,12 +22,13 @@ from .common import model_input
     explain_layer="conv5",
     min_input_size=64,
 )
-def zfnet(input_shape, num_classes, include_top, dropout=0.5):
+def zfnet(input_shape, num_classes=1000, include_top=True, *, input_tensor=None, pooling=None,
+        classifier_activation="softmax", dropout=0.5):
     """ZFNet: feature maps 110 -> 55 -> 26 -> 13 -> 6 at 224 px, as in the paper's figure 3."""
     from .layers import LocalResponseNormalization
 
-    inputs = model_input(input_shape)
-    x = layers.ZeroPadding2D(1, name="conv1_pad")(inputs)
+    x, inputs = model_input(input_shape, input_tensor)
+    x = layers.ZeroPadding2D(1, name="conv1_pad")(x)
     x = layers.Conv2D(96, 7, strides=2, activation="relu", name="conv1")(x)
     x = layers.MaxPooling2D(3, 2, padding="same", name="pool1")(x)
     x = LocalResponseNormalization(name="norm1")(x)
@@ -38,6 +39,5 @@ def zfnet(input_shape, num_classes, include_top, dropout=0.5):
     x = layers.Conv2D(384, 3, padding="same", activation="relu", name="conv4")(x)
     x = layers.Conv2D(256, 3, padding="same", activation="relu", name="conv5")(x)
     x = layers.MaxPooling2D(3, 2, name="pool5")(x)
-    if include_top:
-        x = fully_connected_top(x, num_classes, dropout)
-    return keras.Model(inputs, x, name="zfnet")
+    return finish(inputs, x, "zfnet", top=fully_connected(dropout), **dict(include_top=include_top, pooling=pooling, num_classes=num_classes,
+                  classifier_activation=classifier_activation))

@@ -19,10 +19,11 @@ from .trainer import RunConfig, RunResult, Trainer
 
 
 def train(model: str, data, out, *, epochs: int = 10, batch_size: int = 128, image_size: Optional[int] = None,
-          weights=None, val_fraction: float = 0.2, labels=None, seed: int = 0, data_dir=None, manual_dir=None,
+          weights=None, val_data=None, val_fraction: float = 0.2, labels=None, seed: int = 0, data_dir=None, manual_dir=None,
           callbacks: Sequence = (), **options) -> RunResult:
     """Train a zoo network on a class-per-folder dataset, the raw ILSVRC layout, TFRecord shards,
-    a TFDS dataset, arrays or a ``tf.data.Dataset`` (:func:`ilsvrc_keras.datasets.open_dataset`).
+    a TFDS dataset, arrays or a ``tf.data.Dataset`` (:func:`ilsvrc_keras.datasets.open_dataset`),
+    validating on ``val_data`` or on ``val_fraction`` of ``data`` held out (0: no validation).
 
     ``options`` are :class:`RunConfig` fields (``lr``, ``optimizer``, ``schedule``,
     ``warmup_epochs``, ``label_smoothing``, ``augment``, ``progressive_from``, ...) and the
@@ -45,7 +46,7 @@ def train(model: str, data, out, *, epochs: int = 10, batch_size: int = 128, ima
     machine = {k: options.pop(k) for k in ("replicas", "xla", "precision") if k in options}
     config = RunConfig(out=str(out), epochs=epochs, batch_size=batch_size, seed=seed, **options)
     config.validate()
-    dataset = open_dataset(data, val_fraction=val_fraction, seed=seed, labels=labels, data_dir=data_dir,
+    dataset = open_dataset(data, val_data, val_fraction=val_fraction, seed=seed, labels=labels, data_dir=data_dir,
                            manual_dir=manual_dir)
     size = int(image_size or spec.input_size)
     transform = EvalTransform(size, spec.crop_fraction, spec.preprocessing)
@@ -53,8 +54,9 @@ def train(model: str, data, out, *, epochs: int = 10, batch_size: int = 128, ima
     # Under progressive resizing one network takes every size of the run.
     shape = (None, None, 3) if config.progressive_from else (size, size, 3)
     with Trainer(seed=seed, **machine) as trainer:
+        # Logits: the loss folds the softmax in; the model folder records it (load() applies it).
         net = trainer.build(lambda: create_model(model, weights=weights, num_classes=len(dataset.class_names),
-                                                 input_shape=shape, **extra))
+                                                 input_shape=shape, classifier_activation=None, **extra))
         result = trainer.fit(net, dataset, transform, config, callbacks)
     card = {**spec.card(), "trained_on": str(data), "image_size": size}
     finish_run(result, dataset.class_names, transform, card, trainer)
@@ -64,12 +66,14 @@ def train(model: str, data, out, *, epochs: int = 10, batch_size: int = 128, ima
 def finish_run(result: RunResult, class_names, transform, card: dict, trainer: Trainer) -> None:
     """The run's deliverables: the model folder (unless interrupted), the curves, ``summary.json``.
     Non-chief workers write theirs beside their checkpoints."""
-    from ..inference import save_model_folder
+    from ..models.common import ends_in_logits
+    from ..presets import save_folder
 
     out = Path(result.out) if trainer.chief else trainer.checkpoint_dir(trainer.config)
     out.mkdir(parents=True, exist_ok=True)
     if not result.interrupted:
-        save_model_folder(out, result.model, class_names, transform, card)
+        save_folder(out, result.model, class_names, transform, card,
+                    outputs="logits" if ends_in_logits(result.model) else "probabilities")
         try:
             from ..plots import training_curves
 

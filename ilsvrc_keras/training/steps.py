@@ -8,9 +8,18 @@ where XLA was measured slower than the default kernels.
 
 from __future__ import annotations
 
+from typing import Optional
+
+
+def _ends_in_logits(model) -> bool:
+    from ..models.common import ends_in_logits
+
+    return ends_in_logits(model)
+
 
 def make_train_step(strategy, model, optimizer, *, global_batch_size: int, label_smoothing: float = 0.0,
-                    aux_weight: float = 0.3, xla: bool = False, loss_scale: bool = False):
+                    aux_weight: float = 0.3, xla: bool = False, loss_scale: bool = False,
+                    from_logits: Optional[bool] = None):
     """A ``tf.function`` that trains ``model`` on one distributed batch ``(x, one-hot y, weights)``
     and returns ``(mean loss, correct, seen)`` over the real (weight > 0) examples of all replicas.
 
@@ -18,7 +27,9 @@ def make_train_step(strategy, model, optimizer, *, global_batch_size: int, label
     batch, then divided by ``global_batch_size``, so gradients all-reduced across replicas equal
     one device's on the same batch. Extra outputs (GoogLeNet's auxiliary classifiers) add
     ``aux_weight`` times their loss; model losses (regularizers) are added once.
-    ``loss_scale``: the optimizer is a ``LossScaleOptimizer`` (fp16).
+    ``loss_scale``: the optimizer is a ``LossScaleOptimizer`` (fp16). ``from_logits``: whether the
+    model ends in logits (the zoo's training networks do: a softmax folded into the loss is exact
+    where a softmax's probabilities underflow); None reads it from the model's last layer.
 
     >>> import keras, tensorflow as tf
     >>> from ilsvrc_keras.training import make_optimizer, make_train_step
@@ -34,9 +45,11 @@ def make_train_step(strategy, model, optimizer, *, global_batch_size: int, label
     import tensorflow as tf
 
     global_batch = float(global_batch_size)
+    logits = _ends_in_logits(model) if from_logits is None else from_logits
 
     def per_example_loss(y, p):
-        return keras.losses.categorical_crossentropy(y, tf.cast(p, tf.float32), label_smoothing=label_smoothing)
+        return keras.losses.categorical_crossentropy(y, tf.cast(p, tf.float32), from_logits=logits,
+                                                     label_smoothing=label_smoothing)
 
     def forward_backward(x, y, w):
         with tf.GradientTape() as tape:
@@ -72,17 +85,22 @@ def make_train_step(strategy, model, optimizer, *, global_batch_size: int, label
     return train_step
 
 
-def make_eval_step(strategy, model):
+def make_eval_step(strategy, model, from_logits: Optional[bool] = None):
     """A ``tf.function`` that runs ``model`` in inference mode on one distributed evaluation batch
     ``(x, one-hot y, weights, positions)`` and returns, gathered from every replica (and worker),
     ``(probabilities, true class, weights, positions)`` as tensors: what
     :class:`ilsvrc_keras.evaluation.Evaluator` accumulates. The first output is the prediction
-    (auxiliary heads are ignored)."""
+    (auxiliary heads are ignored); logits (``from_logits``, None: read from the model) go through
+    a softmax."""
     import tensorflow as tf
+
+    logits = _ends_in_logits(model) if from_logits is None else from_logits
 
     def replica_eval(x, y, w, i):
         out = model(x, training=False)
         p = tf.cast(out[0] if isinstance(out, (list, tuple)) else out, tf.float32)
+        if logits:
+            p = tf.nn.softmax(p, axis=-1)
         # One float32 matrix per replica: a single all-gather (MultiWorkerMirroredStrategy gathers
         # one tensor at a time); class indices and positions stay exact below 2**24.
         extra = tf.stack([tf.cast(tf.argmax(y, -1), tf.float32), w, tf.cast(i, tf.float32)], axis=1)

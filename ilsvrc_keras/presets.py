@@ -1,0 +1,380 @@
+"""Presets: one set of weights for an architecture, with everything needed to use them.
+
+An architecture (:mod:`ilsvrc_keras.registry`) holds the paper's facts. A :class:`Preset` holds one
+set of its weights: where they come from (URL, hash, file name), the class labels, the preprocessing
+as numbers (size, crop fraction, :class:`~ilsvrc_keras.transforms.Normalization`, interpolation),
+whether the network ends in probabilities or logits, and figures measured with it -- as timm's
+``arch.tag`` configs, torchvision's ``Weights`` and keras-hub's preset folders do.
+
+Zoo presets are named ``arch.tag`` (``"resnet50.keras_in1k"``); the bare architecture name means its
+default preset. A model folder written by :func:`save_folder` (by ``train``, ``fine_tune``, or you) is a
+preset too, and this module is the only one that writes and reads that format:
+
+- ``model.keras``: the network (Keras' safe format: no code is loaded from it);
+- ``labels.json``: the class names, one per output;
+- ``preprocessing.json``: size, crop fraction, normalization, interpolation, outputs, the card.
+
+:func:`get_preset` takes a zoo name, ``arch.tag`` or a folder; :func:`ilsvrc_keras.load` opens any of
+them through it. Adding a second set of weights for an architecture is one :func:`register_preset`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import os
+from pathlib import Path
+from typing import Optional, Sequence
+
+from .errors import IlsvrcKerasError, UnknownModelError
+from .registry import get_spec, list_models
+
+MODEL_FILE = "model.keras"
+LABELS_FILE = "labels.json"
+PREPROCESSING_FILE = "preprocessing.json"
+OUTPUTS = ("probabilities", "logits")
+
+
+@dataclasses.dataclass(frozen=True)
+class WeightsSource:
+    """Where a preset's weights come from (a file keras.applications publishes, or any URL)."""
+
+    url: str
+    file_name: str
+    file_hash: Optional[str] = None  # md5 or sha256, as keras.utils.get_file accepts
+    notop_url: Optional[str] = None
+    notop_file_name: Optional[str] = None
+    notop_file_hash: Optional[str] = None
+    # Name of a weight-conversion hook in ilsvrc_keras.weights (e.g. keras' old ResNeXt layout).
+    converter: Optional[str] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Preset:
+    """One set of weights of architecture ``arch`` and how to use them.
+
+    >>> from ilsvrc_keras.presets import get_preset
+    >>> p = get_preset("resnet50")
+    >>> p.name, p.size, p.normalization.name
+    ('resnet50.keras_in1k', 224, 'caffe')
+    """
+
+    arch: str
+    tag: str
+    size: int
+    crop_fraction: float
+    normalization: object  # a transforms.Normalization, or its name
+    interpolation: str = "bilinear"
+    weights: Optional[WeightsSource] = None
+    labels: Optional[tuple] = None  # the class names; None: ImageNet-1k's 1000 wnids
+    outputs: str = "probabilities"  # what the saved network ends in: "probabilities" or "logits"
+    figures: dict = dataclasses.field(default_factory=dict)  # measured with these weights (and how)
+    folder: Optional[str] = None  # a model folder's path
+    card_extra: dict = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self):
+        from .transforms import Normalization
+
+        object.__setattr__(self, "normalization", Normalization.named(self.normalization))
+        if self.outputs not in OUTPUTS:
+            raise IlsvrcKerasError(f"outputs must be one of {OUTPUTS}, not {self.outputs!r}")
+
+    @property
+    def name(self) -> str:
+        return self.folder if self.folder else f"{self.arch}.{self.tag}"
+
+    def transform(self, size: Optional[int] = None):
+        """The evaluation transform (resize, center crop, normalization) of these weights."""
+        from .transforms import EvalTransform
+
+        return EvalTransform(int(size or self.size), self.crop_fraction, self.normalization)
+
+    def class_labels(self) -> list:
+        """``(label, readable name)`` per output."""
+        from .labels import imagenet_classes
+
+        if self.labels is None:
+            return list(imagenet_classes())
+        return [(str(c), str(c)) for c in self.labels]
+
+    def card(self) -> dict:
+        """The model card: the architecture's facts, then this preset's."""
+        try:
+            card = get_spec(self.arch).card()
+        except UnknownModelError:
+            card = {"name": self.arch}
+        card.update({"preset": self.name, "input_size": self.size, "crop_fraction": self.crop_fraction,
+                     "preprocessing": self.normalization.name, "normalization": self.normalization.to_dict(),
+                     "outputs": self.outputs, "figures": dict(self.figures),
+                     "imagenet_weights": self.weights.file_name if self.weights else None})
+        card.update(self.card_extra)
+        if self.folder:
+            card.update({"name": Path(self.folder).name, "path": self.folder, "classes": len(self.labels or ())})
+        return card
+
+
+# --- the zoo's presets -------------------------------------------------------------------------------------
+
+_PRESETS: dict[str, Preset] = {}
+_DEFAULT: dict[str, str] = {}  # arch -> the tag its bare name means
+
+
+def register_preset(preset: Preset, default: bool = False) -> Preset:
+    """Add a zoo preset (``arch.tag``); the first of an architecture (or ``default=True``) is what the
+    bare architecture name means."""
+    get_spec(preset.arch)  # the architecture must exist
+    if preset.name in _PRESETS:
+        raise ValueError(f"preset {preset.name!r} registered twice")
+    _PRESETS[preset.name] = preset
+    if default or preset.arch not in _DEFAULT:
+        _DEFAULT[preset.arch] = preset.tag
+    return preset
+
+
+def list_presets(arch: Optional[str] = None) -> list[str]:
+    """The zoo's presets (``arch.tag``), oldest architecture first.
+
+    >>> from ilsvrc_keras.presets import list_presets
+    >>> list_presets("resnet50")
+    ['resnet50.keras_in1k']
+    """
+    order = {name: i for i, name in enumerate(list_models())}
+    names = [n for n, p in _PRESETS.items() if arch is None or p.arch == arch]
+    return sorted(names, key=lambda n: (order.get(_PRESETS[n].arch, 0), n))
+
+
+def imagenet_preset(arch: str) -> Optional[Preset]:
+    """The default preset of ``arch``, or None where no weights are published for it."""
+    tag = _DEFAULT.get(arch)
+    return _PRESETS[f"{arch}.{tag}"] if tag else None
+
+
+def preset_for_file(path) -> Optional[Preset]:
+    """The zoo preset whose weights file (with or without its top) has ``path``'s name, if any."""
+    name = Path(path).name
+    for preset in _PRESETS.values():
+        if preset.weights and name in (preset.weights.file_name, preset.weights.notop_file_name):
+            return preset
+    return None
+
+
+def is_model_folder(path) -> bool:
+    return Path(path).is_dir() and (Path(path) / MODEL_FILE).is_file()
+
+
+def get_preset(name) -> Preset:
+    """A zoo name (its default preset), ``arch.tag``, or a model folder -> its :class:`Preset`.
+    A zoo architecture without published weights has a preset with ``weights=None`` (its paper's
+    preprocessing): random weights, or weights you give."""
+    key = os.fspath(name)
+    if key in _PRESETS:
+        return _PRESETS[key]
+    if is_model_folder(key):
+        return read_folder(key)
+    arch, _, tag = key.partition(".") if key not in list_models() else (key, "", "")
+    if key in list_models() or (tag and arch in list_models()):
+        if not tag:
+            return imagenet_preset(arch) or _untrained(arch)
+        raise UnknownModelError(f"{arch} has no preset {tag!r}; its presets: "
+                                f"{', '.join(list_presets(arch)) or 'none (no weights are published for it)'}")
+    if os.path.sep in key or os.path.exists(key):
+        raise IlsvrcKerasError(f"{key}: not a model folder (no {MODEL_FILE} inside)")
+    get_spec(key)  # raises UnknownModelError with the closest names
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _untrained(arch: str) -> Preset:
+    spec = get_spec(arch)
+    return Preset(arch, "untrained", spec.input_size, spec.crop_fraction, spec.preprocessing)
+
+
+def close_names(name: str) -> list[str]:
+    return difflib.get_close_matches(name, [*list_models(), *_PRESETS], n=3, cutoff=0.5)
+
+
+# --- model folders: the one writer and the one reader -------------------------------------------------------
+
+
+def save_folder(out, model, class_names: Sequence[str], transform, card: Optional[dict] = None,
+                outputs: str = "probabilities") -> dict:
+    """Write a model folder that :func:`get_preset` and :func:`ilsvrc_keras.load` read (and so
+    ``classify``, ``evaluate``, ``export`` and the app). Each file is written whole or not at all.
+    Returns the paths written.
+
+    >>> import ilsvrc_keras
+    >>> from ilsvrc_keras.presets import save_folder
+    >>> net = ilsvrc_keras.create_model("resnet18", num_classes=2, input_shape=(64, 64, 3))
+    >>> preset = ilsvrc_keras.presets.get_preset("resnet18")
+    >>> paths = save_folder("runs/two", net, ["cat", "dog"], preset.transform(64))  # doctest: +SKIP
+    """
+    from .files import write_atomic
+
+    if outputs not in OUTPUTS:
+        raise IlsvrcKerasError(f"outputs must be one of {OUTPUTS}, not {outputs!r}")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / (MODEL_FILE + ".tmp.keras")
+    model.save(tmp)
+    os.replace(tmp, out / MODEL_FILE)
+    write_atomic(out / LABELS_FILE, json.dumps([str(c) for c in class_names], indent=1))
+    prep = {"size": transform.size, "crop_fraction": transform.crop_fraction,
+            "preprocessing": transform.normalization.name, "normalization": transform.normalization.to_dict(),
+            "interpolation": "bilinear", "outputs": outputs, "card": card or {}}
+    write_atomic(out / PREPROCESSING_FILE, json.dumps(prep, indent=2))
+    return {"model": str(out / MODEL_FILE), "labels": str(out / LABELS_FILE),
+            "preprocessing": str(out / PREPROCESSING_FILE)}
+
+
+def read_folder(folder) -> Preset:
+    """A model folder's :class:`Preset`, its JSON checked: a missing file or key, a normalization
+    that is neither named nor given as numbers, or labels that are not a list of names, is one
+    :class:`IlsvrcKerasError` naming the file."""
+    from .transforms import Normalization
+
+    folder = Path(folder)
+    labels = _read_json(folder / LABELS_FILE)
+    prep = _read_json(folder / PREPROCESSING_FILE)
+    if not isinstance(labels, list) or not labels:
+        raise IlsvrcKerasError(f"{folder / LABELS_FILE}: expected a non-empty list of class names")
+    if labels and not isinstance(labels[0], str):  # an older folder's [label, name] pairs
+        labels = [row[0] if isinstance(row, (list, tuple)) else row for row in labels]
+    if not isinstance(prep, dict):
+        raise IlsvrcKerasError(f"{folder / PREPROCESSING_FILE}: expected a JSON object")
+    try:
+        size, crop = int(prep["size"]), float(prep["crop_fraction"])
+        normalization = (Normalization.from_dict(prep["normalization"]) if "normalization" in prep
+                         else Normalization.named(prep["preprocessing"]))
+    except KeyError as exc:
+        raise IlsvrcKerasError(f"{folder / PREPROCESSING_FILE}: missing {exc}") from None
+    except (TypeError, ValueError, IlsvrcKerasError) as exc:
+        raise IlsvrcKerasError(f"{folder / PREPROCESSING_FILE}: {exc}") from None
+    if not (16 <= size <= 4096 and 0.1 <= crop <= 1.0):
+        raise IlsvrcKerasError(f"{folder / PREPROCESSING_FILE}: size {size} or crop_fraction {crop} out of range")
+    card = prep.get("card") if isinstance(prep.get("card"), dict) else {}
+    arch = card.get("fine_tuned_from") or card.get("arch") or card.get("family") or "folder"
+    return Preset(str(arch), "folder", size, crop, normalization, str(prep.get("interpolation", "bilinear")),
+                  labels=tuple(str(c) for c in labels), outputs=str(prep.get("outputs", "probabilities")),
+                  folder=str(folder), card_extra=card)
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text("utf8"))
+    except FileNotFoundError:
+        raise IlsvrcKerasError(f"{path.parent}: not a complete model folder ({path.name} is missing)") from None
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise IlsvrcKerasError(f"{path}: not valid JSON ({exc})") from None
+
+
+def folder_state(folder) -> tuple:
+    """What identifies a model folder's contents cheaply: each file's size and modification time
+    (a rewritten folder has a new state, so :func:`ilsvrc_keras.load`'s cache does not serve it stale)."""
+    folder = Path(folder)
+    state = []
+    for name in (MODEL_FILE, LABELS_FILE, PREPROCESSING_FILE):
+        try:
+            st = (folder / name).stat()
+            state.append((name, st.st_size, st.st_mtime_ns))
+        except FileNotFoundError:
+            state.append((name, None, None))
+    return tuple(state)
+
+
+def load_folder_model(preset: Preset):
+    """The Keras model of a folder preset, checked against its labels and size."""
+    import keras
+
+    from .models import layers  # noqa: F401  (registers the zoo's custom layers before deserialising)
+
+    path = Path(preset.folder) / MODEL_FILE
+    try:
+        model = keras.models.load_model(path, compile=False, safe_mode=True)
+    except ValueError as exc:
+        if "safe_mode" in str(exc) or "lambda" in str(exc).lower():
+            raise IlsvrcKerasError(
+                f"{path}: refused, the file carries Python code (a Lambda layer), which Keras' safe mode does "
+                "not run. If you trust its author, load it yourself with keras.models.load_model(path, "
+                "safe_mode=False) and pass the model to ilsvrc_keras.export or save_folder") from None
+        raise IlsvrcKerasError(f"{path}: cannot read the saved model ({exc})") from None
+    except OSError as exc:
+        raise IlsvrcKerasError(f"{path}: cannot read the saved model ({exc})") from None
+    outputs = model.outputs[0].shape[-1] if model.outputs else None
+    if outputs is not None and preset.labels is not None and outputs != len(preset.labels):
+        raise IlsvrcKerasError(f"{preset.folder}: {LABELS_FILE} names {len(preset.labels)} classes but the network "
+                               f"has {outputs} outputs")
+    shape = tuple(model.inputs[0].shape[1:3])
+    if None not in shape and shape != (preset.size, preset.size):
+        raise IlsvrcKerasError(f"{preset.folder}: {PREPROCESSING_FILE} says {preset.size} px but the network "
+                               f"takes {shape[0]}x{shape[1]}")
+    return model
+
+
+# --- which network to use when none is named --------------------------------------------------------------
+
+DOWNLOAD_DEFAULT = "resnet50"  # a strong network keras can download: 22.9% top-1 error (10-crop)
+
+
+def default_model(offline: Optional[bool] = None) -> tuple[str, str]:
+    """``(zoo name, why)``: the strongest network whose ImageNet weights are on this machine (lowest
+    reported top-1 error), else ResNet-50, which keras downloads. ``fine_tune``, ``classify`` and
+    the CLI use it when no model is named, and say which it was.
+
+    >>> from ilsvrc_keras.presets import default_model
+    >>> default_model()  # doctest: +SKIP
+    ('resnet50', 'the strongest network whose ImageNet weights are on this machine')
+    """
+    from .weights import find_local_weights, is_offline
+
+    local = []
+    for name in list_presets():
+        preset = _PRESETS[name]
+        if find_local_weights(preset) is not None or find_local_weights(preset, False) is not None:
+            spec = get_spec(preset.arch)
+            err = spec.reported_top1_error if spec.reported_top1_error is not None else 100.0
+            local.append((err, preset.arch))
+    if local:
+        return min(local)[1], "the strongest network whose ImageNet weights are on this machine"
+    offline = is_offline() if offline is None else offline
+    why = "no ImageNet weights are on this machine" + (" (and downloads are off)" if offline else
+                                                       "; keras downloads them")
+    return DOWNLOAD_DEFAULT, why
+
+
+# keras.applications' published files. A second set of weights for an architecture is one more entry.
+_KERAS = "https://storage.googleapis.com/tensorflow/keras-applications/"
+
+
+def _keras_file(folder, stem, hashes=(None, None), converter=None, top_suffix="_weights_tf_dim_ordering_tf_kernels"):
+    top, notop = f"{stem}{top_suffix}.h5", f"{stem}{top_suffix}_notop.h5"
+    return WeightsSource(url=f"{_KERAS}{folder}/{top}", file_name=top, file_hash=hashes[0],
+                         notop_url=f"{_KERAS}{folder}/{notop}", notop_file_name=notop, notop_file_hash=hashes[1],
+                         converter=converter)
+
+
+def _register_zoo() -> None:
+    keras_resnets = {
+        "resnet50": ("2cb95161c43110f7111970584f804107", "4d473c1dd8becc155b73f8504c6f6626"),
+        "resnet101": ("f1aeb4b969a6efcfb50fad2f0c20cfc5", "88cf7a10940856eca736dc7b7e228a21"),
+        "resnet152": ("100835be76be38e30d865e96f2aaae62", "ee4c566cf9a93f14d82f913c2dc6dd0c"),
+    }
+    for name in ("vgg16", "vgg19"):
+        register_preset(Preset(name, "keras_in1k", 224, 0.875, "caffe", weights=_keras_file(name, name)))
+    for name, hashes in keras_resnets.items():
+        register_preset(Preset(name, "keras_in1k", 224, 0.875, "caffe", weights=_keras_file("resnet", name, hashes)))
+    # keras stores ResNeXt weights trained with torch-style normalization (keras-applications 1.0.8),
+    # its grouped convolution in an older layout.
+    register_preset(Preset("resnext50", "keras_in1k", 224, 0.875, "torch", weights=_keras_file(
+        "resnet", "resnext50", ("67a5b30d522ed92f75a1f16eef299d1a", "62527c363bdd9ec598bed41947b379fc"),
+        converter="keras_resnext")))
+    mobilenet = "https://storage.googleapis.com/tensorflow/keras-applications/mobilenet/"
+    register_preset(Preset(
+        "mobilenet_0.25_128", "keras_in1k", 128, 128 / 146, "tf",
+        weights=WeightsSource(url=mobilenet + "mobilenet_2_5_128_tf.h5", file_name="mobilenet_2_5_128_tf.h5",
+                              notop_url=mobilenet + "mobilenet_2_5_128_tf_no_top.h5",
+                              notop_file_name="mobilenet_2_5_128_tf_no_top.h5"),
+        figures={"top1": 0.40, "top5": 0.61, "published_top1": 0.415,
+                 "how": "ilsvrc-keras evaluate on the 100 ILSVRC2012 validation images of the development assets"}))
+
+
+_register_zoo()

@@ -1,0 +1,162 @@
+"""Exports for serving that take raw pixels: the normalization and the softmax are inside the graph.
+
+``export(model, path, format=...)`` writes a TensorFlow SavedModel, a TFLite (LiteRT) flatbuffer or an
+ONNX file whose input is the center crop of a photo as RGB pixels, ``uint8`` ``(N, size, size, 3)``
+(0-255), and whose output is the class probabilities. A consumer needs no knowledge of the network's
+caffe / tf / torch preprocessing (the pitfall of keras#10279): resize the shorter side to
+``round(size / crop_fraction)``, cut the center ``size x size``, feed the bytes. A ``labels.json``
+beside it (inside a SavedModel's folder; ``NAME.labels.json`` beside a file) holds the classes in
+output order (``{"label", "name"}``) and those crop numbers.
+See ``docs/deploy-tflite.md`` for a consumer with nothing but ``tensorflow`` (or ``ai-edge-litert``)
+and Pillow.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from .errors import IlsvrcKerasError
+
+EXPORT_FORMATS = ("savedmodel", "tflite", "onnx")
+# File (or folder) names fine_tune and the CLI give each format inside a model folder.
+EXPORT_NAMES = {"savedmodel": "savedmodel", "tflite": "model.tflite", "onnx": "model.onnx"}
+
+
+def serving_model(classifier):
+    """A Keras model: raw ``uint8`` pixels ``(size, size, 3)`` -> :class:`~ilsvrc_keras.transforms.Normalization`
+    (a layer) -> the network -> probabilities (a softmax where the network ends in logits)."""
+    import keras
+
+    size = classifier.transform.size
+    pixels = keras.Input((size, size, 3), dtype="uint8", name="pixels")
+    x = classifier.transform.normalization.layer()(pixels)
+    y = classifier.model(x, training=False)
+    if isinstance(y, (list, tuple)):
+        y = y[0]
+    if classifier.outputs == "logits":
+        y = keras.layers.Softmax(name="probabilities", dtype="float32")(y)
+    return keras.Model(pixels, y, name=f"{classifier.model.name}_serving")
+
+
+def export(model=None, path=None, *, format: str = "savedmodel", weights=None, preset=None,
+           class_names=None) -> dict:
+    """Export ``model`` for serving with raw pixels in (see the module's text).
+
+    Args:
+        model: a zoo name or ``arch.tag`` (ImageNet weights), a model folder, an
+            :class:`ilsvrc_keras.Classifier`, or a ``keras.Model`` with ``preset`` (whose size and
+            normalization it takes) and ``class_names``. None: the default network.
+        path: where to write: a folder for ``"savedmodel"``, a file for ``"tflite"`` and ``"onnx"``.
+        format: ``"savedmodel"``, ``"tflite"`` or ``"onnx"`` (Keras' ``model.export``; needs the
+            ``tf2onnx`` and ``onnx`` packages: ``pip install ilsvrc-keras[onnx]``).
+        weights: another weights file for a zoo network.
+
+    Returns ``{"format", "path", "labels", "input": {...}}``. Nothing is left half-written: each
+    file appears whole or not at all.
+
+    >>> import ilsvrc_keras
+    >>> ilsvrc_keras.export("mobilenet_0.25_128", "exports/mobilenet.tflite", format="tflite",
+    ...                     weights="../shared/assets/weights/mobilenet_2_5_128_tf.h5")  # doctest: +SKIP
+    {'format': 'tflite', 'path': 'exports/mobilenet.tflite', ...}
+    """
+    if format not in EXPORT_FORMATS:
+        raise IlsvrcKerasError(f"unknown export format {format!r}; choose one of {', '.join(EXPORT_FORMATS)}")
+    if path is None:
+        raise IlsvrcKerasError("export needs a path to write to")
+    path = Path(path)
+    if format == "savedmodel" and path.exists() and not path.is_dir():
+        raise IlsvrcKerasError(f"{path} is a file; a SavedModel is a folder")
+    if format != "savedmodel" and path.is_dir():
+        raise IlsvrcKerasError(f"{path} is a folder; give the {format} file's name (e.g. {path / EXPORT_NAMES[format]})")
+    _check_writable(path.parent)
+    clf = _classifier(model, weights, preset, class_names)
+    serving = serving_model(clf)
+    labels_path = (path / "labels.json") if format == "savedmodel" else path.with_suffix(".labels.json")
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{path.name}.") as tmp:
+        staged = Path(tmp) / path.name
+        if format == "savedmodel":
+            serving.export(str(staged), format="tf_saved_model", verbose=False)
+            _write_labels(staged / "labels.json", clf)
+        elif format == "tflite":
+            saved = Path(tmp) / "savedmodel"
+            serving.export(str(saved), format="tf_saved_model", verbose=False)
+            import tensorflow as tf
+
+            staged.write_bytes(tf.lite.TFLiteConverter.from_saved_model(str(saved)).convert())
+        else:
+            _export_onnx(serving, staged)
+        if format != "savedmodel":
+            _write_labels(Path(tmp) / labels_path.name, clf)
+        _replace(staged, path)
+        if format != "savedmodel":
+            os.replace(Path(tmp) / labels_path.name, labels_path)
+    return {"format": format, "path": str(path), "labels": str(labels_path), "model": clf.name, **_signature(clf)}
+
+
+def _signature(clf) -> dict:
+    size = clf.transform.size
+    return {"input": {"name": "pixels", "shape": [None, size, size, 3], "dtype": "uint8", "channels": "RGB",
+                      "resize_shorter_side_to": round(size / clf.transform.crop_fraction), "center_crop": size},
+            "output": {"shape": [None, clf.num_classes], "meaning": "probabilities"}}
+
+
+def _classifier(model, weights, preset, class_names):
+    from .inference import Classifier, load
+
+    if hasattr(model, "layers") and hasattr(model, "outputs"):  # a keras.Model
+        if preset is None:
+            raise IlsvrcKerasError("exporting a keras.Model needs preset= (a zoo name or a Preset) for its size and "
+                                   "normalization")
+        from .models.common import ends_in_logits
+        from .presets import Preset, get_preset
+
+        preset = preset if isinstance(preset, Preset) else get_preset(preset)
+        labels = [(str(c), str(c)) for c in class_names] if class_names is not None else preset.class_labels()
+        outputs = "logits" if ends_in_logits(model) else "probabilities"
+        return Classifier(model, preset.transform(model.inputs[0].shape[1] or None), labels, model.name,
+                          outputs=outputs)
+    return load(model, weights)
+
+
+def _export_onnx(serving, path: Path) -> None:
+    try:
+        import onnx  # noqa: F401
+        import tf2onnx  # noqa: F401
+    except ImportError as exc:
+        raise IlsvrcKerasError(
+            f"ONNX export needs the tf2onnx and onnx packages ({exc.name} is not installed): "
+            "pip install 'ilsvrc-keras[onnx]' (or tf2onnx onnx)") from None
+    import numpy as np
+
+    serving(np.zeros((1, *serving.inputs[0].shape[1:]), np.uint8))  # Keras' ONNX export wants a called model
+    serving.export(str(path), format="onnx", verbose=False)
+
+
+def _write_labels(path: Path, clf) -> None:
+    classes = [{"label": lab, "name": name} for lab, name in clf.class_labels]
+    path.write_text(json.dumps({"model": clf.name, **_signature(clf), "classes": classes}, indent=1))
+
+
+def _check_writable(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise IlsvrcKerasError(f"cannot create the output folder {folder}: {exc.strerror}") from None
+    if not os.access(folder, os.W_OK):
+        raise IlsvrcKerasError(f"cannot write in {folder}")
+
+
+def _replace(staged: Path, path: Path) -> None:
+    """Put ``staged`` at ``path`` (a previous export there is replaced only once the new one is whole)."""
+    if path.is_dir():
+        old = path.with_name(f".{path.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(path, old)
+        os.replace(staged, path)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(staged, path)
