@@ -2,8 +2,10 @@
 
 Accepts paths, bytes, file objects, PIL images and arrays. Applies the EXIF orientation;
 converts grayscale, palette, RGBA/LA (composited on white), CMYK and 16-bit or float images;
-takes the first frame of animations. Rejects empty, non-image and truncated files and pixel
-bombs with an :class:`ImageError` that names the input.
+takes the first frame of animations. Rejects empty, non-image and truncated files, pixel
+bombs (over :data:`MAX_PIXELS`, checked from the header before decoding) and strips thinner than
+1:``MAX_ASPECT`` (whose resize to the network's input would be unbounded: a 30 KB 10000x1 PNG
+cost 2.5 GB) with an :class:`ImageError` that names the input.
 """
 
 from __future__ import annotations
@@ -19,7 +21,10 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import ImageError
 
-MAX_PIXELS = 100_000_000  # about 100 megapixels; larger inputs are refused before decoding
+MAX_PIXELS = 100_000_000  # 100 megapixels; larger inputs are refused before decoding
+# Longer side / shorter side. Resizing the shorter side to the input size (256 px for 224 crops) makes
+# a 1:100 strip 25,600 x 256 px (75 MB as float32), a 1:20000 one 5 million px wide (15 GB).
+MAX_ASPECT = 100
 ImageInput = Union[str, os.PathLike, bytes, bytearray, "io.IOBase", Image.Image, np.ndarray]
 
 
@@ -62,13 +67,15 @@ def load_image(src: ImageInput, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
         raise ImageError(f"{name}: the file is empty")
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # Pillow warns from 89.5 MP; the limit here is MAX_PIXELS, checked below from the header
+            # (Pillow itself still refuses twice its own limit, before anything is decoded).
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
             _check_pixels(image, name, max_pixels)
             return _from_pil(image, name, max_pixels)
     except ImageError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
         if isinstance(exc, UnidentifiedImageError):
             raise ImageError(f"{name}: not an image file (or a format Pillow cannot read)") from None
         raise ImageError(f"{name}: image too large ({exc})") from None
@@ -78,6 +85,12 @@ def load_image(src: ImageInput, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
 
 def _check_pixels(image: Image.Image, name: str, max_pixels: int) -> None:
     w, h = image.size
+    check_shape(h, w, name, max_pixels)
+
+
+def check_shape(height: int, width: int, name: str, max_pixels: int = MAX_PIXELS) -> None:
+    """The limits every image reader applies to a size read from a header, before decoding."""
+    w, h = int(width), int(height)
     if w * h > max_pixels:
         raise ImageError(
             f"{name}: image too large ({w}x{h} = {w * h / 1e6:.0f} megapixels; the limit is "
@@ -85,6 +98,9 @@ def _check_pixels(image: Image.Image, name: str, max_pixels: int) -> None:
         )
     if w == 0 or h == 0:
         raise ImageError(f"{name}: image has no pixels ({w}x{h})")
+    if max(w, h) > MAX_ASPECT * min(w, h):
+        raise ImageError(f"{name}: a {w}x{h} strip, not a photo (the longer side may be at most {MAX_ASPECT} times "
+                         "the shorter)")
 
 
 def _from_pil(image: Image.Image, name: str, max_pixels: int) -> np.ndarray:
@@ -110,6 +126,7 @@ def _from_array(array: np.ndarray, name: str) -> np.ndarray:
         a = a[..., 0]
     if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[-1] not in (3, 4)) or 0 in a.shape:
         raise ImageError(f"{name}: expected an (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) array")
+    check_shape(a.shape[0], a.shape[1], name)
     if a.dtype == np.uint8:
         pass
     elif a.dtype == np.uint16:

@@ -13,6 +13,7 @@ pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 import ilsvrc_keras  # noqa: E402
+from ilsvrc_keras.app.page import md  # noqa: E402  (the escaping the page applies to file names)
 
 from conftest import ROOT, flower_subset  # noqa: E402
 
@@ -37,8 +38,10 @@ def _texts(at) -> str:
 
 
 def _shown(at) -> list:
-    """The names of the photos classified on the page, in order."""
-    return [m.value.split("**")[1] for m in at.main.markdown if m.value.startswith("**") and "**:" in m.value]
+    """The names of the photos classified on the page, in order (as a visitor reads them: the page
+    escapes Markdown in file names)."""
+    return [re.sub(r"\\(.)", r"\1", m.value.split("**")[1]) for m in at.main.markdown
+            if m.value.startswith("**") and "**:" in m.value]
 
 
 def _clean(at):
@@ -77,7 +80,7 @@ def test_upload_real_jpeg_shows_the_libraries_top5(app_env, val_sample, mobilene
     expected = mobilenet.classify(photo, top=5)
     at = _upload(_app(), [_jpeg(photo)])
     text = _texts(at)
-    assert f"**{PHOTO}**: {expected[0].name} ({expected[0].probability:.1%})" in text
+    assert f"**{md(PHOTO)}**: {expected[0].name} ({expected[0].probability:.1%})" in text
     for i, p in enumerate(expected, 1):
         assert f"{i}. {p.name}: {p.probability:.1%}" in text
     assert at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")  # the bar chart is there
@@ -107,7 +110,7 @@ def test_sample_photos_classify(app_env, val_sample, mobilenet, monkeypatch):
     for name, path in ((PHOTO, val_sample / "images" / PHOTO), ("grace_hopper.jpg", hopper)):
         top = mobilenet.classify(path, top=1)[0]
         at = _clean(at.selectbox(key="sample").set_value(name).run())
-        assert f"**{name}**: {top.name} ({top.probability:.1%})" in _texts(at)
+        assert f"**{md(name)}**: {top.name} ({top.probability:.1%})" in _texts(at)
     # Without a samples folder, the photo installed with matplotlib is still offered.
     monkeypatch.delenv("ILSVRC_KERAS_SAMPLES_DIR")
     assert _clean(_app()).selectbox(key="sample").options == ["grace_hopper.jpg"]
@@ -179,6 +182,28 @@ def test_bad_files_each_get_a_message_and_good_ones_still_classify(app_env, val_
     at.session_state["view"] = "Localization"
     at = _clean(at.run())
     assert at.selectbox(key="loc_photo").options == shown
+
+
+def test_file_names_are_text_and_a_thin_strip_costs_no_memory(app_env, val_sample):
+    """A visitor's file name is shown as itself (no Markdown: no bold, no link), and a 20000x1 PNG (a few
+    hundred bytes whose resize to the network's input would take gigabytes) is refused from its header."""
+    import psutil
+
+    photo = val_sample / "images" / PHOTO
+    strip = _encoded(np.full((1, 20_000, 3), 120, np.uint8), "PNG")
+    assert len(strip) < 5_000
+    at = _app()
+    rss = psutil.Process().memory_info().rss
+    at = _upload(at, [("**bold** [link](http://example.com).jpg", photo.read_bytes(), "image/jpeg"),
+                      ("strip.png", strip, "image/png")])
+    grown = psutil.Process().memory_info().rss - rss
+    assert grown < 300 * 2**20, grown  # one photo classified; the strip decoded nothing
+    errors = "\n".join(e.value for e in at.error)
+    assert "strip.png" in errors and "strip, not a photo" in errors
+    heading = next(m.value for m in at.main.markdown if m.value.startswith("**") and "**:" in m.value)
+    assert heading.startswith(f"**{md('**bold** [link](http://example.com).jpg')}**:")  # escaped: shown as typed
+    assert "\\*\\*bold\\*\\*" in heading and "\\[link\\](http\\://" in heading
+    assert _shown(at) == ["**bold** [link](http://example.com).jpg"]
 
 
 def test_upload_over_the_size_limit_is_refused(app_env, val_sample):

@@ -112,6 +112,21 @@ def test_pixel_bomb_is_refused_before_decoding():
         load_image(_encode(Image.new("RGB", (100, 100)), "PNG"), max_pixels=5000)
 
 
+def test_the_pixel_limit_is_100_megapixels_and_strips_are_refused():
+    """Pillow's own warning starts at 89.5 megapixels; the documented limit is 100 (checked from the header)."""
+    ok = load_image(_encode(Image.new("1", (10_000, 9_500)), "PNG"))  # 95 megapixels
+    assert ok.shape == (9_500, 10_000, 3)
+    del ok
+    with pytest.raises(ImageError, match="101 megapixels"):
+        load_image(_encode(Image.new("1", (10_100, 10_000)), "PNG"))
+    for size in ((20_000, 1), (1, 20_000), (5_000, 40)):
+        with pytest.raises(ImageError, match="strip, not a photo"):
+            load_image(_encode(Image.new("RGB", size), "PNG"))
+    with pytest.raises(ImageError, match="strip"):
+        load_image(np.zeros((1, 20_000, 3), np.uint8))
+    assert load_image(_encode(Image.new("RGB", (4_000, 40)), "PNG")).shape == (40, 4_000, 3)  # 1:100, a panorama
+
+
 @pytest.mark.parametrize("array,match", [
     (np.zeros((4, 4, 2), np.uint8), "array"),
     (np.zeros((0, 4, 3), np.uint8), "array"),

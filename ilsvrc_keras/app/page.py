@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -159,7 +160,7 @@ def _gather_photos() -> list[tuple[str, bytes]]:
     photos, limit = [], _upload_limit_bytes()
     for f in list(uploads or []) + ([shot] if shot is not None else []):
         if f.size > limit:
-            st.error(f"{f.name}: {f.size / 2**20:.1f} MB is over the upload limit of {limit // 2**20} MB.")
+            st.error(f"{md(f.name)}: {f.size / 2**20:.1f} MB is over the upload limit of {limit // 2**20} MB.")
         else:
             photos.append((f.name, f.getvalue()))
     if sample:
@@ -185,16 +186,42 @@ def _classified(key: str, data: bytes):
 
 def _checked(key, photos):
     """``(name, bytes, top-5, thumbnail)`` of each readable photo; a bad file is reported and
-    skipped, never fatal."""
+    skipped, never fatal. A network that fails on a readable photo is reported as the network's
+    fault, not the photo's."""
     good = []
     for name, data in photos:
         try:
-            good.append((name, data, *_classified(key, data)))
+            array = ilsvrc_keras.load_image(io.BytesIO(data))
         except ilsvrc_keras.ImageError as exc:
-            st.error(f"{name}: {str(exc).split(': ', 1)[-1]}")
+            st.error(f"{md(name)}: {md(str(exc).split(': ', 1)[-1])}")
+            continue
         except Exception as exc:  # a decoder failure we did not foresee still gets a readable line
-            st.error(f"{name}: cannot read this image ({type(exc).__name__}: {exc})")
+            st.error(f"{md(name)}: cannot read this image ({type(exc).__name__})")
+            continue
+        del array
+        try:
+            good.append((name, data, *_classified(key, data)))
+        except Exception as exc:
+            import logging
+
+            logging.getLogger("ilsvrc_keras.app").exception("%s failed on %s", key, name)
+            st.error(f"{md(key)} failed on {md(name)} ({type(exc).__name__}); the photo itself reads fine. "
+                     "Try another network.")
     return good
+
+
+# What makes inline Markdown (emphasis, code, links, HTML, strike-through, maths, tables, headings);
+# "(", ")" and "!" only act after a "]" or before a "[", which are escaped; ":" stops bare-URL autolinks.
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>~$|#:])")
+_LIST_START = re.compile(r"^(\s*)(\d+)([.)])|^(\s*)([-+])")
+
+
+def md(text) -> str:
+    """``text`` shown as itself where Streamlit renders Markdown (file names are the visitor's:
+    ``**x**.jpg`` or ``[a](http://...)`` must not become formatting or links)."""
+    out = _MARKDOWN.sub(r"\\\1", str(text))
+    return _LIST_START.sub(lambda m: (m.group(1) or "") + (m.group(2) or "") + "\\" + m.group(3)
+                           if m.group(2) else (m.group(4) or "") + "\\" + m.group(5), out)
 
 
 def classify_view(photos) -> None:
@@ -206,7 +233,7 @@ def classify_view(photos) -> None:
         pic, chart = st.columns([2, 3])
         pic.image(thumb, caption=name, width="stretch", output_format="JPEG")
         # The answer and its top-5 right under the photo's name; the chart below them.
-        chart.markdown(f"**{name}**: {preds[0].name} ({preds[0].probability:.1%})")
+        chart.markdown(f"**{md(name)}**: {preds[0].name} ({preds[0].probability:.1%})")
         chart.markdown("\n".join(f"{i}. {p.name}: {p.probability:.1%}" for i, p in enumerate(preds, 1)))
         frame = pd.DataFrame({"class": [p.name for p in preds], "probability": [p.probability for p in preds]})
         chart.bar_chart(frame, x="class", y="probability", horizontal=True, sort="-probability", height=180)
@@ -282,7 +309,7 @@ def compare_view(photos) -> None:
                      "answer": f"{preds[0].name} ({preds[0].probability:.1%})",
                      "top-5": "; ".join(f"{p.name} {p.probability:.0%}" for p in preds),
                      "latency (ms)": round(ms, 1)})
-    st.markdown(f"**{name}** through every network available here ({len(rows)})")
+    st.markdown(f"**{md(name)}** through every network available here ({len(rows)})")
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="cmp_table")
     if len(rows) <= 1:
         missing = [n for n in ilsvrc_keras.list_models()
@@ -321,7 +348,7 @@ def explanations_view(choice, photos) -> None:
     slow = right.checkbox("Also Score-CAM", key="exp_scorecam",
                           help="One forward pass per feature channel: about 20x the time of Grad-CAM")
     methods = {**EXPLAIN, **({"Score-CAM": "scorecam"} if slow else {})}
-    st.caption(f"{name}: where {choice.key} looks for **{picked}**, by each method; boxes cover the heat map at or "
+    st.caption(f"{md(name)}: where {choice.key} looks for **{picked}**, by each method; boxes cover the heat map at or "
                f"above {localization.DEFAULT_THRESHOLD:.0%} of its peak.")
     for column, (title, method) in zip(st.columns(len(methods)), methods.items()):
         try:
@@ -397,4 +424,4 @@ def run() -> None:
         import logging
 
         logging.getLogger("ilsvrc_keras.app").exception("page failed")
-        st.error(f"Something went wrong: {type(exc).__name__}: {exc}")
+        st.error(f"Something went wrong ({type(exc).__name__}); the details are in the server's log.")
