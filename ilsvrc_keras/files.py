@@ -13,3 +13,60 @@ def write_atomic(path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
+
+
+RUN_FILE = "run.json"
+# What a run folder holds besides run.json: removed by overwrite=True, never anything else.
+RUN_OUTPUTS = ("checkpoints", "tensorboard", "history.csv", "summary.json", "report.json", "curves.png",
+               "confusion_matrix.png", "model.keras", "labels.json", "preprocessing.json", "savedmodel",
+               "model.tflite", "model.labels.json", "model.onnx", "run.json")
+
+
+def claim_run_folder(out, record: dict, overwrite: bool = False) -> Path:
+    """Make ``out`` the folder of the run described by ``record`` (model, classes, image size, data
+    fingerprint...). A rerun with the same record resumes there; a folder holding another run (or
+    outputs of an unknown one) is refused with what differs, unless ``overwrite``, which removes that
+    run's outputs first. Unwritable places fail here, before any model is built."""
+    import json
+    import shutil
+
+    from .errors import IlsvrcKerasError
+
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise IlsvrcKerasError(f"{out} is a file; the output must be a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise IlsvrcKerasError(f"cannot create the output folder {out}: {exc.strerror}") from None
+    if not os.access(out, os.W_OK):
+        raise IlsvrcKerasError(f"cannot write in the output folder {out}")
+    record = json.loads(json.dumps(record, default=str))  # as it will read back
+    path = out / RUN_FILE
+    previous = None
+    if path.is_file():
+        try:
+            previous = json.loads(path.read_text())
+        except ValueError:
+            previous = {"unreadable": str(path)}
+    elif any((out / name).exists() for name in RUN_OUTPUTS):
+        previous = {"unknown": "outputs of a run that did not record its settings"}
+    if previous is not None and previous != record:
+        if not overwrite:
+            differs = sorted(k for k in set(previous) | set(record) if previous.get(k) != record.get(k))
+            shown = "; ".join(f"{k}: {_short(previous.get(k))} there, {_short(record.get(k))} now" for k in differs)
+            raise IlsvrcKerasError(f"{out} holds another run ({shown}); choose another folder, or pass --overwrite / "
+                                   "overwrite=True to replace it")
+        for name in RUN_OUTPUTS:
+            target = out / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+    write_atomic(path, json.dumps(record, indent=2))
+    return out
+
+
+def _short(value) -> str:
+    text = "none" if value is None else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."

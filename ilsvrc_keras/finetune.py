@@ -33,6 +33,7 @@ from typing import Optional, Sequence, Union
 import numpy as np
 
 from .errors import DataError, IlsvrcKerasError
+from .files import claim_run_folder
 from .serving import EXPORT_FORMATS, EXPORT_NAMES
 
 
@@ -166,7 +167,7 @@ def fine_tune(data, model: Optional[str] = None, weights="imagenet", out=None, *
               class_weight: Union[None, str, dict] = None, patience: Optional[int] = None,
               precision: Optional[str] = None, xla: Optional[bool] = None, replicas: Optional[int] = None,
               seed: int = 0, export: Sequence[str] = (), progress: bool = True,
-              callbacks: Sequence = ()) -> FineTuneResult:
+              callbacks: Sequence = (), overwrite: bool = False) -> FineTuneResult:
     """Fine-tune a pretrained zoo network on ``data`` and return a :class:`FineTuneResult`.
 
     ``data`` (and ``val_data``): anything :func:`ilsvrc_keras.datasets.open_dataset` reads: a
@@ -178,7 +179,9 @@ def fine_tune(data, model: Optional[str] = None, weights="imagenet", out=None, *
     unfrozen network; its BatchNorm layers train (``train_bn``) with moving statistics of momentum
     ``bn_momentum`` (``None``: the network's own). ``class_weight="balanced"`` weights the loss by
     inverse class frequency. ``callbacks``: Keras callbacks, run across both phases as one training
-    (epochs numbered on from the head phase's). Rerunning with the same ``out`` resumes.
+    (epochs numbered on from the head phase's). Rerunning with the same ``out`` and settings resumes;
+    ``out`` holding a run of another model, classes, size, weights or data is refused unless
+    ``overwrite=True``.
     ``export`` may name ``"savedmodel"`` and ``"tflite"`` (:func:`ilsvrc_keras.export`: raw pixels in).
     ``model=None``: the strongest network whose ImageNet weights are on this machine, else ResNet-50
     (:func:`ilsvrc_keras.presets.default_model`); the choice is logged and in ``report.json``.
@@ -213,8 +216,9 @@ def fine_tune(data, model: Optional[str] = None, weights="imagenet", out=None, *
         raise DataError("the validation split is empty; give val_data or more images per class")
     size = int(image_size or preset.size)
     transform = EvalTransform(size, crop_fraction or preset.crop_fraction, preset.normalization)
-    out = Path(out or Path("runs") / f"{model}-finetuned")
-    out.mkdir(parents=True, exist_ok=True)
+    out = claim_run_folder(out or Path("runs") / f"{model}-finetuned", {
+        "run": "fine_tune", "model": model, "classes": names, "image_size": size,
+        "weights": str(weights), "data": dataset.fingerprint()}, overwrite)
     # Milder crops than ImageNet's (0.08, 1): a few epochs on a small dataset learn faster from them.
     args["augment"] = augment if augment is not None else Augment(crop_scale=(0.35, 1.0))
     args["class_weights"] = class_weights_for(class_weight, dataset.train.labels, names)

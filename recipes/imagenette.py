@@ -62,6 +62,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=RECIPE["lr"], help="peak learning rate for --batch-size")
     p.add_argument("--seed", type=int, default=0, help="seed of the split, the initialization and the augmentation")
     p.add_argument("--smoke", action="store_true", help="a tiny run: 2 epochs, 72 px, batch 8 (checks the recipe)")
+    p.add_argument("--overwrite", action="store_true", help="replace a run of other settings in --out")
     p.add_argument("--json", action="store_true", help="print the run's summary as one JSON object")
     options.add_group(p, "machine", options.MACHINE, {})  # the same flags as ilsvrc-keras train
     return p
@@ -78,7 +79,7 @@ def settings(args) -> dict:
                                   "label_smoothing")}
     cfg.update(epochs=epochs, batch_size=batch, image_size=size, lr=args.lr * batch / args.batch_size,
                augment=Augment(crop_scale=RECIPE["crop_scale"]), seed=args.seed,
-               val_fraction=args.val_fraction or 0.0, val_data=args.val)
+               val_fraction=args.val_fraction or 0.0, val_data=args.val, overwrite=args.overwrite)
     # Progressive resizing only where the run is long enough to ramp, and never past the final size.
     start = round(size * RECIPE["progressive_from"] / RECIPE["size"] / 32) * 32
     if epochs >= 3 and 32 <= start < size:
@@ -110,7 +111,8 @@ def main(argv=None) -> int:
         return 2
     summary = result.to_dict()
     summary["recipe"] = {"name": "imagenette", "rules": RULES, "model": args.model, "smoke": args.smoke,
-                         **{k: (v.to_dict() if hasattr(v, "to_dict") else v) for k, v in cfg.items()},
+                         **{k: (v.to_dict() if hasattr(v, "to_dict") else v) for k, v in cfg.items()
+                            if k != "overwrite"},
                          "wall_seconds": round(time.perf_counter() - started, 1)}
     from ilsvrc_keras.files import write_atomic
 

@@ -118,18 +118,32 @@ def test_bad_arguments_are_usage_errors(args, match):
     assert p.returncode == 2 and "Traceback" not in p.stderr and match in p.stderr, p.stderr
 
 
-def test_runtime_failures_exit_1_with_one_line_and_json(tmp_path, flowers):
+def test_runtime_failures_exit_1_with_one_line_and_json(tmp_path, flowers, monkeypatch, capsys):
     from conftest import flower_subset
+
+    from ilsvrc_keras import cli
+    from ilsvrc_keras.cli import commands
 
     data = flower_subset(flowers, tmp_path / "d", ("daisy", "tulip"), 3)
     (tmp_path / "file").write_text("not a folder")
     p = run("train", "--model", "resnet18", "--data", data, "--out", tmp_path / "file", "--epochs", 1, "--json")
-    assert p.returncode == 1 and "Traceback" not in p.stderr
+    assert p.returncode == 2 and "Traceback" not in p.stderr  # checked before any model is built
     lines = [ln for ln in p.stderr.splitlines() if ln.startswith("error: ")]
-    assert len(lines) == 1 and "NotADirectoryError" in lines[0]
-    assert json.loads(p.stdout)["error"]["type"] == "NotADirectoryError"  # --json: one object, even on failure
+    assert len(lines) == 1 and "is a file; the output must be a folder" in lines[0]
+    assert json.loads(p.stdout)["error"]["type"] == "IlsvrcKerasError"  # --json: one object, even on failure
     bad = run("classify", "x.jpg", "--model", "resnet51", "--json")
     assert bad.returncode == 2 and json.loads(bad.stdout)["error"]["type"] == "UnknownModelError"
+
+    def unforeseen(args):
+        raise MemoryError("out of memory in a convolution")
+
+    monkeypatch.setattr(commands, "cmd_models", unforeseen)  # a failure no check could foresee: exit 1
+    monkeypatch.delenv("ILSVRC_KERAS_DEBUG", raising=False)
+    assert cli.main(["models", "--json"]) == 1
+    out = capsys.readouterr()
+    assert out.err.strip() == "error: MemoryError: out of memory in a convolution" and "Traceback" not in out.err
+    assert json.loads(out.out)["error"] == {"type": "MemoryError", "message": "MemoryError: out of memory in a "
+                                                                               "convolution"}
 
 
 AUGMENT_FLAGS = [("--mixup", "0.2"), ("--cutmix", "0.5"), ("--randaugment",), ("--crop-scale", "0.5"),

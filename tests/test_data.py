@@ -127,3 +127,58 @@ def test_train_and_val_folders_keep_their_own_split(flowers, tmp_path):
     (val / "orchid" / "o.jpg").write_bytes(b"x")
     with pytest.raises(DataError, match="orchid"):
         open_dataset(tmp_path / "d")
+
+
+def test_training_and_evaluation_read_images_as_classify_does(val_sample, tmp_path):
+    """One reader: the tf.data pipelines give the pixels ilsvrc_keras.load_image gives classify() for
+    EXIF-rotated, RGBA, CMYK, palette, 16-bit and WebP photos (a rotated photo used to be trained on
+    sideways), and apply its limits from the header (a strip or a pixel bomb is skipped, not decoded)."""
+    import io
+
+    import tensorflow as tf
+    from PIL import Image
+
+    from ilsvrc_keras.datasets import Augment, Split, decode_image, decode_random_crop, make_dataset
+    from ilsvrc_keras.images import load_image
+    from ilsvrc_keras.transforms import EvalTransform
+
+    photo = Image.open(val_sample / "images" / "ILSVRC2012_val_00000010.JPEG").convert("RGB").resize((160, 80))
+
+    def encode(image, fmt, **kw):
+        buf = io.BytesIO()
+        image.save(buf, fmt, **kw)
+        return buf.getvalue()
+
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 CW to display": 160x80 stored, 80x160 shown
+    rgba = photo.convert("RGBA")
+    rgba.putalpha(Image.linear_gradient("L").resize(photo.size))
+    sixteen = Image.fromarray((np.asarray(photo.convert("L"), np.uint16) * 257))
+    cases = {"rotated.jpg": encode(photo, "JPEG", exif=exif, quality=95), "rgba.png": encode(rgba, "PNG"),
+             "cmyk.jpg": encode(photo.convert("CMYK"), "JPEG", quality=95),
+             "palette.png": encode(photo.convert("P"), "PNG"), "gray16.png": encode(sixteen, "PNG"),
+             "photo.webp": encode(photo, "WEBP", quality=90), "plain.jpg": encode(photo, "JPEG", quality=95)}
+    for name, data in cases.items():
+        expected = load_image(data)
+        got = decode_image(tf.constant(data)).numpy()
+        assert got.shape == expected.shape, name
+        assert np.abs(got.astype(int) - expected.astype(int)).max() <= 2, name  # libjpeg builds may round apart
+    # Training: the whole-image crop of the rotated photo is portrait, as classify() sees it.
+    whole = decode_random_crop(tf.constant(cases["rotated.jpg"]), tf.constant([1, 2], tf.int64),
+                               Augment(crop_scale=(1.0, 1.0)))
+    assert tuple(whole.shape) == (160, 80, 3)
+    # Evaluation: the crops of the pipeline are classify()'s crops; a strip and a bomb are skipped.
+    strip = encode(Image.new("RGB", (20_000, 1)), "PNG")
+    bomb = encode(Image.new("1", (12_000, 9_000)), "PNG")
+    items = [*cases.values(), strip, bomb]
+    split = Split(items, [0] * len(items), kind="encoded")
+    transform = EvalTransform(64, 0.875, "raw")
+    seen = {}
+    for x, _, w, i in make_dataset(split, transform, 4, 1, training=False):
+        for image, weight, position in zip(x.numpy(), w.numpy(), i.numpy()):
+            if weight > 0:  # 0: padding of the last batch
+                seen[int(position)] = image
+    assert sorted(seen) == list(range(len(cases)))  # the strip and the bomb never reached a batch
+    for position, data in enumerate(cases.values()):
+        expected = transform(load_image(data)).numpy()
+        assert np.abs(seen[position] - expected).max() <= 3, list(cases)[position]

@@ -3,6 +3,7 @@ the one Evaluator counts what every report shows, and RunResult carries numbers,
 
 import csv
 import dataclasses
+import json
 
 import keras
 import numpy as np
@@ -126,3 +127,31 @@ def test_evaluator_counts_exactly_and_ignores_padding():
     report = ev.report(["a", "b", "c"])
     assert report["per_class"]["c"]["recall"] == 0.0 and report["per_class"]["a"]["precision"] == 0.5
     assert report["top2_accuracy"] == 1.0
+
+
+def test_a_run_folder_records_its_run_and_refuses_another(flowers, mobilenet_weights, tmp_path):
+    """fine-tune daisy/rose into a folder, then daisy/sunflower into the same folder: refused with what
+    differs (it used to train nothing, exit 0 and label roses as sunflowers); the same run resumes;
+    overwrite=True replaces it. Outputs that are a file or unwritable fail before any model is built."""
+    out = tmp_path / "ft"
+    kw = dict(model="mobilenet_0.25_128", weights=mobilenet_weights, out=out, head_epochs=1, epochs=0,
+              batch_size=8, progress=False)
+    rose = flower_subset(flowers, tmp_path / "a", ("daisy", "rose"), 6)
+    sunflower = flower_subset(flowers, tmp_path / "b", ("daisy", "sunflower"), 6)
+    first = ilsvrc_keras.fine_tune(rose, **kw)
+    record = json.loads((out / "run.json").read_text())
+    assert record["classes"] == ["daisy", "rose"] and record["model"] == "mobilenet_0.25_128" and record["data"]
+    with pytest.raises(ilsvrc_keras.IlsvrcKerasError, match="holds another run") as info:
+        ilsvrc_keras.fine_tune(sunflower, **kw)
+    assert "classes" in str(info.value) and "--overwrite" in str(info.value)
+    assert json.loads((out / "labels.json").read_text()) == ["daisy", "rose"]  # nothing was lost
+    again = ilsvrc_keras.fine_tune(rose, **kw)  # the same run: resumes (already done), same answer
+    assert again.val_accuracy == first.val_accuracy
+    replaced = ilsvrc_keras.fine_tune(sunflower, overwrite=True, **kw)
+    assert replaced.class_names == ["daisy", "sunflower"]
+    assert json.loads((out / "labels.json").read_text()) == ["daisy", "sunflower"]
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ilsvrc_keras.IlsvrcKerasError, match="is a file"):
+        ilsvrc_keras.fine_tune(rose, **{**kw, "out": tmp_path / "file"})
+    with pytest.raises(ilsvrc_keras.IlsvrcKerasError, match="holds another run"):  # train into it: refused too
+        ilsvrc_keras.train("resnet18", rose, out, epochs=1, batch_size=4, image_size=64, progress=False)

@@ -129,6 +129,8 @@ def _train_command(sp) -> None:
                    help="global batch size, across all replicas")
     g.add_argument("--image-size", type=o.positive_int, help="input size in px (default: the paper's)")
     g.add_argument("--seed", type=int, default=0, help="seed of the split, the initialization and augmentation")
+    g.add_argument("--overwrite", action="store_true",
+                   help="replace a run of other settings in --out (default: refuse it; the same settings resume)")
     o.add_group(sp, "machine", o.MACHINE, train_defaults)
     o.add_group(sp, "schedule", o.SCHEDULE + o.TRAIN_SCHEDULE, train_defaults)
     o.add_group(sp, "augmentation", o.AUGMENT, train_defaults)
@@ -166,6 +168,8 @@ def _fine_tune_command(sp) -> None:
     g.add_argument("--batch-size", type=o.positive_int, default=ft_defaults["batch_size"], help="global batch size")
     g.add_argument("--image-size", type=o.positive_int, help="input size in px (default: the network's)")
     g.add_argument("--seed", type=int, default=ft_defaults["seed"], help="seed of the split and the training")
+    g.add_argument("--overwrite", action="store_true",
+                   help="replace a run of other settings in --out (default: refuse it; the same settings resume)")
     o.add_group(sp, "fine-tuning", o.FINE_TUNE, ft_defaults)
     o.add_group(sp, "machine", o.MACHINE, ft_defaults)
     o.add_group(sp, "schedule of the whole-network phase", o.SCHEDULE, ft_defaults)

@@ -186,7 +186,7 @@ def cmd_train(args) -> int:
     result = train(args.model, args.data, args.out, epochs=args.epochs, batch_size=args.batch_size,
                    image_size=args.image_size, weights=args.weights, val_fraction=args.val_fraction,
                    labels=args.labels, seed=args.seed, data_dir=args.data_dir, manual_dir=args.manual_dir,
-                   **options)
+                   overwrite=args.overwrite, **options)
     summary = result.to_dict()
     text = (f"{summary['epochs_completed']}/{summary['epochs']} epochs, val top-1 {summary['val_top1']}, "
             f"top-5 {summary['val_top5']}, {summary['train_images_per_sec']} img/s, {summary['seconds']} s; "
@@ -218,7 +218,7 @@ def cmd_prepare(args) -> int:
 FINE_TUNE_OPTIONS = ("head_epochs", "head_lr", "lr", "epochs", "batch_size", "image_size", "crop_fraction",
                      "optimizer", "head_optimizer", "weight_decay", "warmup_epochs", "unfreeze", "train_bn",
                      "bn_momentum", "dropout", "label_smoothing", "class_weight", "patience", "precision", "xla",
-                     "replicas", "val_fraction", "data_dir", "val_data", "seed")
+                     "replicas", "val_fraction", "data_dir", "val_data", "seed", "overwrite")
 
 
 def cmd_fine_tune(args) -> int:

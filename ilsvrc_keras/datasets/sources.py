@@ -129,6 +129,27 @@ class ImageDataset:
     class_names: list
     root: str
 
+    def fingerprint(self) -> str:
+        """A short hash of what this dataset holds: its classes and each split's item names and labels
+        (file paths, TFDS shard files, or a digest of in-memory pixels): what a run folder records,
+        so that a rerun on other data is noticed."""
+        import hashlib
+
+        h = hashlib.sha256(json.dumps(list(self.class_names)).encode())
+        for split in (self.train, self.val):
+            h.update(f"|{type(split).__name__}:{len(split)}|".encode())
+            if isinstance(split, Split) and split.kind == "file":
+                names = split.paths
+            elif isinstance(split, Split):
+                names = [hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()[:16] if hasattr(a, "shape")
+                         else hashlib.sha256(bytes(a)).hexdigest()[:16] for a in split.items]
+            else:
+                names = [str(f) for f in (split.files or [])]
+            h.update("\n".join(map(str, names)).encode())
+            if split.labels is not None:
+                h.update(np.asarray(split.labels, np.int64).tobytes())
+        return h.hexdigest()[:16]
+
 
 # --- class folders ---------------------------------------------------------------------------------
 

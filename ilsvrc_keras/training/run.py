@@ -14,13 +14,13 @@ import logging
 from pathlib import Path
 from typing import Optional, Sequence
 
-from ..files import write_atomic
+from ..files import claim_run_folder, write_atomic
 from .trainer import RunConfig, RunResult, Trainer
 
 
 def train(model: str, data, out, *, epochs: int = 10, batch_size: int = 128, image_size: Optional[int] = None,
           weights=None, val_data=None, val_fraction: float = 0.2, labels=None, seed: int = 0, data_dir=None, manual_dir=None,
-          callbacks: Sequence = (), **options) -> RunResult:
+          callbacks: Sequence = (), overwrite: bool = False, **options) -> RunResult:
     """Train a zoo network on a class-per-folder dataset, the raw ILSVRC layout, TFRecord shards,
     a TFDS dataset, arrays or a ``tf.data.Dataset`` (:func:`ilsvrc_keras.datasets.open_dataset`),
     validating on ``val_data`` or on ``val_fraction`` of ``data`` held out (0: no validation).
@@ -28,7 +28,9 @@ def train(model: str, data, out, *, epochs: int = 10, batch_size: int = 128, ima
     ``options`` are :class:`RunConfig` fields (``lr``, ``optimizer``, ``schedule``,
     ``warmup_epochs``, ``label_smoothing``, ``augment``, ``progressive_from``, ...) and the
     :class:`Trainer`'s (``replicas``, ``xla``, ``precision``). ``callbacks``: Keras callbacks,
-    run with the built-in ones. Rerunning with the same ``out`` resumes. Returns the
+    run with the built-in ones. Rerunning with the same ``out`` and settings resumes; ``out`` holding
+    a run of another model, classes, size, weights or data is refused unless ``overwrite=True``
+    (``run.json`` records them). Returns the
     :class:`RunResult` (``result.to_dict()`` is also written to ``summary.json``).
 
     >>> import ilsvrc_keras
@@ -50,6 +52,8 @@ def train(model: str, data, out, *, epochs: int = 10, batch_size: int = 128, ima
                            manual_dir=manual_dir)
     size = int(image_size or spec.input_size)
     transform = EvalTransform(size, spec.crop_fraction, spec.preprocessing)
+    claim_run_folder(out, {"run": "train", "model": model, "classes": list(dataset.class_names), "image_size": size,
+                           "weights": str(weights) if weights else None, "data": dataset.fingerprint()}, overwrite)
     extra = {"aux_logits": True} if model == "googlenet" and config.aux_weight > 0 else {}
     # Under progressive resizing one network takes every size of the run.
     shape = (None, None, 3) if config.progressive_from else (size, size, 3)
