@@ -7,12 +7,13 @@
 #
 #   bash benchmarks/gpu.sh                       # from the repository, with the package installed
 #   bash benchmarks/gpu.sh --data /data/imagenet/train   # real JPEGs instead of generated ones
-#   GPU_BENCH_TINY=1 bash benchmarks/gpu.sh      # a tiny CPU run that checks the script (the tests do)
+#   GPU_BENCH_TINY=1 bash benchmarks/gpu.sh      # a tiny CPU run (ResNet-18, 32 px, 2 CPU replicas) that checks
+#                                                # the script (the tests do)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python}
 if [ -n "${GPU_BENCH_TINY:-}" ]; then
-    args=(--model resnet18 --size 64 --batch-per-replica 4 --steps 2 --warmup 1 --replicas 2)
+    args=(--model resnet18 --size 32 --batch-per-replica 2 --steps 2 --warmup 1 --replicas 2)
 else
     args=(--model resnet50 --size 224 --batch-per-replica 128 --steps 40)
 fi

@@ -465,19 +465,18 @@ def gpu_train(model="resnet50", size=224, batch_per_replica=128, steps=40, warmu
         synthetic = tf.data.Dataset.from_tensors((x, y, np.ones(batch, "float32"))).repeat()
         rows = []
         for xla in (True, False):
-            for source in ("synthetic", "jpeg pipeline"):
-                keras.backend.clear_session()
-                with precision_policy(precision), strategy.scope():
-                    net = create_model(model, num_classes=classes, input_shape=(size, size, 3),
-                                       classifier_activation=None)
-                    opt = make_optimizer("sgd", 0.1, weight_decay=1e-4, precision=precision)
-                    opt.build(net.trainable_variables)  # its slots mirrored now, as the Trainer does
-                    step = make_train_step(strategy, net, opt, global_batch_size=batch, xla=xla,
-                                           loss_scale=precision == "fp16")
+            keras.backend.clear_session()
+            with precision_policy(precision), strategy.scope():
+                net = create_model(model, num_classes=classes, input_shape=(size, size, 3), classifier_activation=None)
+                opt = make_optimizer("sgd", 0.1, weight_decay=1e-4, precision=precision)
+                opt.build(net.trainable_variables)  # its slots mirrored now, as the Trainer does
+                step = make_train_step(strategy, net, opt, global_batch_size=batch, xla=xla,
+                                       loss_scale=precision == "fp16")
+            for source in ("synthetic", "jpeg pipeline"):  # one compiled step for both sources
                 ds = synthetic if source == "synthetic" else make_dataset(
                     split.train, transform, batch, classes, training=True).repeat()
                 it = iter(strategy.experimental_distribute_dataset(ds))
-                for _ in range(warmup):  # compile and fill the pipeline
+                for _ in range(warmup):  # compile (once per setting) and fill the pipeline
                     step(next(it))
                 float(step(next(it))[0])
                 t = time.perf_counter()

@@ -83,6 +83,40 @@ def load_image(src: ImageInput, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
         raise ImageError(f"{name}: corrupt or truncated image ({exc})") from None
 
 
+def inspect_encoded(data: bytes, name: str = "image", max_pixels: int = MAX_PIXELS) -> tuple:
+    """``(height, width, needs_pillow)`` of an encoded image, from its header alone, after the limits
+    :func:`load_image` applies (an :class:`ImageError` otherwise). ``needs_pillow``: TensorFlow's own
+    decoder would not give :func:`load_image`'s pixels (EXIF-rotated or CMYK JPEGs, PNGs with
+    transparency, palettes or 16 bits, GIF, BMP, WebP, TIFF ...): the training and evaluation
+    pipelines decode those through :func:`load_image`, and the plain RGB/gray JPEGs and PNGs that
+    make up nearly every dataset with TensorFlow."""
+    if not data:
+        raise ImageError(f"{name}: the file is empty")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:
+        raise ImageError(f"{name}: not an image file (or a format Pillow cannot read)") from None
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"{name}: image too large ({exc})") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageError(f"{name}: corrupt or truncated image ({exc})") from None
+    w, h = image.size
+    check_shape(h, w, name, max_pixels)
+    if image.format == "JPEG":
+        try:
+            orientation = image.getexif().get(0x0112, 1)
+        except Exception:  # a damaged EXIF block: let Pillow's reader decide
+            orientation = None
+        slow = image.mode not in ("RGB", "L") or orientation != 1
+    elif image.format == "PNG":
+        slow = image.mode not in ("RGB", "L") or "transparency" in image.info
+    else:
+        slow = True
+    return h, w, bool(slow)
+
+
 def _check_pixels(image: Image.Image, name: str, max_pixels: int) -> None:
     w, h = image.size
     check_shape(h, w, name, max_pixels)

@@ -51,7 +51,7 @@ def test_gpu_script_runs_on_cpu_with_a_tiny_setting():
                        env={**os.environ, "GPU_BENCH_TINY": "1", "PYTHON": sys.executable, "TF_CPP_MIN_LOG_LEVEL": "3"})
     assert p.returncode == 0, p.stderr[-3000:]
     result = json.loads(p.stdout.strip().splitlines()[-1])
-    assert result["replicas"] == 2 and result["global_batch"] == 8
+    assert result["replicas"] == 2 and result["global_batch"] == 4
     assert {(r["xla"], r["data"]) for r in result["rows"]} == {(x, d) for x in (True, False)
                                                                 for d in ("synthetic", "jpeg pipeline")}
     assert all(r["images_per_sec"] > 0 and r["step_ms"] > 0 for r in result["rows"])

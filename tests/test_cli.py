@@ -119,10 +119,10 @@ def test_bad_arguments_are_usage_errors(args, match):
 
 
 def test_runtime_failures_exit_1_with_one_line_and_json(tmp_path, flowers, monkeypatch, capsys):
-    from conftest import flower_subset
-
     from ilsvrc_keras import cli
     from ilsvrc_keras.cli import commands
+
+    from conftest import flower_subset
 
     data = flower_subset(flowers, tmp_path / "d", ("daisy", "tulip"), 3)
     (tmp_path / "file").write_text("not a folder")

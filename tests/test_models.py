@@ -79,26 +79,35 @@ def test_too_small_or_malformed_input_is_a_clear_error():
 
 @pytest.mark.parametrize("name", EXPECTED)
 def test_keras_applications_arguments(name):
-    """include_top=False with pooling gives a 2-D output, classifier_activation=None gives logits, and
-    keras' `classes` is an alias of num_classes: what a keras.applications user types first."""
+    """include_top=False with pooling gives a 2-D output and classifier_activation=None gives logits, for
+    every family: what a keras.applications user types first."""
     spec = get_spec(name)
     size = max(64, spec.min_input_size)
     shape = (size, size, 3)
     pooled = ilsvrc_keras.create_model(name, include_top=False, pooling="avg", input_shape=shape)
+    assert len(pooled.output_shape) == 2 and pooled.output_shape[-1] >= 256
+    logits = ilsvrc_keras.create_model(name, num_classes=7, classifier_activation=None, input_shape=shape)
+    x = np.random.default_rng(1).uniform(0, 1, size=(2, *shape)).astype("float32")
+    z = np.asarray(logits(x, training=False))
+    assert z.shape == (2, 7) and not np.allclose(z.sum(axis=1), 1.0)
+
+
+@pytest.mark.parametrize("name", ["resnet18", "vgg11", "mobilenet_0.25_128"])
+def test_max_pooling_and_the_softmax_are_what_they_say(name):
+    """pooling="max" is the feature map's maximum; the default head is the softmax of the logits head
+    (same weights); keras' `classes` is an alias of num_classes."""
+    shape = (64, 64, 3)
     features = ilsvrc_keras.create_model(name, include_top=False, input_shape=shape)
-    assert len(features.output_shape) == 4 and pooled.output_shape == (None, features.output_shape[-1])
     maxed = ilsvrc_keras.create_model(name, include_top=False, pooling="max", input_shape=shape)
     maxed.set_weights(features.get_weights())
     x = np.random.default_rng(1).uniform(0, 1, size=(2, *shape)).astype("float32")
-    feature_map = np.asarray(features(x, training=False))
-    np.testing.assert_allclose(np.asarray(maxed(x, training=False)), feature_map.max(axis=(1, 2)), rtol=1e-4,
-                               atol=1e-5)
+    np.testing.assert_allclose(np.asarray(maxed(x, training=False)),
+                               np.asarray(features(x, training=False)).max(axis=(1, 2)), rtol=1e-4, atol=1e-5)
     logits = ilsvrc_keras.create_model(name, num_classes=7, classifier_activation=None, input_shape=shape)
     probs = ilsvrc_keras.create_model(name, classes=7, input_shape=shape)
     probs.set_weights(logits.get_weights())
-    z = np.asarray(logits(x, training=False))
-    assert z.shape == (2, 7) and not np.allclose(z.sum(axis=1), 1.0)
-    np.testing.assert_allclose(np.asarray(probs(x, training=False)), _softmax(z), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(probs(x, training=False)), _softmax(np.asarray(logits(x, training=False))),
+                               rtol=1e-4, atol=1e-6)
 
 
 def _softmax(z):

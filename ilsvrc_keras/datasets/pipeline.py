@@ -14,17 +14,70 @@ from __future__ import annotations
 import dataclasses
 from typing import Optional
 
+import numpy as np
+
 # Cached training images keep a shorter side of this many times the input size (see cache.py).
 TRAIN_CACHE_SCALE = 1.25
 
 
-def decode_image(contents):
-    """Encoded bytes -> uint8 ``(H, W, 3)`` inside tf.data (JPEG incl. CMYK, PNG, GIF's first frame, BMP)."""
+# libjpeg's accurate integer IDCT, Pillow's: TensorFlow's default (the fast one) put plain JPEG pixels up to
+# 7 grey levels away from what classify() reads.
+DCT = "INTEGER_ACCURATE"
+
+
+def _bytes(contents) -> bytes:
+    # tf.numpy_function hands a string scalar over as a 0-d numpy object array
+    return contents.item() if isinstance(contents, np.ndarray) else bytes(contents)
+
+
+def _inspect(contents):
+    from ..images import inspect_encoded
+
+    h, w, slow = inspect_encoded(_bytes(contents))
+    return np.int32(h), np.int32(w), np.bool_(slow)
+
+
+def _pillow(contents):
+    from ..images import load_image
+
+    return load_image(_bytes(contents))
+
+
+def inspect_image(contents):
+    """Inside tf.data: ``(height, width, needs_pillow)`` from the header, with the limits of
+    :func:`ilsvrc_keras.load_image` checked before anything is decoded (a failing image is an error
+    that the pipelines' ``ignore_errors`` turns into a skipped, counted item)."""
     import tensorflow as tf
 
-    image = tf.io.decode_image(contents, channels=3, expand_animations=False, dtype=tf.uint8)
+    h, w, slow = tf.numpy_function(_inspect, [contents], [tf.int32, tf.int32, tf.bool], stateful=False)
+    h.set_shape([])
+    w.set_shape([])
+    slow.set_shape([])
+    return h, w, slow
+
+
+def _decode(contents, slow):
+    import tensorflow as tf
+
+    def pillow():
+        return tf.numpy_function(_pillow, [contents], tf.uint8, stateful=False)
+
+    def tensorflow():
+        return tf.cond(tf.io.is_jpeg(contents),
+                       lambda: tf.io.decode_jpeg(contents, channels=3, dct_method=DCT),
+                       lambda: tf.io.decode_image(contents, channels=3, expand_animations=False, dtype=tf.uint8))
+
+    image = tf.cond(slow, pillow, tensorflow)
     image.set_shape([None, None, 3])
     return image
+
+
+def decode_image(contents):
+    """Encoded bytes -> uint8 ``(H, W, 3)`` inside tf.data: the same pixels as
+    :func:`ilsvrc_keras.load_image` gives ``classify`` (EXIF orientation, transparency on white,
+    CMYK, 16-bit, any format Pillow reads) under the same limits (:func:`inspect_image`). Plain RGB
+    and gray JPEGs and PNGs decode in TensorFlow; the rest through Pillow."""
+    return _decode(contents, inspect_image(contents)[2])
 
 
 
@@ -72,23 +125,24 @@ def scale_jitter_window(shape, seed, jitter):
 
 def decode_random_crop(contents, seed, augment: Optional["Augment"] = None):
     """Encoded bytes -> the random crop as uint8, its window picked by ``augment``
-    (:meth:`Augment.window`; default: Inception's random-resized crop). JPEGs decode only the crop
-    (``decode_and_crop_jpeg``); PNG, GIF and BMP files (ImageNet has PNGs named .JPEG) are
-    decoded whole and cropped."""
+    (:meth:`Augment.window`; default: Inception's random-resized crop). Plain JPEGs decode only the
+    crop (``decode_and_crop_jpeg``); other files (ImageNet has PNGs named .JPEG and CMYK JPEGs, phones
+    EXIF-rotated ones) are decoded whole as :func:`decode_image` does, then cropped."""
     import tensorflow as tf
 
     window_fn = (augment or Augment()).window
+    _, _, slow = inspect_image(contents)
 
     def jpeg():
         window = window_fn(tf.io.extract_jpeg_shape(contents), seed)
-        return tf.image.decode_and_crop_jpeg(contents, window, channels=3)
+        return tf.image.decode_and_crop_jpeg(contents, window, channels=3, dct_method=DCT)
 
     def other():
-        image = decode_image(contents)
+        image = _decode(contents, slow)
         window = window_fn(tf.shape(image), seed)
         return tf.image.crop_to_bounding_box(image, window[0], window[1], window[2], window[3])
 
-    image = tf.cond(tf.io.is_jpeg(contents), jpeg, other)
+    image = tf.cond(tf.logical_and(tf.io.is_jpeg(contents), tf.logical_not(slow)), jpeg, other)
     image.set_shape([None, None, 3])
     return image
 
