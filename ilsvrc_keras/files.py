@@ -15,6 +15,23 @@ def write_atomic(path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def writable_folder(folder) -> Path:
+    """``folder``, created if need be; a file there, or a place that cannot be written, is one
+    :class:`~ilsvrc_keras.IlsvrcKerasError` before any work is done."""
+    from .errors import IlsvrcKerasError
+
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise IlsvrcKerasError(f"{folder} is a file; the output must be a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise IlsvrcKerasError(f"cannot create the output folder {folder}: {exc.strerror}") from None
+    if not os.access(folder, os.W_OK):
+        raise IlsvrcKerasError(f"cannot write in the output folder {folder}")
+    return folder
+
+
 RUN_FILE = "run.json"
 # What a run folder holds besides run.json: removed by overwrite=True, never anything else.
 RUN_OUTPUTS = ("checkpoints", "tensorboard", "history.csv", "summary.json", "report.json", "curves.png",
@@ -32,15 +49,7 @@ def claim_run_folder(out, record: dict, overwrite: bool = False) -> Path:
 
     from .errors import IlsvrcKerasError
 
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise IlsvrcKerasError(f"{out} is a file; the output must be a folder")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise IlsvrcKerasError(f"cannot create the output folder {out}: {exc.strerror}") from None
-    if not os.access(out, os.W_OK):
-        raise IlsvrcKerasError(f"cannot write in the output folder {out}")
+    out = writable_folder(out)
     record = json.loads(json.dumps(record, default=str))  # as it will read back
     path = out / RUN_FILE
     previous = None

@@ -63,21 +63,29 @@ def load_image(src: ImageInput, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
         data = src.read()
     else:
         raise ImageError(f"{name}: not an image input (expected a path, bytes, a PIL image or an array)")
+    image = _open(data, name)
+    try:
+        _check_pixels(image, name, max_pixels)
+        return _from_pil(image, name, max_pixels)
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        if isinstance(exc, ImageError):
+            raise
+        raise ImageError(f"{name}: corrupt or truncated image ({exc})") from None
+
+
+def _open(data: bytes, name: str) -> Image.Image:
+    """Pillow's lazy open (the header only), its failures as :class:`ImageError` naming the input."""
     if not data:
         raise ImageError(f"{name}: the file is empty")
     try:
         with warnings.catch_warnings():
-            # Pillow warns from 89.5 MP; the limit here is MAX_PIXELS, checked below from the header
-            # (Pillow itself still refuses twice its own limit, before anything is decoded).
+            # Pillow warns from 89.5 MP; the limit here is MAX_PIXELS, checked from the header by the
+            # callers (Pillow itself still refuses twice its own limit, before anything is decoded).
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-            _check_pixels(image, name, max_pixels)
-            return _from_pil(image, name, max_pixels)
-    except ImageError:
-        raise
-    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
-        if isinstance(exc, UnidentifiedImageError):
-            raise ImageError(f"{name}: not an image file (or a format Pillow cannot read)") from None
+            return Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:
+        raise ImageError(f"{name}: not an image file (or a format Pillow cannot read)") from None
+    except Image.DecompressionBombError as exc:
         raise ImageError(f"{name}: image too large ({exc})") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageError(f"{name}: corrupt or truncated image ({exc})") from None
@@ -90,18 +98,7 @@ def inspect_encoded(data: bytes, name: str = "image", max_pixels: int = MAX_PIXE
     transparency, palettes or 16 bits, GIF, BMP, WebP, TIFF ...): the training and evaluation
     pipelines decode those through :func:`load_image`, and the plain RGB/gray JPEGs and PNGs that
     make up nearly every dataset with TensorFlow."""
-    if not data:
-        raise ImageError(f"{name}: the file is empty")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-    except UnidentifiedImageError:
-        raise ImageError(f"{name}: not an image file (or a format Pillow cannot read)") from None
-    except Image.DecompressionBombError as exc:
-        raise ImageError(f"{name}: image too large ({exc})") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise ImageError(f"{name}: corrupt or truncated image ({exc})") from None
+    image = _open(data, name)
     w, h = image.size
     check_shape(h, w, name, max_pixels)
     if image.format == "JPEG":

@@ -20,6 +20,7 @@ import tempfile
 from pathlib import Path
 
 from .errors import IlsvrcKerasError
+from .files import writable_folder
 
 EXPORT_FORMATS = ("savedmodel", "tflite", "onnx")
 # File (or folder) names fine_tune and the CLI give each format inside a model folder.
@@ -72,7 +73,7 @@ def export(model=None, path=None, *, format: str = "savedmodel", weights=None, p
         raise IlsvrcKerasError(f"{path} is a file; a SavedModel is a folder")
     if format != "savedmodel" and path.is_dir():
         raise IlsvrcKerasError(f"{path} is a folder; give the {format} file's name (e.g. {path / EXPORT_NAMES[format]})")
-    _check_writable(path.parent)
+    writable_folder(path.parent)
     clf = _classifier(model, weights, preset, class_names)
     serving = serving_model(clf)
     labels_path = (path / "labels.json") if format == "savedmodel" else path.with_suffix(".labels.json")
@@ -139,15 +140,6 @@ def _export_onnx(serving, path: Path) -> None:
 def _write_labels(path: Path, clf) -> None:
     classes = [{"label": lab, "name": name} for lab, name in clf.class_labels]
     path.write_text(json.dumps({"model": clf.name, **_signature(clf), "classes": classes}, indent=1))
-
-
-def _check_writable(folder: Path) -> None:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise IlsvrcKerasError(f"cannot create the output folder {folder}: {exc.strerror}") from None
-    if not os.access(folder, os.W_OK):
-        raise IlsvrcKerasError(f"cannot write in {folder}")
 
 
 def _replace(staged: Path, path: Path) -> None:

@@ -2,24 +2,11 @@
 
 from .._lazy import layers
 from ..registry import register
-from .common import finish, model_input
+from .common import finish, fully_connected, model_input
 
 
 def _conv(x, filters, kernel, stride, padding, name):
     return layers.Conv2D(filters, kernel, strides=stride, padding=padding, activation="relu", name=name)(x)
-
-
-def fully_connected(dropout):
-    """fc6-fc7 of AlexNet and ZFNet: two 4096-wide layers with dropout, before the classifier."""
-
-    def top(x):
-        x = layers.Flatten(name="flatten")(x)
-        for name in ("fc6", "fc7"):
-            x = layers.Dense(4096, activation="relu", name=name)(x)
-            x = layers.Dropout(dropout, name=f"{name}_dropout")(x)
-        return x
-
-    return top
 
 
 @register(

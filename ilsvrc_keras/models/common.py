@@ -24,6 +24,21 @@ def classifier(x, num_classes, activation="softmax", name="predictions"):
     return layers.Dense(num_classes, activation=activation, dtype="float32", name=name)(x)
 
 
+def fully_connected(dropout, names=("fc6", "fc7")):
+    """The top of AlexNet, ZFNet (``fc6``, ``fc7``) and VGG (``fc1``, ``fc2``, keras' names): flatten,
+    two 4096-wide layers with the papers' dropout, before the classifier. (keras' inference-only VGG
+    omits the dropout; it has no weights, so keras' files load.)"""
+
+    def top(x):
+        x = layers.Flatten(name="flatten")(x)
+        for name in names:
+            x = layers.Dense(4096, activation="relu", name=name)(x)
+            x = layers.Dropout(dropout, name=f"{name}_dropout")(x)
+        return x
+
+    return top
+
+
 def finish(inputs, x, name, *, include_top, pooling, num_classes, classifier_activation, top=None, extra=()):
     """The end every builder shares: with the top, ``top(x)`` (the family's own layers before the
     classifier: pooling, fully connected layers, dropout) and the classifier; without it, the

@@ -5,7 +5,7 @@ Layer names follow ``keras.applications.vgg16`` so that keras' published ImageNe
 
 from .._lazy import layers
 from ..registry import register
-from .common import finish, model_input
+from .common import finish, fully_connected, model_input
 
 # Filters per block: each entry is one 3x3 convolution; a max pool closes every block.
 CONFIGS = {
@@ -26,16 +26,8 @@ def vgg(input_shape, num_classes=1000, include_top=True, *, input_tensor=None, p
             x = layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"block{b}_conv{c}")(x)
         x = layers.MaxPooling2D(2, 2, name=f"block{b}_pool")(x)
 
-    def top(x):
-        x = layers.Flatten(name="flatten")(x)
-        for fc in ("fc1", "fc2"):
-            x = layers.Dense(4096, activation="relu", name=fc)(x)
-            # The paper trains with dropout here; keras' inference-only builder omits it (no weights).
-            x = layers.Dropout(dropout, name=f"{fc}_dropout")(x)
-        return x
-
-    return finish(inputs, x, name, top=top, include_top=include_top, pooling=pooling, num_classes=num_classes,
-                  classifier_activation=classifier_activation)
+    return finish(inputs, x, name, top=fully_connected(dropout, ("fc1", "fc2")), include_top=include_top,
+                  pooling=pooling, num_classes=num_classes, classifier_activation=classifier_activation)
 
 
 _COMMON = dict(

@@ -2,8 +2,7 @@
 
 from .._lazy import layers
 from ..registry import register
-from .alexnet import fully_connected
-from .common import finish, model_input
+from .common import finish, fully_connected, model_input
 
 
 @register(
