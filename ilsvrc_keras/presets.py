@@ -21,7 +21,6 @@ them through it. Adding a second set of weights for an architecture is one :func
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import json
 import os
 from pathlib import Path
@@ -187,10 +186,6 @@ def get_preset(name) -> Preset:
 def _untrained(arch: str) -> Preset:
     spec = get_spec(arch)
     return Preset(arch, "untrained", spec.input_size, spec.crop_fraction, spec.preprocessing)
-
-
-def close_names(name: str) -> list[str]:
-    return difflib.get_close_matches(name, [*list_models(), *_PRESETS], n=3, cutoff=0.5)
 
 
 # --- model folders: the one writer and the one reader -------------------------------------------------------
