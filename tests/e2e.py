@@ -113,7 +113,8 @@ async def _session(browser, url, photos, latencies, errors, timeout_ms, views):
         for tab, selector in VIEW_CHECKS:
             try:
                 await page.get_by_role("tab", name=tab).click()
-                await page.locator(selector).first.wait_for(timeout=timeout_ms)
+                # Within the view's own panel: the other tabs keep theirs, hidden (a Milestones table too).
+                await page.get_by_role("tabpanel", name=tab).locator(selector).first.wait_for(timeout=timeout_ms)
                 views.append(tab)
             except Exception as exc:
                 errors.append(f"{tab} view: {type(exc).__name__}")

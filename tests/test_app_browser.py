@@ -96,13 +96,15 @@ def test_milestones_compare_and_explanations_in_chromium(server, val_sample, mob
         page.get_by_role("tab", name="Milestones").click()
         charts = page.locator(e2e.CHART)
         expect(charts).to_have_count(2, timeout=60_000)  # both charts rendered by vega-embed
-        expect(page.locator('[data-testid="stDataFrame"]')).to_be_visible()  # the zoo's table
+        milestones = page.get_by_role("tabpanel", name="Milestones")
+        expect(milestones.get_by_test_id("stDataFrame")).to_be_visible()  # the zoo's table
         page.wait_for_timeout(800)
         page.screenshot(path=str(ARTIFACTS / "app-milestones.png"), full_page=True)
 
         page.locator(e2e.UPLOAD_INPUT).set_input_files(str(photo))
         page.get_by_role("tab", name="Compare networks").click()
-        table = page.locator('[data-testid="stDataFrame"]')
+        # The comparison's own table (the Milestones tab keeps its table, hidden, beside it).
+        table = page.get_by_role("tabpanel", name="Compare networks").get_by_test_id("stDataFrame")
         expect(table).to_be_visible(timeout=60_000)
         expect(page.get_by_text("through every network available here (1)")).to_be_visible()
         expect(page.get_by_text("Only one network is available here")).to_be_visible()
