@@ -51,6 +51,22 @@ def test_normalization_numbers_layer_and_keras_agree(mode):
     np.testing.assert_allclose(np.asarray(norm.layer()(pixels)), expected, rtol=1e-5, atol=1e-4)
 
 
+def test_a_second_preset_loads_its_own_weights(mobilenet_weights, tmp_path, monkeypatch):
+    """One register_preset entry adds a set of weights for an architecture; load("arch.tag") uses that
+    preset's file and numbers, not the architecture's default preset's."""
+    from ilsvrc_keras.presets import Preset, WeightsSource, register_preset
+
+    (tmp_path / "other.h5").symlink_to(mobilenet_weights)
+    monkeypatch.setenv("ILSVRC_KERAS_WEIGHTS_DIR", str(tmp_path))
+    register_preset(Preset("mobilenet_0.25_128", "test_copy", 128, 0.75, "tf",
+                           weights=WeightsSource("https://example.invalid/other.h5", "other.h5")))
+    clf = ilsvrc_keras.load("mobilenet_0.25_128.test_copy")
+    assert clf.transform.crop_fraction == 0.75 and get_preset("mobilenet_0.25_128").name.endswith("keras_in1k")
+    reference = ilsvrc_keras.load("mobilenet_0.25_128", weights=mobilenet_weights)
+    for a, b in zip(clf.model.get_weights(), reference.model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 # --- the load cache and model folders -------------------------------------------------------------------
 
 
