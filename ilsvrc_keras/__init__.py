@@ -45,9 +45,11 @@ _EXPORTS = {
     "Localization": "localization",
     "load_image": "images",
     "IlsvrcKerasError": "errors",
+    "ArgumentError": "errors",
     "ImageError": "errors",
     "UnknownModelError": "errors",
     "WeightsNotFoundError": "errors",
+    "WeightsError": "errors",
     "DataError": "errors",
 }
 

@@ -5,6 +5,10 @@ class IlsvrcKerasError(Exception):
     """Base class of every error this package raises on purpose."""
 
 
+class ArgumentError(IlsvrcKerasError, ValueError):
+    """An argument out of its range or choices (the message names it and what is allowed)."""
+
+
 class UnknownModelError(IlsvrcKerasError, KeyError):
     def __str__(self):  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""
@@ -12,6 +16,10 @@ class UnknownModelError(IlsvrcKerasError, KeyError):
 
 class WeightsNotFoundError(IlsvrcKerasError, FileNotFoundError):
     """ImageNet weights are neither on disk nor downloadable (offline, or none published)."""
+
+
+class WeightsError(IlsvrcKerasError, ValueError):
+    """A weights file is damaged, or is not a weights file."""
 
 
 class ImageError(IlsvrcKerasError, ValueError):

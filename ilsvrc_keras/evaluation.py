@@ -127,8 +127,14 @@ def evaluate(data: Union[str, os.PathLike], model: Union[str, Classifier, None] 
     """
     from tqdm import tqdm
 
+    from .checks import whole
     from .datasets import Split, make_dataset, open_dataset
+    from .localization import check_options
 
+    whole("limit", limit, low=1, optional=True)
+    whole("batch_size", batch_size, low=1)
+    if localization:
+        check_options(**localize_options)
     if not isinstance(data, (str, os.PathLike)) or not os.path.isdir(data):
         raise DataError(f"{data}: no such folder")
     ds = open_dataset(data, labels=labels, val_fraction=1.0)  # cheap checks before the model loads
@@ -140,7 +146,10 @@ def evaluate(data: Union[str, os.PathLike], model: Union[str, Classifier, None] 
         raise DataError(f"{data}: labels not among {clf.name}'s classes: {unknown[:5]}")
     split = Split(split.items, [index[ds.class_names[y]] for y in split.labels], split.kind, split.names, split.boxes)
     if localization:
-        return _evaluate_localization(clf, split, progress, **localize_options)
+        result = _evaluate_localization(clf, split, progress, **localize_options)
+        result["skipped"] = sorted([p for p, _ in ds.unreadable] + result["skipped"])
+        result["unlabeled"] = len(ds.unlabeled)
+        return result
     start = time.perf_counter()
     bar = tqdm(total=len(split), unit="img", desc=f"evaluate {clf.name}", file=sys.stderr, disable=not progress)
     batches = make_dataset(split, clf.transform, batch_size, clf.num_classes, training=False)
@@ -149,6 +158,8 @@ def evaluate(data: Union[str, os.PathLike], model: Union[str, Classifier, None] 
     bar.close()
     seconds = time.perf_counter() - start
     r = ev.result()
+    if r["n"] == 0:
+        raise DataError(f"{data}: none of its {len(split)} images could be decoded; nothing was scored")
     return {
         "model": clf.name,
         "n": r["n"],
@@ -156,7 +167,9 @@ def evaluate(data: Union[str, os.PathLike], model: Union[str, Classifier, None] 
         "top5": r["top5"],
         "top1_error": 1.0 - r["top1"],
         "top5_error": 1.0 - r["top5"],
-        "skipped": skipped_items(split, ev),
+        # Files left out at the door (not images) and those the pipeline could not decode.
+        "skipped": sorted([p for p, _ in ds.unreadable] + skipped_items(split, ev)),
+        "unlabeled": len(ds.unlabeled),
         "seconds": round(seconds, 3),
         "images_per_sec": round(r["n"] / seconds, 1) if seconds > 0 else None,
     }
@@ -204,6 +217,8 @@ def _evaluate_localization(clf, split, progress, **options) -> dict:
         hits[i, 2:] = localization_hits(top5, dict(zip(classes, boxes)), true, true_boxes)
         done.append(i)
     seconds = time.perf_counter() - start
+    if not done:
+        raise DataError(f"none of the {len(split)} images could be decoded; nothing was scored")
     h = hits[done]
     rates = h.mean(axis=0) if len(done) else np.zeros(5)
     names = ("top1", "top5", "top1_loc", "top5_loc", "gt_known_loc")

@@ -9,10 +9,48 @@ from pathlib import Path
 def write_atomic(path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file and a rename: a reader (or a killed run)
     never sees half a file."""
+    save_atomic(path, lambda tmp: Path(tmp).write_text(text))
+
+
+# Image formats an overlay or a plot can be written as (Pillow's writers, by file extension).
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+
+
+def image_output(path) -> Path:
+    """``path`` checked as a place to write a picture, before any work is done: an image extension
+    (:data:`IMAGE_EXTENSIONS`), not a folder, in a folder that exists or can be made and can be
+    written. A bad one is one :class:`~ilsvrc_keras.IlsvrcKerasError` naming it and the fault.
+
+    >>> image_output("overlay.png").name
+    'overlay.png'
+    """
+    from .errors import IlsvrcKerasError
+
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    if path.is_dir():
+        raise IlsvrcKerasError(f"{path} is a folder; name the image file to write (e.g. {path / 'overlay.png'})")
+    if path.suffix.lower() not in IMAGE_EXTENSIONS:
+        raise IlsvrcKerasError(f"{path}: the file name must end in an image extension "
+                               f"({', '.join(IMAGE_EXTENSIONS)}), not {path.suffix or 'nothing'!r}")
+    writable_folder(path.parent if str(path.parent) else ".")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise IlsvrcKerasError(f"cannot write {path}: the file is read-only")
+    return path
+
+
+def save_atomic(path, write) -> Path:
+    """Call ``write(tmp_path)`` then rename the temporary file over ``path``: a killed run leaves the
+    old file or the new one, never half of one. The temporary name keeps the extension (image and
+    plot writers choose the format from it, Keras wants ``.weights.h5``)."""
+    path = Path(path)
+    tmp = path.with_name(f".tmp{os.getpid()}.{path.name}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
 
 
 def writable_folder(folder) -> Path:
@@ -27,8 +65,14 @@ def writable_folder(folder) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise IlsvrcKerasError(f"cannot create the output folder {folder}: {exc.strerror}") from None
-    if not os.access(folder, os.W_OK):
-        raise IlsvrcKerasError(f"cannot write in the output folder {folder}")
+    # Try it: permission bits say nothing to root, nor of read-only mounts and pseudo file systems.
+    import tempfile
+
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-check-"):
+            pass
+    except OSError as exc:
+        raise IlsvrcKerasError(f"cannot write in the output folder {folder}: {exc.strerror}") from None
     return folder
 
 

@@ -157,6 +157,44 @@ def class_weights_for(class_weight, labels, names) -> Optional[list]:
 # --- the call ------------------------------------------------------------------------------------------
 
 
+def check_arguments(args: dict) -> None:
+    """:func:`fine_tune`'s settings, each in its range (one :class:`~ilsvrc_keras.ArgumentError`
+    naming the first that is not), before any data is read or model built."""
+    from .checks import choice, number, whole
+    from .errors import ArgumentError
+    from .training.run import MIN_IMAGE_SIZE
+    from .training.schedules import OPTIMIZERS
+    from .training.strategy import PRECISIONS
+
+    whole("head_epochs", args["head_epochs"])
+    whole("epochs", args["epochs"])
+    if args["head_epochs"] + args["epochs"] == 0:
+        raise ArgumentError("head_epochs and epochs are both 0: nothing would be trained")
+    whole("batch_size", args["batch_size"], low=1)
+    whole("image_size", args["image_size"], low=MIN_IMAGE_SIZE, optional=True)
+    whole("patience", args["patience"], low=1, optional=True)
+    whole("replicas", args["replicas"], low=1, optional=True)
+    number("crop_fraction", args["crop_fraction"], 0, 1, low_open=True, optional=True)
+    number("head_lr", args["head_lr"], 0, low_open=True)
+    number("lr", args["lr"], 0, low_open=True)
+    number("weight_decay", args["weight_decay"], 0)
+    number("warmup_epochs", args["warmup_epochs"], 0)
+    number("val_fraction", args["val_fraction"], 0, 1)
+    for name in ("dropout", "label_smoothing"):
+        number(name, args[name], 0, 1)
+    number("bn_momentum", args["bn_momentum"], 0, 1, optional=True)
+    choice("optimizer", args["optimizer"], OPTIMIZERS)
+    choice("head_optimizer", args["head_optimizer"], OPTIMIZERS)
+    choice("precision", args["precision"], PRECISIONS, optional=True)
+    if args["unfreeze"] != "all":
+        whole("unfreeze", args["unfreeze"])
+    if args["class_weight"] is not None and not isinstance(args["class_weight"], dict):
+        choice("class_weight", args["class_weight"], ("balanced",))
+    unknown = sorted(set(args["export"] or ()) - set(EXPORT_FORMATS))
+    if unknown:
+        raise ArgumentError(f"unknown export format(s) {', '.join(unknown)}; choose from {', '.join(EXPORT_FORMATS)}")
+
+
 def fine_tune(data, model: Optional[str] = None, weights="imagenet", out=None, *, val_data=None,
               class_names: Optional[Sequence[str]] = None, data_dir=None, val_fraction: float = 0.2,
               head_epochs: int = 3, epochs: int = 7, batch_size: int = 32, image_size: Optional[int] = None,
@@ -204,9 +242,7 @@ def fine_tune(data, model: Optional[str] = None, weights="imagenet", out=None, *
 
     started = time.perf_counter()
     args = dict(locals())  # every setting of the call, for the phases and the report
-    unknown = sorted(set(export or ()) - set(EXPORT_FORMATS))
-    if unknown:
-        raise IlsvrcKerasError(f"unknown export format(s) {', '.join(unknown)}; choose from {', '.join(EXPORT_FORMATS)}")
+    check_arguments(args)
     model = model or choose_default_model(weights)
     spec, preset = get_spec(model), get_preset(model)  # the weights' own preprocessing
     dataset = open_dataset(data, val_data, class_names=class_names, val_fraction=val_fraction, seed=seed,
@@ -226,12 +262,14 @@ def fine_tune(data, model: Optional[str] = None, weights="imagenet", out=None, *
         net = trainer.build(lambda: build_classifier(model, len(names), weights, size, dropout))
         phases = _two_phases(trainer, net, dataset, transform, out, args)
         history = _history(phases)
-        if not phases or any(r.interrupted for r in phases.values()):
+        stopped = trainer.interruption.requested and len(phases) < (bool(args["head_epochs"]) + bool(args["epochs"]))
+        if not phases or stopped or any(r.interrupted for r in phases.values()):
             return FineTuneResult(net, names, history, {}, {"out": str(out)}, time.perf_counter() - started, True,
                                   {k: r.to_dict() for k, r in phases.items()})
         kept = _keep_better_phase(net, phases)
         ev = trainer.evaluate(top=min(5, max(1, len(names) - 1)))
-    metrics = {**ev.report(names), "skipped": skipped_items(dataset.val, ev, trainer.val_split)}
+    metrics = {**ev.report(names), "skipped": skipped_items(dataset.val, ev, trainer.val_split),
+               "unreadable": [path for path, _ in dataset.unreadable]}
     card = {**spec.card(), "fine_tuned_from": model, "classes": names}
     paths = {"out": str(out), **save_folder(out, net, names, transform, card, outputs="logits")}
     paths.update(write_report(out, history, metrics, names))
@@ -271,7 +309,8 @@ def _two_phases(trainer, net, dataset, transform, out: Path, args: dict) -> dict
         phases["head"] = trainer.fit(net, dataset, transform, RunConfig(
             epochs=head, lr=args["head_lr"], warmup_epochs=0, optimizer=args["head_optimizer"], phase="head",
             **common), [Continued(user, 0, begin=True, end=not whole)])
-    if whole and not (head and phases["head"].interrupted):
+    # A signal during the head phase's last validation stops here too, not one step into the next phase.
+    if whole and not (head and phases["head"].interrupted) and not trainer.interruption.requested:
         _open_backbone(net, args["unfreeze"], train_bn=args["train_bn"], bn_momentum=args["bn_momentum"])
         phases["all"] = trainer.fit(net, dataset, transform, RunConfig(
             epochs=whole, lr=args["lr"], warmup_epochs=args["warmup_epochs"], optimizer=args["optimizer"],

@@ -114,6 +114,42 @@ def inspect_encoded(data: bytes, name: str = "image", max_pixels: int = MAX_PIXE
     return h, w, bool(slow)
 
 
+def check_file(path, max_pixels: int = MAX_PIXELS) -> tuple:
+    """``(height, width)`` of the image file at ``path``, read from its header alone (a few KB), after
+    the limits :func:`load_image` applies; an :class:`ImageError` naming the file otherwise (empty,
+    not an image, too large, a strip). What datasets check at the door, so that a class whose files
+    are all unreadable is an error before training, not a silent gap.
+
+    >>> from ilsvrc_keras.images import check_file
+    >>> check_file("/etc/hostname")  # doctest: +SKIP
+    Traceback (most recent call last):
+    ImageError: /etc/hostname: not an image file (or a format Pillow cannot read)
+    """
+    name = str(path)
+    try:
+        with open(path, "rb") as f:
+            head = f.read(1)
+            if not head:
+                raise ImageError(f"{name}: the file is empty")
+            f.seek(0)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                image = Image.open(f)
+                w, h = image.size
+    except ImageError:
+        raise
+    except UnidentifiedImageError:
+        raise ImageError(f"{name}: not an image file (or a format Pillow cannot read)") from None
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"{name}: image too large ({exc})") from None
+    except FileNotFoundError:
+        raise ImageError(f"{name}: no such file") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageError(f"{name}: corrupt or truncated image ({exc})") from None
+    check_shape(h, w, name, max_pixels)
+    return h, w
+
+
 def _check_pixels(image: Image.Image, name: str, max_pixels: int) -> None:
     w, h = image.size
     check_shape(h, w, name, max_pixels)

@@ -92,6 +92,9 @@ class Classifier:
         return self.predict_batch(batch) if len(batch) else np.zeros((0, self.num_classes), np.float32)
 
     def classify(self, images: Union[ImageInput, Sequence[ImageInput]], top: int = 5):
+        from .checks import whole
+
+        whole("top", top, low=1)
         single = not isinstance(images, (list, tuple))
         results = decode(self.predict([images] if single else images), self.class_labels, top)
         return results[0] if single else results
@@ -178,8 +181,6 @@ def classify(images, model: Union[str, os.PathLike, Classifier, None] = None, we
     ...                       weights="mobilenet_2_5_128_tf.h5", top=1)  # doctest: +SKIP
     [Prediction(label='n02123045', name='tabby', probability=0.61)]
     """
-    if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
-        raise IlsvrcKerasError(f"top must be a whole number >= 1, not {top!r}")
     return load(model, weights).classify(images, top=top)
 
 

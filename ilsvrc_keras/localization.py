@@ -153,8 +153,9 @@ class Localizer:
     def heatmaps(self, batch, class_indices: Sequence[int], method: str = DEFAULT_METHOD) -> np.ndarray:
         """``(N, S, S)`` maps in [0, 1] for preprocessed inputs ``batch`` (``(N, S, S, 3)``, S the
         input size times a scale) and one class each."""
-        if method not in METHODS:
-            raise IlsvrcKerasError(f"unknown localization method {method!r}; choose from {', '.join(METHODS)}")
+        from .checks import choice
+
+        choice("method", method, METHODS)
         with warnings.catch_warnings():
             # tf-keras-vis and keras.Model(model.inputs, ...) pass inputs as lists, which Keras 3
             # accepts with a UserWarning on every call.
@@ -211,6 +212,7 @@ class Localizer:
                  classes: Optional[Sequence[int]] = None) -> list[Localization]:
         """Top-``top`` classes of ``image`` (or the given ``classes``: output indices, labels or
         names), each with its box and heat map."""
+        check_options(top=top, method=method, threshold=threshold, region=region, scale=scale, component=component)
         array = load_image(image)
         probs = self.clf.predict([array])[0]
         if classes is not None:
@@ -282,6 +284,23 @@ def _cam_parts(model, layer_name):
 _LOCALIZERS: "weakref.WeakKeyDictionary[Classifier, Localizer]" = weakref.WeakKeyDictionary()
 
 
+def check_options(top: int = 5, method: str = DEFAULT_METHOD, threshold: float = DEFAULT_THRESHOLD,
+                  region: str = DEFAULT_REGION, scale: Optional[float] = DEFAULT_SCALE,
+                  component: str = DEFAULT_COMPONENT, **unknown) -> dict:
+    """The localization options, each checked (an :class:`~ilsvrc_keras.ArgumentError` naming the
+    first bad one), before any network is loaded."""
+    from .checks import choice, number, whole
+    from .errors import ArgumentError
+
+    if unknown:
+        raise ArgumentError(f"unknown localization option(s) {', '.join(sorted(unknown))}; they are top, method, "
+                            "threshold, region, scale and component")
+    return {"top": whole("top", top, low=1), "method": choice("method", method, METHODS),
+            "threshold": number("threshold", threshold, 0, 1), "region": choice("region", region, REGIONS),
+            "scale": number("scale", scale, 0, 16, low_open=True, optional=True),
+            "component": choice("component", component, ("all", "largest"))}
+
+
 def localizer_for(model=None, weights=None) -> Localizer:
     """The cached :class:`Localizer` of a model (loaded through :func:`ilsvrc_keras.load`)."""
     from .inference import load
@@ -306,5 +325,6 @@ def localize(image: ImageInput, model=None, weights=None, method: str = DEFAULT_
     >>> found[0].name, found[0].box  # doctest: +SKIP
     ('Maltese dog', (52.0, 31.0, 410.0, 370.0))
     """
+    check_options(top, method, threshold, region, scale, component)
     return localizer_for(model, weights).localize(image, top=top, method=method, threshold=threshold,
                                                   region=region, scale=scale, component=component)

@@ -72,19 +72,22 @@ def _pyplot():
 
 
 def _save_figure(fig, path) -> Path:
+    from .files import image_output, save_atomic
+
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    _pyplot().close(fig)
-    return path
+    try:
+        return save_atomic(image_output(path), lambda tmp: fig.savefig(tmp, dpi=100))
+    finally:
+        _pyplot().close(fig)
 
 
 def save(image: Image.Image, path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    image.save(path)
-    return path
+    """Write ``image`` (a PIL image, e.g. from :func:`overlay`) to ``path``, checked first
+    (:func:`~ilsvrc_keras.files.image_output`) and written whole or not at all."""
+    from .files import image_output, save_atomic
+
+    return save_atomic(image_output(path), lambda tmp: image.convert("RGB").save(tmp)
+                       if tmp.suffix.lower() in (".jpg", ".jpeg", ".bmp") else image.save(tmp))
 
 
 def training_curves(history, path) -> Path:

@@ -238,7 +238,7 @@ def read_folder(folder) -> Preset:
         raise IlsvrcKerasError(f"{folder / PREPROCESSING_FILE}: expected a JSON object")
     try:
         size, crop = int(prep["size"]), float(prep["crop_fraction"])
-        normalization = (Normalization.from_dict(prep["normalization"]) if "normalization" in prep
+        normalization = (Normalization.from_dict(prep["normalization"]) if prep.get("normalization") is not None
                          else Normalization.named(prep["preprocessing"]))
     except KeyError as exc:
         raise IlsvrcKerasError(f"{folder / PREPROCESSING_FILE}: missing {exc}") from None
@@ -246,6 +246,9 @@ def read_folder(folder) -> Preset:
         raise IlsvrcKerasError(f"{folder / PREPROCESSING_FILE}: {exc}") from None
     if not (16 <= size <= 4096 and 0.1 <= crop <= 1.0):
         raise IlsvrcKerasError(f"{folder / PREPROCESSING_FILE}: size {size} or crop_fraction {crop} out of range")
+    if prep.get("outputs", "probabilities") not in OUTPUTS:
+        raise IlsvrcKerasError(f"{folder / PREPROCESSING_FILE}: outputs must be one of {', '.join(OUTPUTS)}, "
+                               f"not {prep.get('outputs')!r}")
     card = prep.get("card") if isinstance(prep.get("card"), dict) else {}
     arch = card.get("fine_tuned_from") or card.get("arch") or card.get("family") or "folder"
     return Preset(str(arch), "folder", size, crop, normalization, str(prep.get("interpolation", "bilinear")),

@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 from .errors import IlsvrcKerasError
-from .files import writable_folder
+from .files import writable_folder, write_atomic
 
 EXPORT_FORMATS = ("savedmodel", "tflite", "onnx")
 # File (or folder) names fine_tune and the CLI give each format inside a model folder.
@@ -139,7 +139,7 @@ def _export_onnx(serving, path: Path) -> None:
 
 def _write_labels(path: Path, clf) -> None:
     classes = [{"label": lab, "name": name} for lab, name in clf.class_labels]
-    path.write_text(json.dumps({"model": clf.name, **_signature(clf), "classes": classes}, indent=1))
+    write_atomic(path, json.dumps({"model": clf.name, **_signature(clf), "classes": classes}, indent=1))
 
 
 def _replace(staged: Path, path: Path) -> None:

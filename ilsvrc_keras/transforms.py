@@ -16,8 +16,8 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-import tensorflow as tf
 
+from ._lazy import tf  # TensorFlow loads on first use: the zoo builds on any Keras backend
 from .registry import ModelSpec
 
 

@@ -21,7 +21,7 @@ from typing import Optional
 
 import numpy as np
 
-from .errors import WeightsNotFoundError
+from .errors import WeightsError, WeightsNotFoundError
 
 WEIGHTS_DIR_ENV = "ILSVRC_KERAS_WEIGHTS_DIR"
 OFFLINE_ENV = "ILSVRC_KERAS_OFFLINE"
@@ -101,19 +101,60 @@ def load_weights(model, path, converter: Optional[str] = None, new_head: bool = 
     if not path.is_file():
         raise WeightsNotFoundError(f"weights file {path} does not exist")
     if path.name.endswith(".weights.h5") or path.suffix == ".keras":
-        _load_keras_file(model, path, new_head)
+        with _damaged(path):
+            _check_container(path)
+        try:
+            _load_keras_file(model, path, new_head)
+        except (ValueError, KeyError) as exc:
+            raise WeightsError(f"{path.name} does not fit model {model.name}: "
+                               f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
         return
-    import h5py
-
-    with h5py.File(path, "r") as f:
-        group = f["model_weights"] if "model_weights" in f else f
-        saved = _read_legacy_h5(group)
+    with _damaged(path):
+        saved = _read_legacy_file(path)
     _assign_by_name(model, saved, CONVERTERS.get(converter), source=path.name,
                     keep=HEAD_LAYERS if new_head else frozenset())
 
 
 # The classifier layers of the zoo's builders (keras.applications' names; MobileNet's is a 1x1 conv).
 HEAD_LAYERS = frozenset({"predictions", "conv_preds", "aux1_predictions", "aux2_predictions"})
+
+
+@contextlib.contextmanager
+def _damaged(path: Path):
+    """A file h5py or Keras cannot read is one :class:`WeightsError` naming it (the fault as the
+    library put it), never an h5py ``OSError`` deep in a traceback."""
+    try:
+        yield
+    except (WeightsNotFoundError, WeightsError):
+        raise
+    except (OSError, KeyError, ValueError, TypeError) as exc:
+        raise WeightsError(f"weights file {path} cannot be read: it is damaged or not a Keras weights file "
+                           f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
+
+
+def _check_container(path: Path) -> None:
+    """A ``.keras`` file is a zip archive, a ``.weights.h5`` an HDF5 file: anything else is damaged."""
+    import zipfile
+
+    if path.suffix == ".keras":
+        if not zipfile.is_zipfile(path):
+            raise WeightsError(f"weights file {path} is damaged: not a zip archive (a .keras file is one)")
+        return
+    import h5py
+
+    with h5py.File(path, "r"):
+        pass
+
+
+def _read_legacy_file(path: Path) -> dict:
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        group = f["model_weights"] if "model_weights" in f else f
+        saved = _read_legacy_h5(group)
+    if not saved:
+        raise WeightsError(f"weights file {path} holds no layer weights (an HDF5 file, but not Keras weights)")
+    return saved
 
 
 def _load_keras_file(model, path, new_head):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 
 from ilsvrc_keras.datasets import Augment
@@ -18,12 +17,14 @@ SMOKE = {"epochs": 2, "batch_size": 8, "image_size": 72, "checkpoint_every": 5} 
 
 
 def parser(doc: str) -> argparse.ArgumentParser:
-    from ilsvrc_keras.cli import options
+    from ilsvrc_keras.cli import Parser, options
 
     class Formatter(argparse.RawDescriptionHelpFormatter, options.HelpFormatter):
         pass
 
-    p = argparse.ArgumentParser(description=doc, formatter_class=Formatter)
+    # The CLI's parser: a usage error is one `error:` line (and, the output being JSON, one JSON object).
+    Parser.as_json = True
+    p = Parser(description=doc, formatter_class=Formatter)
     p.add_argument("--data", required=True,
                    help="ImageNet: train/<wnid>/ and val/<wnid>/ (or val/ with --labels), or any class-per-folder tree")
     p.add_argument("--labels", help="ground truth for a flat val/ folder (LOC_val_solution.csv ...)")
@@ -38,8 +39,11 @@ def parser(doc: str) -> argparse.ArgumentParser:
 
 
 def run(model: str, paper: dict, doc: str, argv=None) -> dict:
+    """Parse the recipe's command line, train, print the summary as JSON and return it."""
     args = parser(doc).parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from ilsvrc_keras.cli.commands import import_tensorflow
+
+    import_tensorflow()
     from ilsvrc_keras.training import configure_cpu_replicas, train
 
     configure_cpu_replicas(args.replicas)
@@ -67,12 +71,8 @@ def run(model: str, paper: dict, doc: str, argv=None) -> dict:
 
 
 def main(model: str, paper: dict, doc: str) -> None:
-    try:
-        run(model, paper, doc)
-    except Exception as exc:  # one readable line for expected failures, as the CLI does
-        from ilsvrc_keras.errors import IlsvrcKerasError
+    """The recipe as a command, under the CLI's contract: exit 0 done, 2 bad input (one `error:` line and
+    one JSON object), 1 any other failure, 143 interrupted (rerun the same command to resume)."""
+    from ilsvrc_keras.cli import guarded
 
-        if isinstance(exc, IlsvrcKerasError):
-            print(f"error: {exc}", file=sys.stderr)
-            sys.exit(2)
-        raise
+    sys.exit(guarded(lambda: 143 if run(model, paper, doc)["interrupted"] else 0, as_json=True))

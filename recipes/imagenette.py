@@ -43,12 +43,12 @@ RULES = "random init; fixed size and epochs; no test-time augmentation; validati
 
 
 def parser() -> argparse.ArgumentParser:
-    from ilsvrc_keras.cli import options
+    from ilsvrc_keras.cli import Parser, options
 
     class Formatter(argparse.RawDescriptionHelpFormatter, options.HelpFormatter):
         pass
 
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=Formatter)
+    p = Parser(description=__doc__, formatter_class=Formatter)
     p.add_argument("--data", required=True, help="Imagenette's train/ folder: one folder of images per wnid")
     p.add_argument("--out", required=True, help="output folder (a model folder at the end); rerun to resume")
     p.add_argument("--size", type=options.positive_int, default=RECIPE["size"],
@@ -56,7 +56,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=options.positive_int, default=RECIPE["epochs"], help="epochs")
     val = p.add_mutually_exclusive_group()
     val.add_argument("--val", metavar="DIR", help="validation folder (Imagenette's val/): validate on it each epoch")
-    val.add_argument("--val-fraction", type=float, metavar="F",
+    val.add_argument("--val-fraction", type=options.fraction, metavar="F",
                      help="hold out this fraction of --data per class for validation (default: none)")
     p.add_argument("--model", default=RECIPE["model"], help="zoo network, trained from random weights")
     p.add_argument("--batch-size", type=options.positive_int, default=RECIPE["batch_size"], help="global batch")
@@ -94,22 +94,25 @@ def settings(args) -> dict:
 
 
 def main(argv=None) -> int:
+    """The recipe as a command, under the CLI's contract (exit 0, 2 bad input, 1 failure, 143 interrupted)."""
+    from ilsvrc_keras.cli import Parser, guarded
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    Parser.as_json = "--json" in argv
     args = parser().parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from ilsvrc_keras.errors import IlsvrcKerasError
+    return guarded(lambda: run(args), args.json)
+
+
+def run(args) -> int:
+    from ilsvrc_keras.cli.commands import import_tensorflow
+
+    import_tensorflow()
     from ilsvrc_keras.training import configure_cpu_replicas, train
 
-    if args.val_fraction is not None and not 0 < args.val_fraction < 1:
-        print(f"error: --val-fraction must lie between 0 and 1, not {args.val_fraction}", file=sys.stderr)
-        return 2
     configure_cpu_replicas(args.replicas)
     cfg = settings(args)
     started = time.perf_counter()
-    try:
-        result = train(args.model, args.data, args.out, **cfg)
-    except IlsvrcKerasError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    result = train(args.model, args.data, args.out, **cfg)
     summary = result.to_dict()
     summary["recipe"] = {"name": "imagenette", "rules": RULES, "model": args.model, "smoke": args.smoke,
                          **{k: (v.to_dict() if hasattr(v, "to_dict") else v) for k, v in cfg.items()

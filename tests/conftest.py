@@ -56,6 +56,13 @@ def flower_subset(flowers: Path, root: Path, classes, per_class: int) -> Path:
     return root
 
 
+def truncated_jpeg(photo: Path) -> bytes:
+    """The first half of a real JPEG: its header reads (it passes the datasets' door check), its body
+    does not decode (the pipelines must skip and count it)."""
+    data = photo.read_bytes()
+    return data[: len(data) // 2]
+
+
 def cli_env(**extra) -> dict:
     """The environment the command-line tests run ``ilsvrc-keras`` in: offline, quiet start-up."""
     return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "ILSVRC_KERAS_OFFLINE": "1", **extra}

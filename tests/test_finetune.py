@@ -32,8 +32,10 @@ def test_round_trip_save_load_classify(small, mobilenet_weights, tmp_path):
                                     head_epochs=1, epochs=1, batch_size=16, progress=False)
     assert result.class_names == ["daisy", "sunflower", "tulip"]
     n, skipped = result.metrics["n"], result.metrics["skipped"]
-    assert n + len(skipped) == 12  # 4 per class held out
-    assert all(p.endswith("corrupt.jpg") for p in skipped)  # the corrupt file is skipped, not fatal
+    assert n == 12 and skipped == []  # 4 per class held out
+    # the file that is not a photo is left out at the door (and reported), not fatal
+    assert [p.endswith("corrupt.jpg") for p in result.metrics["unreadable"]] == [True]
+    assert json.loads((out / "report.json").read_text())["metrics"]["unreadable"] == result.metrics["unreadable"]
     assert set(result.metrics["per_class"]) >= {"daisy", "sunflower", "tulip", "macro avg"}
     assert np.array(result.metrics["confusion_matrix"]).sum() == n
     for name in ("model.keras", "labels.json", "preprocessing.json", "history.csv", "report.json", "curves.png",

@@ -102,7 +102,8 @@ def test_cam_needs_global_pooling():
     loc = L.Localizer(clf)
     with pytest.raises(ilsvrc_keras.IlsvrcKerasError, match="global average pooling"):
         loc.localize(np.zeros((80, 80, 3), np.uint8), method="cam")
-    with pytest.raises(ilsvrc_keras.IlsvrcKerasError, match="unknown localization method"):
+    with pytest.raises(ilsvrc_keras.ArgumentError, match=r"method must be one of gradcam, gradcam\+\+, scorecam, "
+                                                       r"cam, not 'saliency'"):
         loc.localize(np.zeros((80, 80, 3), np.uint8), method="saliency")
     assert loc.resolve_scale(None) == 1.0  # a fixed-size head: heat maps at the input size
     with pytest.raises(ilsvrc_keras.IlsvrcKerasError, match="cannot run at 128 px"):

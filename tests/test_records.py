@@ -16,7 +16,7 @@ from ilsvrc_keras.transforms import EvalTransform
 
 from conftest import cli as _cli
 from conftest import cli_env as _env
-from conftest import flower_subset
+from conftest import flower_subset, truncated_jpeg
 
 CLASSES = ("daisy", "sunflower", "tulip")
 
@@ -32,7 +32,7 @@ def _run_json(*args):
 @pytest.fixture(scope="module")
 def folder(flowers, tmp_path_factory):
     root = flower_subset(flowers, tmp_path_factory.mktemp("src"), CLASSES, 12)
-    (root / "tulip" / "corrupt.jpg").write_bytes(b"\xff\xd8\xff not really a jpeg")
+    (root / "tulip" / "corrupt.jpg").write_bytes(truncated_jpeg(next((root / "tulip").iterdir())))
     (root / "daisy" / "empty.jpg").write_bytes(b"")
     png = io.BytesIO()
     Image.open(next((root / "daisy").glob("*.jpg"))).save(png, "PNG")
@@ -138,10 +138,11 @@ def test_prepare_shorter_side_shrinks_large_images_only(folder, tmp_path):
     stored = _stored(tmp_path / "r", meta)
     assert len(stored) == summary["train"] + summary["val"]
     assert small in stored  # already small: its own bytes
-    assert b"\xff\xd8\xff not really a jpeg" in stored  # unreadable: kept as it is, skipped in training
+    corrupt = (folder / "tulip" / "corrupt.jpg").read_bytes()
+    assert corrupt in stored  # a damaged body: kept as it is, skipped in training
     sizes = []
     for b in stored:
-        if b in (small, b"\xff\xd8\xff not really a jpeg"):
+        if b in (small, corrupt):
             continue
         with Image.open(io.BytesIO(b)) as im:  # every other image: an RGB JPEG, shorter side 48
             assert im.format == "JPEG" and im.mode == "RGB", (im.format, im.mode)
@@ -194,5 +195,5 @@ def test_tfds_dataset_trains_with_encoded_images(folder, tmp_path):
     result = ilsvrc_keras.train("resnet18", "flower_records_for_test", tmp_path / "run", data_dir=tmp_path / "tfds",
                                 epochs=1, batch_size=8, image_size=32, lr=0.01, progress=False)
     assert result.epochs_completed == 1
-    with pytest.raises(DataError, match="not available"):
+    with pytest.raises(DataError, match="neither a folder here nor a TFDS dataset"):
         open_dataset("no_such_dataset_anywhere", data_dir=tmp_path / "tfds")

@@ -68,3 +68,19 @@ def test_depth_is_the_papers_count_of_weighted_layers(name):
     weighted = [layer for layer in model.layers if isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense))
                 and not layer.name.endswith("_0_conv")]
     assert len(weighted) == get_spec(name).depth
+
+
+def test_the_zoo_and_its_presets_load_without_tensorflow():
+    """The builders are plain Keras 3: importing the zoo, its presets and every family loads neither
+    TensorFlow nor Keras (so `ilsvrc-keras models` answers at once, and under another Keras backend the
+    same networks build: benchmarks/zoo_backend.py ran them on JAX)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['tensorflow'] = None\n"  # any import of it would fail loudly
+            "import ilsvrc_keras.zoo, ilsvrc_keras.presets, ilsvrc_keras.models, ilsvrc_keras.transforms\n"
+            "p = ilsvrc_keras.presets.get_preset('resnet50')\n"
+            "print(p.size, p.normalization.name, 'keras' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["224", "caffe", "False"]

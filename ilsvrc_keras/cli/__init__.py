@@ -19,6 +19,18 @@ from . import options as o
 EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED = 2, 1, 143
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, with its usage errors in the command's one form: the usage, one ``error:`` line
+    naming the option, exit status 2, and with ``--json`` the error object on stdout too."""
+
+    as_json = False  # set by main() from the command line, before parsing
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        _fail(f"{message} (see {self.prog} --help)", EXIT_BAD_INPUT, self.as_json, "UsageError")
+        sys.exit(EXIT_BAD_INPUT)
+
+
 def _localize_args(sp) -> None:
     from ..localization import (
         DEFAULT_COMPONENT,
@@ -56,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
     from . import commands as c
 
-    p = argparse.ArgumentParser(prog="ilsvrc-keras", description="The ILSVRC milestone networks in Keras 3.",
+    p = Parser(prog="ilsvrc-keras", description="The ILSVRC milestone networks in Keras 3.",
                                 formatter_class=o.HelpFormatter)
     p.add_argument("--version", action="version", version=f"ilsvrc-keras {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -206,9 +218,25 @@ def _shorter_side(text):
     return value
 
 
+class _CurrentStderr(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is when a message comes (not the stream of the moment it was
+    made): a caller that swaps stderr (a test, a notebook) never gets a write to a closed file."""
+
+    def __init__(self):
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):
+        pass
+
+
 def _configure_logging(quiet: bool) -> None:
     """Library messages (``ilsvrc_keras.*`` loggers) on stderr; ``--quiet`` keeps warnings only."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _CurrentStderr()
     handler.setFormatter(logging.Formatter("%(message)s"))
     logger = logging.getLogger("ilsvrc_keras")
     logger.handlers[:] = [handler]
@@ -226,13 +254,22 @@ def _fail(message: str, status: int, as_json: bool, kind: str) -> int:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    Parser.as_json = "--json" in argv
     args = build_parser().parse_args(argv)
+    _configure_logging(getattr(args, "quiet", False))
+    return guarded(lambda: args.func(args), getattr(args, "json", False))
+
+
+def guarded(call, as_json: bool = False) -> int:
+    """``call()`` (returning an exit status) under the command line's error contract, for the
+    subcommands and the recipes alike: the package's errors exit 2, an interrupt 143, anything else 1,
+    each as one ``error:`` line (and one JSON object on stdout with ``as_json``), never a traceback
+    unless ``ILSVRC_KERAS_DEBUG`` is set."""
     from ..errors import IlsvrcKerasError
 
-    _configure_logging(getattr(args, "quiet", False))
-    as_json = getattr(args, "json", False)
     try:
-        return args.func(args)
+        return call()
     except IlsvrcKerasError as exc:
         return _fail(str(exc), EXIT_BAD_INPUT, as_json, type(exc).__name__)
     except KeyboardInterrupt:

@@ -29,7 +29,9 @@ def _quiet_native_stderr():
         os.close(saved)
 
 
-def _import_tensorflow():
+def import_tensorflow():
+    """Import Keras and TensorFlow with their C++ start-up lines kept off the terminal (the commands and
+    the recipes call this first)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     with _quiet_native_stderr():
         import keras  # noqa: F401
@@ -91,20 +93,24 @@ def cmd_models(args) -> int:
 
 
 def cmd_classify(args) -> int:
-    _import_tensorflow()
+    import_tensorflow()
     from ..errors import ImageError
     from ..inference import load
 
     clf = load(args.model, args.weights)
-    results, failed = [], 0
+    results, failed = [], []
     for path in args.images:
         try:
             preds = clf.classify(path, top=args.top)
             results.append({"image": path, "predictions": [p.to_dict() for p in preds]})
         except ImageError as exc:
-            failed += 1
+            failed.append(exc)
             results.append({"image": path, "error": str(exc)})
-            print(f"error: {exc}", file=sys.stderr)
+    if len(failed) == len(results):  # nothing to show: one error, as for any fatal one
+        raise failed[0] if len(failed) == 1 else ImageError(
+            f"none of the {len(failed)} images could be read ({failed[0]})")
+    for exc in failed:  # the others are shown; each unreadable one is an error line
+        print(f"error: {exc}", file=sys.stderr)
     text = []
     for r in results:
         if "predictions" in r:
@@ -115,7 +121,7 @@ def cmd_classify(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    _import_tensorflow()
+    import_tensorflow()
     from ..evaluation import evaluate
 
     options = _localize_options(args) if args.localization else {}
@@ -128,6 +134,7 @@ def cmd_evaluate(args) -> int:
                  f"GT-known loc {r['gt_known_loc']:.1%}")
     text += f", {r['images_per_sec']} img/s"
     text += f", {len(r['skipped'])} undecodable files skipped" if r["skipped"] else ""
+    text += f", {r['unlabeled']} images not in the labels file left out" if r.get("unlabeled") else ""
     _emit(r, args.json, text)
     return 0
 
@@ -138,11 +145,14 @@ def _localize_options(args) -> dict:
 
 
 def cmd_localize(args) -> int:
-    _import_tensorflow()
+    import_tensorflow()
+    from ..files import image_output
     from ..images import load_image
     from ..localization import localize
     from ..plots import localization_overlay, save
 
+    if args.out:
+        image_output(args.out)  # a bad place fails now, not after the computation
     image = load_image(args.image)
     found = localize(image, model=args.model, weights=args.weights, top=args.top, **_localize_options(args))
     out = {"image": args.image, "results": [f.to_dict() for f in found]}
@@ -174,7 +184,7 @@ TRAIN_CONFIG = ("lr", "base_lr", "optimizer", "schedule", "warmup_epochs", "weig
 
 def cmd_train(args) -> int:
     # Logical CPU devices must be configured before TensorFlow starts its runtime.
-    _import_tensorflow()
+    import_tensorflow()
     from ..registry import get_spec
     from ..training import configure_cpu_replicas, train
 
@@ -199,7 +209,7 @@ def cmd_train(args) -> int:
 
 
 def cmd_prepare(args) -> int:
-    _import_tensorflow()
+    import_tensorflow()
     from ..datasets import prepare
 
     meta = prepare(args.src, args.out, shard_size=args.shard_size, val_fraction=args.val_fraction, seed=args.seed,
@@ -222,7 +232,7 @@ FINE_TUNE_OPTIONS = ("head_epochs", "head_lr", "lr", "epochs", "batch_size", "im
 
 
 def cmd_fine_tune(args) -> int:
-    _import_tensorflow()
+    import_tensorflow()
     from ..finetune import fine_tune
     from ..inference import choose_default_model
     from ..presets import get_preset
@@ -266,7 +276,7 @@ def cmd_app(args) -> int:
 
 
 def cmd_export(args) -> int:
-    _import_tensorflow()
+    import_tensorflow()
     from ..serving import export
 
     result = export(args.model, args.out, format=args.format, weights=args.weights)

@@ -37,6 +37,7 @@ class LabeledImages:
 
     paths: list
     truths: list  # GroundTruth per path
+    unlabeled: list = dataclasses.field(default_factory=list)  # images the ground truth does not name
 
     @property
     def labels(self) -> list:
@@ -61,10 +62,16 @@ def read_loc_csv(path) -> dict:
         for row in reader:
             if not row:
                 continue
+            if len(row) < 2:
+                raise DataError(f"{path}: row {row[0][:40]!r} has no PredictionString")
             parts = row[1].split()
             if len(parts) % 5 or not parts:
                 raise DataError(f"{path}: row {row[0]!r} is not a list of 'wnid xmin ymin xmax ymax'")
-            boxes = [(parts[i], tuple(float(v) for v in parts[i + 1 : i + 5])) for i in range(0, len(parts), 5)]
+            try:
+                boxes = [(parts[i], tuple(float(v) for v in parts[i + 1 : i + 5])) for i in range(0, len(parts), 5)]
+            except ValueError:
+                raise DataError(f"{path}: row {row[0]!r} has a box coordinate that is not a number "
+                                f"(expected 'wnid xmin ymin xmax ymax', got {row[1][:60]!r})") from None
             out[row[0]] = GroundTruth(boxes[0][0], boxes)
     return out
 
@@ -80,7 +87,13 @@ def read_label_lines(path) -> dict:
     """One label per line for ``ILSVRC2012_val_00000001`` onward (wnids or devkit integer ids)."""
     path = Path(path)
     lines = [ln.strip() for ln in path.read_text().splitlines() if ln.strip()]
-    if lines and all(ln.isdigit() for ln in lines):
+    if not lines:
+        raise DataError(f"{path}: the labels file is empty")
+    odd = next((i for i, ln in enumerate(lines, 1) if len(ln.split()) != 1 or "\x00" in ln), None)
+    if odd is not None:
+        raise DataError(f"{path}: line {odd} is not one label ({lines[odd - 1][:40]!r}); a label-per-line file "
+                        "holds one wnid (or devkit id) per line, LOC_val_solution.csv ends in .csv")
+    if all(ln.isdigit() for ln in lines):
         meta = path.with_name("meta.mat")
         if not meta.is_file():
             raise DataError(
@@ -88,6 +101,9 @@ def read_label_lines(path) -> dict:
                 f"beside this file to map them to wnids"
             )
         ids = _devkit_ids_to_wnids(meta)
+        unknown = sorted({int(ln) for ln in lines} - set(ids))
+        if unknown:
+            raise DataError(f"{path}: ids {unknown[:5]} are not in {meta}")
         lines = [ids[int(ln)] for ln in lines]
     return {f"ILSVRC2012_val_{i:08d}": GroundTruth(wnid) for i, wnid in enumerate(lines, start=1)}
 
@@ -96,11 +112,15 @@ def read_voc_folder(folder) -> dict:
     """The official ILSVRC Pascal-VOC XML files (one per image, boxes in original pixels)."""
     out = {}
     for xml in sorted(Path(folder).glob("*.xml")):
-        root = ET.parse(xml).getroot()
-        boxes = []
-        for obj in root.iter("object"):
-            b = obj.find("bndbox")
-            boxes.append((obj.findtext("name"), tuple(float(b.findtext(k)) for k in ("xmin", "ymin", "xmax", "ymax"))))
+        try:
+            root = ET.parse(xml).getroot()
+            boxes = []
+            for obj in root.iter("object"):
+                b = obj.find("bndbox")
+                boxes.append((obj.findtext("name"),
+                              tuple(float(b.findtext(k)) for k in ("xmin", "ymin", "xmax", "ymax"))))
+        except (ET.ParseError, AttributeError, TypeError, ValueError) as exc:
+            raise DataError(f"{xml}: not a Pascal-VOC box file ({type(exc).__name__}: {exc})") from None
         if boxes:
             out[xml.stem] = GroundTruth(boxes[0][0], boxes)
     if not out:
@@ -115,9 +135,14 @@ def read_ground_truth(labels) -> dict:
         return read_voc_folder(labels)
     if not labels.is_file():
         raise DataError(f"{labels}: labels file not found")
-    if labels.suffix.lower() == ".csv":
-        return read_loc_csv(labels)
-    return read_label_lines(labels)
+    try:
+        if labels.suffix.lower() == ".csv":
+            return read_loc_csv(labels)
+        return read_label_lines(labels)
+    except UnicodeDecodeError:
+        raise DataError(f"{labels}: not a text file (LOC_val_solution.csv, or one label per line)") from None
+    except csv.Error as exc:
+        raise DataError(f"{labels}: not a CSV file ({exc})") from None
 
 
 def labeled_images(data, labels=None, limit: Optional[int] = None) -> LabeledImages:
@@ -131,19 +156,26 @@ def labeled_images(data, labels=None, limit: Optional[int] = None) -> LabeledIma
         raise DataError(f"{data}: no such folder")
     if labels is not None:
         truth = read_ground_truth(labels)
-        paths, truths = [], []
+        paths, truths, unlabeled = [], [], []
         for p in list_images(data):
             key = p.stem if p.stem in truth else (_VAL_ID.search(p.stem) and _VAL_ID.search(p.stem).group(0))
             if key in truth:
                 paths.append(p)
                 truths.append(truth[key])
+            else:
+                unlabeled.append(str(p))
         if not paths:
             raise DataError(f"{data}: none of its images is named in {labels}")
+        if unlabeled:
+            import logging
+
+            logging.getLogger(__name__).warning("%d images of %s are not in %s and are left out (first: %s)",
+                                                len(unlabeled), data, labels, Path(unlabeled[0]).name)
     else:
         classes = sorted(d for d in data.iterdir() if d.is_dir())
         if not classes:
             raise DataError(f"{data}: neither class subfolders nor a labels file (--labels) to go with it")
-        paths, truths = [], []
+        paths, truths, unlabeled = [], [], []
         for d in classes:
             for p in list_images(d):
                 paths.append(p)
@@ -152,5 +184,5 @@ def labeled_images(data, labels=None, limit: Optional[int] = None) -> LabeledIma
             raise DataError(f"{data}: its class folders hold no images")
     if limit is not None:
         paths, truths = paths[:limit], truths[:limit]
-    return LabeledImages([str(p) for p in paths], truths)
+    return LabeledImages([str(p) for p in paths], truths, unlabeled)
 

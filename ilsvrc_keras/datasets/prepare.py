@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..errors import DataError
+from ..files import writable_folder
 from .sources import META_FILE, Split, open_dataset
 
 SHARD_SIZE = 1024  # examples per shard by default (ILSVRC2012 train: 1,252 shards of ~110 MB)
@@ -107,9 +108,9 @@ def prepare(src, out, *, shard_size: int = SHARD_SIZE, val_fraction: float = 0.2
     ..., ``val-...``) and a ``dataset.json`` that :func:`record_dataset` and ``ilsvrc-keras train
     --data OUT`` read. Training examples are shuffled across shards (seeded), so that reading a few
     shards at a time still mixes the classes. Shards are written in parallel by ``workers`` threads
-    (the work is reading files and writing records; nothing is decoded). Empty or unreadable files
-    are left out and counted; files that are not decodable images are kept and skipped (and
-    counted) by the training pipeline, as for folders.
+    (the work is reading files and writing records; nothing is decoded). Files that are not images
+    (checked from their headers by :func:`open_dataset`) are left out and listed in ``unreadable``;
+    images whose body turns out damaged are skipped (and counted) by the training pipeline.
 
     ``shorter_side`` (px): images larger than that are shrunk to it and re-encoded (JPEG quality
     90); the others keep their bytes. Every epoch then decodes fewer pixels: on 500x375 ImageNet
@@ -123,10 +124,10 @@ def prepare(src, out, *, shard_size: int = SHARD_SIZE, val_fraction: float = 0.2
     dataset = open_dataset(src, val_fraction=val_fraction, seed=seed, labels=labels)
     if not all(isinstance(s, Split) and s.kind == "file" for s in (dataset.train, dataset.val)):
         raise DataError(f"{src}: prepare writes shards of image folders, not of {dataset.root}")
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    if shorter_side is not None and shorter_side < 8:
-        raise DataError(f"shorter_side must be at least 8 px, not {shorter_side}")
+    if shorter_side is not None and (isinstance(shorter_side, bool) or not isinstance(shorter_side, int)
+                                     or shorter_side < 8):
+        raise DataError(f"shorter_side must be a whole number of at least 8 px, not {shorter_side!r}")
+    out = writable_folder(out)
     meta = {"format": "tfrecord", "source": str(src), "class_names": list(dataset.class_names),
             "shorter_side": shorter_side}
     jobs = []
@@ -157,7 +158,7 @@ def prepare(src, out, *, shard_size: int = SHARD_SIZE, val_fraction: float = 0.2
                     meta[name]["class_counts"][label] += 1
     for name in ("train", "val"):
         meta[name]["count"] = totals[name]
-    meta["unreadable"] = sorted(unreadable)
+    meta["unreadable"] = sorted(unreadable + [path for path, _ in dataset.unreadable])
     tmp = out / (META_FILE + ".tmp")
     tmp.write_text(json.dumps(meta, indent=1))
     os.replace(tmp, out / META_FILE)  # written last: a folder with dataset.json is complete

@@ -128,6 +128,11 @@ class ImageDataset:
     val: object
     class_names: list
     root: str
+    # Files left out at the door as (path, reason) (not images, empty, too large: images.check_file),
+    # and the paths of images the ground truth does not name: reported by train, fine_tune, evaluate
+    # and prepare.
+    unreadable: list = dataclasses.field(default_factory=list)
+    unlabeled: list = dataclasses.field(default_factory=list)
 
     def fingerprint(self) -> str:
         """A short hash of what this dataset holds: its classes and each split's item names and labels
@@ -154,7 +159,27 @@ class ImageDataset:
 # --- class folders ---------------------------------------------------------------------------------
 
 
-def files_by_class(folder: Path) -> dict:
+def readable_images(files) -> tuple:
+    """``(readable, unreadable)``: the files among ``files`` whose header reads as an image within the
+    limits (:func:`ilsvrc_keras.images.check_file`: a few KB each, about 30 us), and ``(path, reason)``
+    of the others. Files that pass and still fail to decode (a truncated body) are skipped and
+    counted by the pipelines."""
+    from ..errors import ImageError
+    from ..images import check_file
+
+    good, bad = [], []
+    for f in files:
+        try:
+            check_file(f)
+            good.append(f)
+        except ImageError as exc:
+            bad.append((str(f), str(exc)))
+    return good, bad
+
+
+def files_by_class(folder: Path, unreadable: Optional[list] = None) -> dict:
+    """``{class: [image files]}`` of a class-per-folder tree, unreadable files left out (and listed
+    in ``unreadable``); a class with no image, or none that can be read, is a :class:`DataError`."""
     classes = sorted(d for d in folder.iterdir() if d.is_dir() and not d.name.startswith("."))
     if not classes:
         raise DataError(f"{folder}: no class subfolders")
@@ -163,7 +188,12 @@ def files_by_class(folder: Path) -> dict:
         files = list_images(d)
         if not files:
             raise DataError(f"{d}: class folder holds no images")
-        out[d.name] = files
+        out[d.name], bad = readable_images(files)
+        if not out[d.name]:
+            raise DataError(f"{d}: none of its {len(files)} images can be read ({bad[0][1]}); "
+                            "remove the class or replace its files")
+        if unreadable is not None:
+            unreadable += bad
     return out
 
 
@@ -209,15 +239,16 @@ def folder_dataset(root, val_fraction: float = 0.2, seed: int = 0, labels=None) 
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"{root}: no such folder")
+    unreadable, unlabeled = [], []
     if (root / "train").is_dir():
-        train_files = files_by_class(root / "train")
+        train_files = files_by_class(root / "train", unreadable)
         class_names = sorted(train_files)
         index = {c: i for i, c in enumerate(class_names)}
         val_dir = root / "val"
         if labels is not None:
-            val = _labeled_split(val_dir, labels, index)
+            val = _labeled_split(val_dir, labels, index, unreadable=unreadable, unlabeled=unlabeled)
         elif val_dir.is_dir():
-            val_files = files_by_class(val_dir)
+            val_files = files_by_class(val_dir, unreadable)
             unseen = sorted(set(val_files) - set(class_names))
             if unseen:
                 raise DataError(f"{root}: validation classes not in train/: {unseen[:5]}")
@@ -228,26 +259,41 @@ def folder_dataset(root, val_fraction: float = 0.2, seed: int = 0, labels=None) 
     elif labels is not None:  # a flat folder of validation images and its ground truth
         items = labeled_images(root, labels)
         class_names = sorted(set(items.labels))
-        val = _labeled_split(root, labels, {c: i for i, c in enumerate(class_names)}, items)
+        val = _labeled_split(root, labels, {c: i for i, c in enumerate(class_names)}, items, unreadable, unlabeled)
         train = Split([], [])
     else:
         _check_fraction(val_fraction)
-        by_class = files_by_class(root)
+        by_class = files_by_class(root, unreadable)
         class_names = sorted(by_class)
         train_files, val_files = stratified_split(by_class, val_fraction, seed)
         index = {c: i for i, c in enumerate(class_names)}
         train, val = _file_split(train_files, index), _file_split(val_files, index)
     if len(class_names) < 2 and len(train):
         raise DataError(f"{root}: a classifier needs at least two classes, found {class_names}")
-    return ImageDataset(train, val, class_names, str(root))
+    if unreadable:
+        import logging
+
+        logging.getLogger(__name__).warning("%d unreadable files of %s are left out (%s)", len(unreadable),
+                                            root, unreadable[0][1])
+    return ImageDataset(train, val, class_names, str(root), unreadable, unlabeled)
 
 
-def _labeled_split(folder: Path, labels, index: dict, items=None) -> Split:
+def _labeled_split(folder: Path, labels, index: dict, items=None, unreadable=None, unlabeled=None) -> Split:
     items = items or labeled_images(folder, labels)
     unseen = sorted({t for t in items.labels if t not in index})
     if unseen:
         raise DataError(f"{labels}: classes not in train/: {unseen[:5]}")
-    return Split(items.paths, [index[t] for t in items.labels], boxes=[t.boxes for t in items.truths])
+    good, bad = readable_images(items.paths)
+    good = set(good)
+    if not good:
+        raise DataError(f"{folder}: none of its {len(items.paths)} labeled images can be read ({bad[0][1]})")
+    keep = [i for i, p in enumerate(items.paths) if p in good]
+    if unreadable is not None:
+        unreadable += bad
+    if unlabeled is not None:
+        unlabeled += items.unlabeled
+    return Split([items.paths[i] for i in keep], [index[items.truths[i].label] for i in keep],
+                 boxes=[items.truths[i].boxes for i in keep])
 
 
 # --- images in memory --------------------------------------------------------------------------------
@@ -430,12 +476,23 @@ def tfds_builder(name: str, data_dir=None, manual_dir=None):
         import tensorflow_datasets as tfds
     except ImportError:
         raise DataError(f"{name!r} is not a folder; for TFDS datasets install tensorflow-datasets") from None
+    base = name.split(":")[0].split("/")[0]
+    known = tfds.list_builders(with_community_datasets=False)
+    if base not in known:
+        import difflib
+
+        here = [p.name for p in Path.cwd().iterdir() if p.is_dir()] if Path.cwd().is_dir() else []
+        close = difflib.get_close_matches(base, here + list(known), n=3)
+        raise DataError(f"{name!r} is neither a folder here nor a TFDS dataset"
+                        + (f"; did you mean {', '.join(close)}?" if close else "")
+                        + " (a folder: give its path; TFDS names: tfds.list_builders())")
     try:
         builder = tfds.builder(name, data_dir=None if data_dir is None else str(data_dir))
         config = tfds.download.DownloadConfig(manual_dir=str(manual_dir)) if manual_dir else None
         builder.download_and_prepare(download_config=config)
     except Exception as exc:  # TFDS raises many kinds (missing manual files, no network, unknown name)
-        raise DataError(f"TFDS dataset {name!r} is not available ({type(exc).__name__}: {exc})") from None
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise DataError(f"TFDS dataset {name!r} is not available ({type(exc).__name__}: {first[:300]})") from None
     return builder
 
 
@@ -482,6 +539,8 @@ def tfds_dataset(name: str, data_dir=None, manual_dir=None, val_split: Optional[
 def _with_val_folder(ds: ImageDataset, val_data, labels) -> ImageDataset:
     """``data`` whole for training, ``val_data`` (a folder) whole for validation."""
     val = folder_dataset(val_data, val_fraction=1.0, labels=labels)
+    ds.unreadable += val.unreadable
+    ds.unlabeled += val.unlabeled
     unseen = sorted(set(val.class_names) - set(ds.class_names))
     if unseen:
         raise DataError(f"validation data has classes the training data lacks: {unseen[:5]}")
@@ -489,7 +548,7 @@ def _with_val_folder(ds: ImageDataset, val_data, labels) -> ImageDataset:
     both = [s for s in (ds.train, ds.val) if len(s)]
     train = Split([p for s in both for p in s.items], [y for s in both for y in s.labels])
     merged = Split(val.val.items, [index[val.class_names[y]] for y in val.val.labels], boxes=val.val.boxes)
-    return ImageDataset(train, merged, ds.class_names, ds.root)
+    return ImageDataset(train, merged, ds.class_names, ds.root, ds.unreadable, ds.unlabeled)
 
 
 def open_dataset(data, val_data=None, *, class_names: Optional[Sequence[str]] = None, val_fraction: float = 0.2,

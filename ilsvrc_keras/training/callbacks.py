@@ -20,7 +20,7 @@ from typing import Optional
 
 import keras
 
-from ..files import write_atomic
+from ..files import save_atomic, write_atomic
 from .schedules import progressive_size
 
 log = logging.getLogger("ilsvrc_keras.training")
@@ -127,7 +127,7 @@ class KeepBest(TrainerCallback):
         value = (logs or {}).get(self.monitor)
         if value is not None and value > self.best:
             self.best, self.best_epoch = value, epoch + 1
-            self.model.save_weights(self.path)
+            save_atomic(self.path, self.model.save_weights)  # a kill mid-write keeps the previous best
 
     def on_train_end(self, logs=None):
         if not self.trainer.interrupted and self.path.is_file() and self.best_epoch is not None:

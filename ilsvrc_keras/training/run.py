@@ -15,7 +15,11 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from ..files import claim_run_folder, write_atomic
+from .strategy import PRECISIONS
 from .trainer import RunConfig, RunResult, Trainer
+
+# Five stride-2 stages take 32 px to 1x1; below that the networks have nothing left to pool.
+MIN_IMAGE_SIZE = 32
 
 
 def train(model: str, data, out, *, epochs: int = 10, batch_size: int = 128, image_size: Optional[int] = None,
@@ -39,13 +43,18 @@ def train(model: str, data, out, *, epochs: int = 10, batch_size: int = 128, ima
     >>> result.val_top1  # doctest: +SKIP
     0.8
     """
+    from ..checks import choice, whole
     from ..datasets import open_dataset
     from ..registry import get_spec
     from ..transforms import EvalTransform
     from ..zoo import create_model
 
     spec = get_spec(model)
+    whole("epochs", epochs, low=1)
+    whole("image_size", image_size, low=MIN_IMAGE_SIZE, optional=True)
     machine = {k: options.pop(k) for k in ("replicas", "xla", "precision") if k in options}
+    whole("replicas", machine.get("replicas"), low=1, optional=True)
+    choice("precision", machine.get("precision"), PRECISIONS, optional=True)
     config = RunConfig(out=str(out), epochs=epochs, batch_size=batch_size, seed=seed, **options)
     config.validate()
     dataset = open_dataset(data, val_data, val_fraction=val_fraction, seed=seed, labels=labels, data_dir=data_dir,
@@ -62,6 +71,7 @@ def train(model: str, data, out, *, epochs: int = 10, batch_size: int = 128, ima
         net = trainer.build(lambda: create_model(model, weights=weights, num_classes=len(dataset.class_names),
                                                  input_shape=shape, classifier_activation=None, **extra))
         result = trainer.fit(net, dataset, transform, config, callbacks)
+    result.unreadable, result.unlabeled = list(dataset.unreadable), list(dataset.unlabeled)
     card = {**spec.card(), "trained_on": str(data), "image_size": size}
     finish_run(result, dataset.class_names, transform, card, trainer)
     return result

@@ -21,7 +21,11 @@ def make_train_step(strategy, model, optimizer, *, global_batch_size: int, label
                     aux_weight: float = 0.3, xla: bool = False, loss_scale: bool = False,
                     from_logits: Optional[bool] = None):
     """A ``tf.function`` that trains ``model`` on one distributed batch ``(x, one-hot y, weights)``
-    and returns ``(mean loss, correct, seen)`` over the real (weight > 0) examples of all replicas.
+    and returns ``(mean loss, correct, seen, stop)``: the first three over the real (weight > 0)
+    examples of all replicas; ``stop``, how many workers asked to stop. Call it as
+    ``step(batch, stop)`` with ``stop`` 1.0 where this worker has been told to stop (SIGTERM) and 0.0
+    otherwise: the flag travels in the step's one all-reduce, so every worker learns of a preemption
+    after the same step and they all checkpoint there (none is left waiting in a collective).
 
     The loss of each example is weighted (class weights; 0 for padding) and summed over the global
     batch, then divided by ``global_batch_size``, so gradients all-reduced across replicas equal
@@ -37,9 +41,10 @@ def make_train_step(strategy, model, optimizer, *, global_batch_size: int, label
     ...                           keras.layers.Dense(2, activation="softmax")])
     >>> opt = make_optimizer("sgd", 0.1)
     >>> step = make_train_step(tf.distribute.get_strategy(), model, opt, global_batch_size=4)
-    >>> loss, correct, seen = step((tf.zeros([4, 8, 8, 3]), tf.one_hot([0, 1, 0, 1], 2), tf.ones([4])))
-    >>> float(seen)
-    4.0
+    >>> loss, correct, seen, stop = step((tf.zeros([4, 8, 8, 3]), tf.one_hot([0, 1, 0, 1], 2), tf.ones([4])),
+    ...                                  tf.constant(0.0))
+    >>> float(seen), float(stop)
+    (4.0, 0.0)
     """
     import keras
     import tensorflow as tf
@@ -71,16 +76,26 @@ def make_train_step(strategy, model, optimizer, *, global_batch_size: int, label
     # layers cost about 1 s of tracing per step function here (Keras' own fit skips it too).
     compiled = tf.function(forward_backward, jit_compile=xla, autograph=False)
 
-    def replica_step(x, y, w):
+    def replica_step(x, y, w, stop):
         loss_sum, grads, correct = compiled(x, y, w)
         optimizer.apply_gradients(zip(grads, model.trainable_variables))  # all-reduces across replicas
-        return loss_sum, correct, tf.reduce_sum(tf.cast(w > 0, tf.float32))
+        # The worker's stop flag once (on its first replica), so that the sum counts workers.
+        first = tf.cast(tf.equal(tf.distribute.get_replica_context().replica_id_in_sync_group
+                                 % local_replicas, 0), tf.float32)
+        seen = tf.reduce_sum(tf.cast(w > 0, tf.float32))
+        return tf.stack([tf.cast(loss_sum, tf.float32), correct, seen, stop * first])
+
+    try:
+        local_replicas = max(1, len(strategy.extended.worker_devices))  # this worker's replicas
+    except RuntimeError:  # the default strategy (no tf.distribute scope): one replica
+        local_replicas = 1
 
     @tf.function(autograph=False)
-    def train_step(batch):
-        results = strategy.run(replica_step, args=batch)
-        loss_sum, correct, seen = (strategy.reduce("SUM", r, axis=None) for r in results)
-        return loss_sum / tf.maximum(seen, 1.0), correct, seen
+    def train_step(batch, stop=0.0):
+        # One all-reduce for the four figures (MultiWorkerMirroredStrategy reduces one tensor at a time).
+        sums = strategy.reduce("SUM", strategy.run(replica_step, args=(*batch, tf.cast(stop, tf.float32))),
+                               axis=None)
+        return sums[0] / tf.maximum(sums[2], 1.0), sums[1], sums[2], sums[3]
 
     return train_step
 

@@ -28,6 +28,9 @@ def configure_cpu_replicas(replicas: Optional[int]) -> None:
     """Split the CPU into ``replicas`` logical devices (before TensorFlow initializes devices)."""
     import tensorflow as tf
 
+    from ..checks import whole
+
+    whole("replicas", replicas, low=1, optional=True)
     if not replicas or replicas <= 1 or tf.config.list_physical_devices("GPU"):
         return
     cpus = tf.config.list_physical_devices("CPU")

@@ -72,10 +72,33 @@ class RunConfig:
         return self.lr if self.lr is not None else self.base_lr * self.batch_size / 256
 
     def validate(self) -> None:
-        for name in ("epochs", "batch_size", "checkpoint_every"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < (0 if name == "epochs" else 1):
-                raise IlsvrcKerasError(f"{name} must be a whole number >= {0 if name == 'epochs' else 1}, "
-                                       f"not {getattr(self, name)!r}")
+        """Every field in its range or among its choices: one :class:`~ilsvrc_keras.ArgumentError`
+        naming the first that is not, before any model is built."""
+        from ..checks import choice, number, whole
+        from .schedules import OPTIMIZERS, SCHEDULES
+
+        whole("epochs", self.epochs)
+        for name in ("batch_size", "checkpoint_every", "keep_checkpoints"):
+            whole(name, getattr(self, name), low=1)
+        for name in ("patience", "progressive_from", "stop_after_steps"):
+            whole(name, getattr(self, name), low=1, optional=True)
+        whole("epoch_offset", self.epoch_offset)
+        number("lr", self.lr, 0, low_open=True, optional=True)
+        number("base_lr", self.base_lr, 0, low_open=True)
+        for name in ("momentum", "label_smoothing", "gamma"):
+            number(name, getattr(self, name), 0, 1)
+        number("ema", self.ema, 0, 1, optional=True)
+        for name in ("weight_decay", "warmup_epochs", "aux_weight"):
+            number(name, getattr(self, name), 0)
+        choice("optimizer", self.optimizer, OPTIMIZERS)
+        choice("schedule", self.schedule, SCHEDULES)
+        for m in self.milestones:
+            number("milestones", m, 0)
+        if len(tuple(self.progressive_ramp)) != 2 or not 0 <= self.progressive_ramp[0] <= self.progressive_ramp[1] <= 1:
+            from ..errors import ArgumentError
+
+            raise ArgumentError(f"progressive_ramp must be (start, end) with 0 <= start <= end <= 1, "
+                                f"not {self.progressive_ramp!r}")
 
 
 @dataclasses.dataclass
@@ -111,6 +134,10 @@ class RunResult:
     stopped_early: bool = False
     curves: Optional[str] = None
     best_weights: Optional[str] = None  # the best validation epoch's weights file (restore_best)
+    # Files the data left out at the door ((path, reason): not images, too large...) and images its
+    # ground truth does not name; set by train() from the dataset.
+    unreadable: list = dataclasses.field(default_factory=list)
+    unlabeled: list = dataclasses.field(default_factory=list)
 
     def to_dict(self) -> dict:
         """Every field but the model: what ``summary.json`` and ``--json`` hold."""
@@ -130,9 +157,17 @@ class Checkpoints:
 
     def restore(self, steps_per_epoch: int) -> Optional[float]:
         """Restore the latest checkpoint; the epoch (fractional) it resumes from, or None."""
-        if not self.manager.latest_checkpoint:
+        latest = self.manager.latest_checkpoint
+        if not latest:
             return None
-        self.manager.restore_or_initialize()
+        try:
+            self.manager.checkpoint.restore(latest).assert_existing_objects_matched()
+        except Exception as exc:  # TensorFlow's reader fails in many types (DataLossError, IndexError...)
+            first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+            raise IlsvrcKerasError(
+                f"checkpoint {latest} cannot be resumed: it is damaged or belongs to another network "
+                f"({type(exc).__name__}: {first}); pass --overwrite / overwrite=True to start the run "
+                "again") from None
         return int(self.epoch.numpy()) + int(self.step.numpy()) / steps_per_epoch
 
     def save(self, epoch: int, step: int, steps_per_epoch: int) -> None:
@@ -164,12 +199,13 @@ class Trainer:
                  xla: Optional[bool] = None, seed: int = 0):
         import tensorflow as tf
 
+        from ..checks import choice, whole
         from ..datasets import DecodedCache
 
+        whole("replicas", replicas, low=1, optional=True)
+        choice("precision", precision, PRECISIONS, optional=True)
         self.strategy = choose_strategy(replicas)
         self.precision = precision or default_precision()
-        if self.precision not in PRECISIONS:
-            raise IlsvrcKerasError(f"precision must be one of {', '.join(PRECISIONS)}, not {self.precision!r}")
         self.xla = bool(tf.config.list_logical_devices("GPU")) if xla is None else bool(xla)
         self.replicas = self.strategy.num_replicas_in_sync
         self.workers = max(1, cluster_size())
@@ -181,6 +217,7 @@ class Trainer:
         self.phase, self.epochs, self.first_step, self.steps_per_epoch = None, 0, 0, 0
         self.train_size, self.transform, self.interrupted = None, None, False
         self._epoch_offset = 0
+        self._stop_votes = 0.0
 
     def __enter__(self):
         self.interruption.__enter__()
@@ -210,7 +247,7 @@ class Trainer:
         self._eval_step = steps[1]
         cbs = self._callbacks(model, config, callbacks)
         model.stop_training = False
-        self.interrupted = False
+        self.interrupted, self._stop_votes = False, 0.0
         totals = np.zeros(3)  # images, seconds, skipped
         with self.interruption, _attached(model, optimizer):
             cbs.on_train_begin()
@@ -224,8 +261,11 @@ class Trainer:
                 cbs.on_epoch_end(epoch - 1, logs)
                 if model.stop_training:
                     break
-                # A signal (or stop_after_steps, set in _epoch) after the epoch's last step: stop here.
-                self.interrupted = self.interrupted or (self.interruption.requested and epoch < config.epochs)
+                # A stop agreed at the epoch's last step (or stop_after_steps, set in _epoch): stop here.
+                # One worker's signal during validation is agreed at the next step (after resuming),
+                # a lone process's at once.
+                asked = self._stop_votes > 0 or (self.workers == 1 and self.interruption.requested)
+                self.interrupted = self.interrupted or (asked and epoch < config.epochs)
             cbs.on_train_end()
         if config.ema and not self.interrupted:
             optimizer.finalize_variable_values(model.trainable_variables)
@@ -323,13 +363,19 @@ class Trainer:
         sums, t0 = np.zeros(3), time.perf_counter()  # loss, correct, seen
         for step in range(first, self.steps_per_epoch):
             cbs.on_train_batch_begin(step)
-            loss, correct, seen = (v.numpy() for v in train_step(next(it)))
+            # This worker's stop request goes into the step's all-reduce: every worker gets the same
+            # count back after the same step, so they all stop (and checkpoint) there together.
+            loss, correct, seen, votes = (v.numpy() for v in train_step(next(it),
+                                                                        float(self.interruption.requested)))
+            self._stop_votes = float(votes)
             sums += (loss * seen if seen else 0.0, correct, seen)
             done = epoch * self.steps_per_epoch + step + 1
             cbs.on_train_batch_end(step, {"loss": float(sums[0] / max(1, sums[2])),
                                           "accuracy": float(sums[1] / max(1, sums[2])),
                                           "images_per_sec": float(sums[2] / max(1e-9, time.perf_counter() - t0))})
-            stopping = self.interruption.requested or (config.stop_after_steps and done >= config.stop_after_steps)
+            # A lone process acts on its own signal at once; workers on the agreed count.
+            stopping = (votes > 0 or (self.workers == 1 and self.interruption.requested)
+                        or bool(config.stop_after_steps and done >= config.stop_after_steps))
             if stopping and step + 1 < self.steps_per_epoch:
                 checkpoints.save(epoch, step + 1, self.steps_per_epoch)
                 self.interrupted = True

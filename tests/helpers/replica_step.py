@@ -47,7 +47,7 @@ for name, strategy, xla in [
         opt.build(model.trainable_variables)
     step = make_train_step(strategy, model, opt, global_batch_size=BATCH, xla=xla)
     data = strategy.experimental_distribute_dataset(tf.data.Dataset.from_tensors((x, y, w)))
-    loss, correct, seen = (float(v) for v in step(next(iter(data))))
+    loss, correct, seen, _ = (float(v) for v in step(next(iter(data))))
     results[name] = ([np.asarray(v) for v in model.weights], loss, seen, strategy.num_replicas_in_sync)
 
 diff = max(float(np.abs(a - b).max()) for a, b in zip(results["one"][0], results["two"][0]))
