@@ -123,13 +123,15 @@ def test_milestones_compare_and_explanations_in_chromium(server, val_sample, mob
         assert "Traceback" not in page.content()
 
 
-def test_eight_concurrent_visitors_get_correct_answers_without_leaking(server, val_sample, mobilenet_weights):
+def test_concurrent_visitors_get_correct_answers_without_leaking(server, val_sample, mobilenet_weights):
+    """Four visitors at once, twice (a warm-up run, then the measured one). The load figures in
+    docs/benchmarks.md come from `python tests/e2e.py` (8 visitors x 10 photos); this keeps the suite short."""
     url, proc = server
     photos = e2e.expected_answers(val_sample / "images", weights=mobilenet_weights, count=10)
-    result = e2e.load_test(url, proc, photos, sessions=8, per_session=3)
+    result = e2e.load_test(url, proc, photos, sessions=4, per_session=2)
     print(json.dumps(result))
     (ARTIFACTS / "app-load.json").parent.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "app-load.json").write_text(json.dumps(result, indent=1))
-    assert result["errors"] == [] and result["answers"] == 24
-    assert result["views_opened"] == 8 * len(e2e.VIEW_CHECKS)  # every visitor also browsed the new views
+    assert result["errors"] == [] and result["answers"] == 8
+    assert result["views_opened"] == 4 * len(e2e.VIEW_CHECKS)  # every visitor also browsed the new views
     assert result["rss_growth"] < 0.10, result

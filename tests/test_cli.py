@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import types
 
 import pytest
 
@@ -167,24 +168,61 @@ def run_here(*args, capsys):
     return json.loads(out.out)
 
 
+# What each augmentation flag alone becomes (no --image-size: the size is the network's), as `train` and
+# `fine_tune` receive it; the real runs below then train with the flags together.
+TRAIN_EXPECTED = {"--crop-scale": ("crop_scale", (0.5, 1.0)), "--mixup": ("mixup", 0.2), "--cutmix": ("cutmix", 0.5),
+                  "--randaugment": ("randaugment", True),
+                  "--scale-jitter": ("scale_jitter", pytest.approx((256 / 224, 288 / 224)))}
+
+
 @pytest.mark.parametrize("flag", AUGMENT_FLAGS, ids=lambda f: f[0])
-def test_train_runs_with_each_augmentation_flag_alone(flag, two_tiny, tmp_path, capsys):
-    """No --image-size: the size comes from the network (224 px), as a user would run it."""
+def test_each_augmentation_flag_alone_reaches_train_and_fine_tune(flag, two_tiny, tmp_path, monkeypatch, capsys):
+    """The CLI's mapping, flag by flag (a flag alone once ended in a NameError): the library call is
+    captured instead of run."""
+    import ilsvrc_keras.finetune
+    import ilsvrc_keras.training
+
+    calls = {}
+
+    def fake_train(model, data, out, **kwargs):
+        calls["train"] = kwargs
+        return types.SimpleNamespace(interrupted=False, to_dict=lambda: {
+            "epochs_completed": 1, "epochs": 1, "val_top1": None, "val_top5": None, "train_images_per_sec": 1.0,
+            "seconds": 1.0, "out": str(out), "interrupted": False})
+
+    def fake_fine_tune(data, **kwargs):
+        calls["fine_tune"] = kwargs
+        return types.SimpleNamespace(interrupted=False, metrics={"per_class": {}, "n": 2}, val_accuracy=0.5,
+                                     history=[], seconds=1.0, paths={"out": str(kwargs["out"])},
+                                     summary=lambda: {"metrics": {}, "val_accuracy": 0.5})
+
+    import inspect
+
+    # The parser reads its defaults from the functions' signatures: the fakes keep them.
+    fake_train.__signature__ = inspect.signature(ilsvrc_keras.training.train)
+    fake_fine_tune.__signature__ = inspect.signature(ilsvrc_keras.finetune.fine_tune)
+    monkeypatch.setattr(ilsvrc_keras.training, "train", fake_train)
+    monkeypatch.setattr(ilsvrc_keras.finetune, "fine_tune", fake_fine_tune)
+    run_here("train", "--model", "resnet18", "--data", two_tiny, "--out", tmp_path / "r", *flag, "--json",
+             capsys=capsys)
+    run_here("fine-tune", two_tiny, "--out", tmp_path / "f", "--model", "mobilenet_0.25_128", *flag, "--json",
+             capsys=capsys)
+    key, value = TRAIN_EXPECTED[flag[0]]
+    assert calls["train"]["image_size"] is None and getattr(calls["train"]["augment"], key) == value
+    if flag[0] == "--scale-jitter":  # in px of the network's own size: 128 for this MobileNet
+        value = pytest.approx((256 / 128, 288 / 128))
+    assert getattr(calls["fine_tune"]["augment"], key) == value
+
+
+def test_train_and_fine_tune_run_with_the_augmentation_flags(two_tiny, mobilenet_weights, tmp_path, capsys):
+    """Real runs: MixUp, CutMix, RandAugment and milder crops in one training at the network's size (224 px);
+    the AlexNet/VGG-style scale jitter in a fine-tuning."""
     s = run_here("train", "--model", "resnet18", "--data", two_tiny, "--out", tmp_path / "r", "--epochs", 1,
-                 "--batch-size", 4, *flag, "--quiet", "--json", capsys=capsys)
-    assert s["epochs_completed"] == 1
-    if flag[0] == "--scale-jitter":
-        assert s["augment"]["scale_jitter"] == pytest.approx([256 / 224, 288 / 224])
-    if flag[0] in ("--mixup", "--cutmix"):
-        assert s["augment"][flag[0][2:]] == float(flag[1])
-
-
-@pytest.mark.parametrize("flag", AUGMENT_FLAGS, ids=lambda f: f[0])
-def test_fine_tune_runs_with_each_augmentation_flag_alone(flag, two_tiny, mobilenet_weights, tmp_path, capsys):
+                 "--batch-size", 4, "--mixup", 0.2, "--cutmix", 0.5, "--randaugment", "--crop-scale", 0.5,
+                 "--quiet", "--json", capsys=capsys)
+    assert s["epochs_completed"] == 1 and s["skipped_images"] == 0
+    assert (s["augment"]["mixup"], s["augment"]["cutmix"], s["augment"]["randaugment"]) == (0.2, 0.5, True)
     run_here("fine-tune", two_tiny, "--out", tmp_path / "f", "--weights", mobilenet_weights, "--head-epochs", 1,
-             "--epochs", 0, "--batch-size", 4, *flag, "--quiet", "--json", capsys=capsys)
+             "--epochs", 0, "--batch-size", 4, "--scale-jitter", 256, 288, "--quiet", "--json", capsys=capsys)
     settings = json.loads((tmp_path / "f" / "report.json").read_text())["settings"]["augment"]
-    expected = {"--crop-scale": ("crop_scale", [0.5, 1.0]), "--mixup": ("mixup", 0.2), "--cutmix": ("cutmix", 0.5),
-                "--randaugment": ("randaugment", True),
-                "--scale-jitter": ("scale_jitter", pytest.approx([256 / 128, 288 / 128]))}[flag[0]]
-    assert settings[expected[0]] == expected[1]
+    assert settings["scale_jitter"] == pytest.approx([256 / 128, 288 / 128])
