@@ -277,6 +277,28 @@ def test_sigterm_interrupts_fine_tune_with_143_and_a_rerun_resumes(small, mobile
     assert rows == [("head", 1), ("head", 2), ("all", 1), ("all", 2)]  # resumed, no duplicate rows
 
 
+def test_sigterm_after_the_last_head_epoch_stops_before_the_next_phase(small, mobilenet_weights, tmp_path):
+    """A signal that lands after the head phase's last step (here: in a callback at its last epoch's end) is
+    not swallowed: the run stops before the whole-network phase and says so; the rerun resumes there."""
+    import os
+    import signal
+
+    import keras
+
+    class TermAtEpochEnd(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 0:  # the head phase's only epoch
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    out = tmp_path / "ft"
+    settings = dict(weights=mobilenet_weights, out=out, head_epochs=1, epochs=1, batch_size=16, progress=False)
+    first = ilsvrc_keras.fine_tune(small, callbacks=[TermAtEpochEnd()], **settings)
+    assert first.interrupted and list(first.phases) == ["head"] and not (out / "model.keras").exists()
+    again = ilsvrc_keras.fine_tune(small, **settings)
+    assert not again.interrupted and [(r["phase"], r["phase_epoch"]) for r in again.history] == [("head", 1),
+                                                                                                ("all", 1)]
+
+
 def test_the_head_phase_is_kept_when_it_beat_the_whole_network(small, mobilenet_weights, tmp_path):
     """The run ends with the best weights of all: the head phase's own best file when it scored higher."""
     import types

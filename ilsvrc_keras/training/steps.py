@@ -91,7 +91,7 @@ def make_train_step(strategy, model, optimizer, *, global_batch_size: int, label
         local_replicas = 1
 
     @tf.function(autograph=False)
-    def train_step(batch, stop=0.0):
+    def train_step(batch, stop=tf.constant(0.0)):
         # One all-reduce for the four figures (MultiWorkerMirroredStrategy reduces one tensor at a time).
         sums = strategy.reduce("SUM", strategy.run(replica_step, args=(*batch, tf.cast(stop, tf.float32))),
                                axis=None)

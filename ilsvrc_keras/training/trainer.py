@@ -239,6 +239,8 @@ class Trainer:
     def fit(self, model, data, transform, config: RunConfig, callbacks: Sequence = ()) -> RunResult:
         """Train ``model`` (built by :meth:`build`) on ``data.train``, validating on ``data.val``
         after each epoch, with ``transform`` (input size, crop and normalization)."""
+        import tensorflow as tf
+
         config.validate()
         started = time.perf_counter()
         self._plan(data, transform, config)
@@ -248,6 +250,7 @@ class Trainer:
         cbs = self._callbacks(model, config, callbacks)
         model.stop_training = False
         self.interrupted, self._stop_votes = False, 0.0
+        self._asked = {False: tf.constant(0.0), True: tf.constant(1.0)}
         totals = np.zeros(3)  # images, seconds, skipped
         with self.interruption, _attached(model, optimizer):
             cbs.on_train_begin()
@@ -365,8 +368,10 @@ class Trainer:
             cbs.on_train_batch_begin(step)
             # This worker's stop request goes into the step's all-reduce: every worker gets the same
             # count back after the same step, so they all stop (and checkpoint) there together.
-            loss, correct, seen, votes = (v.numpy() for v in train_step(next(it),
-                                                                        float(self.interruption.requested)))
+            # A tensor, not a Python float: the step is traced once, not again when the flag flips
+            # (a retrace, an XLA recompile on GPUs, at the moment a preemption's grace period runs).
+            asked = self._asked[self.interruption.requested]
+            loss, correct, seen, votes = (v.numpy() for v in train_step(next(it), asked))
             self._stop_votes = float(votes)
             sums += (loss * seen if seen else 0.0, correct, seen)
             done = epoch * self.steps_per_epoch + step + 1
