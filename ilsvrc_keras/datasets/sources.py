@@ -476,9 +476,11 @@ def tfds_builder(name: str, data_dir=None, manual_dir=None):
         import tensorflow_datasets as tfds
     except ImportError:
         raise DataError(f"{name!r} is not a folder; for TFDS datasets install tensorflow-datasets") from None
-    base = name.split(":")[0].split("/")[0]
+    # A plain name (no version, config or community namespace after ':') is checked against TFDS's own
+    # list first: a typo of a folder name is one line with the closest names, not TFDS's catalogue.
+    base = name.split("/")[0]
     known = tfds.list_builders(with_community_datasets=False)
-    if base not in known:
+    if ":" not in name and base not in known:
         import difflib
 
         here = [p.name for p in Path.cwd().iterdir() if p.is_dir()] if Path.cwd().is_dir() else []
