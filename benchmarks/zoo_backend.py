@@ -7,6 +7,7 @@ precision where asked. It is what a GPU machine without TensorFlow can tell abou
 ``benchmarks/gpu.sh`` measures the TensorFlow engine with its input pipeline.
 
     KERAS_BACKEND=jax python benchmarks/zoo_backend.py --models resnet50 resnet50d --size 224 --batch 256
+    KERAS_BACKEND=jax python benchmarks/zoo_backend.py --models alexnet zfnet googlenet vgg16 resnet50  # own sizes
     KERAS_BACKEND=jax python benchmarks/zoo_backend.py --models resnet18d --size 32 --batch 4 --steps 2  # CPU
 """
 
@@ -20,12 +21,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-def measure(name: str, size: int, batch: int, steps: int, warmup: int, precision: str) -> dict:
+def measure(name: str, size, batch: int, steps: int, warmup: int, precision: str) -> dict:
     import jax
     import keras
     import numpy as np
 
+    from ilsvrc_keras.registry import get_spec
     from ilsvrc_keras.zoo import create_model
+
+    spec = get_spec(name)
+    size = size or spec.input_size
 
     keras.mixed_precision.set_global_policy({"bf16": "mixed_bfloat16", "fp16": "mixed_float16",
                                              "fp32": "float32"}[precision])
@@ -65,7 +70,7 @@ def measure(name: str, size: int, batch: int, steps: int, warmup: int, precision
         loss, state = step(state, x, y)
     loss.block_until_ready()
     seconds = time.perf_counter() - t0
-    return {"model": name, "size": size, "batch": batch, "precision": precision, "steps": steps,
+    return {"model": name, "year": spec.year, "reported_top5_error": spec.reported_top5_error, "size": size, "batch": batch, "precision": precision, "steps": steps,
             "images_per_sec": round(batch * steps / seconds, 1), "step_ms": round(1000 * seconds / steps, 2),
             "compile_s": round(compile_s, 1), "loss": round(float(loss), 3), "params": model.count_params()}
 
@@ -73,7 +78,7 @@ def measure(name: str, size: int, batch: int, steps: int, warmup: int, precision
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--models", nargs="+", default=["resnet50", "resnet50d"])
-    p.add_argument("--size", type=int, default=224)
+    p.add_argument("--size", type=int, help="input size in px (default: each network's own)")
     p.add_argument("--batch", type=int, default=256)
     p.add_argument("--steps", type=int, default=30)
     p.add_argument("--warmup", type=int, default=5)

@@ -165,3 +165,20 @@ def test_resnet_d_stem_and_average_pooled_shortcuts():
     assert m.get_layer("conv3_block1_0_pool").pool_size == (2, 2)
     assert m.get_layer("conv3_block1_0_conv").strides == (1, 1)  # the projection no longer skips pixels
     assert m.get_layer("conv3_block1_1_conv").strides == (2, 2)  # ResNet-B: the stride in the 3x3
+
+
+def test_local_response_normalization_is_the_papers_in_keras_ops():
+    """AlexNet's LRN, written in keras.ops (so the zoo builds on any Keras backend), equals TensorFlow's
+    kernel; under mixed precision it computes in float32 and hands back the layer's dtype."""
+    import keras
+    import tensorflow as tf
+
+    from ilsvrc_keras.models.layers import LocalResponseNormalization
+
+    x = np.random.default_rng(0).normal(size=(2, 7, 5, 96)).astype("float32") * 3
+    ours = np.asarray(LocalResponseNormalization()(x))
+    ref = tf.nn.local_response_normalization(x, depth_radius=2, bias=2.0, alpha=1e-4, beta=0.75).numpy()
+    np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-6)
+    half = LocalResponseNormalization(dtype="mixed_float16")(keras.ops.convert_to_tensor(x, "float16"))
+    assert half.dtype == "float16"
+    np.testing.assert_allclose(np.asarray(half, np.float32), ref, rtol=2e-3, atol=2e-3)

@@ -1,7 +1,7 @@
-"""Layers that Keras does not ship but the milestone papers used."""
+"""Layers that Keras does not ship but the milestone papers used, in ``keras.ops`` (any backend)."""
 
 import keras
-import tensorflow as tf
+from keras import ops
 
 
 @keras.saving.register_keras_serializable(package="ilsvrc_keras")
@@ -18,11 +18,13 @@ class LocalResponseNormalization(keras.layers.Layer):
 
     def call(self, inputs):
         # Computed in float32: alpha * sum(a^2) underflows in float16 under mixed precision.
-        x = tf.cast(inputs, tf.float32)
-        y = tf.nn.local_response_normalization(
-            x, depth_radius=self.size // 2, bias=self.k, alpha=self.alpha, beta=self.beta
-        )
-        return tf.cast(y, inputs.dtype)
+        x = ops.cast(inputs, "float32")
+        radius, channels = self.size // 2, inputs.shape[-1]
+        # The sum of squares over each channel's window (tf.nn.local_response_normalization's
+        # depth_radius = size // 2, zero beyond the edges): a sum of shifted slices of the padded squares.
+        squares = ops.pad(ops.square(x), [[0, 0]] * (len(inputs.shape) - 1) + [[radius, radius]])
+        window = sum(squares[..., i:i + channels] for i in range(2 * radius + 1))
+        return ops.cast(x / ops.power(self.k + self.alpha * window, self.beta), inputs.dtype)
 
     def compute_output_shape(self, input_shape):
         return input_shape
@@ -42,10 +44,10 @@ class PixelNormalization(keras.layers.Layer):
         self.scale, self.offset, self.reverse_channels = list(scale), list(offset), bool(reverse_channels)
 
     def call(self, inputs):
-        x = tf.cast(inputs, "float32")
+        x = ops.cast(inputs, "float32")
         if self.reverse_channels:
-            x = x[..., ::-1]
-        return x * tf.constant(self.scale, "float32") + tf.constant(self.offset, "float32")
+            x = ops.flip(x, axis=-1)
+        return x * ops.convert_to_tensor(self.scale, "float32") + ops.convert_to_tensor(self.offset, "float32")
 
     def compute_output_shape(self, input_shape):
         return input_shape
