@@ -73,16 +73,19 @@ def load_image(src: ImageInput, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
         raise ImageError(f"{name}: corrupt or truncated image ({exc})") from None
 
 
-def _open(data: bytes, name: str) -> Image.Image:
-    """Pillow's lazy open (the header only), its failures as :class:`ImageError` naming the input."""
-    if not data:
-        raise ImageError(f"{name}: the file is empty")
+def _open(source, name: str) -> Image.Image:
+    """Pillow's lazy open (the header only) of encoded bytes or a binary file, its failures as
+    :class:`ImageError` naming the input."""
+    if isinstance(source, (bytes, bytearray)):
+        if not source:
+            raise ImageError(f"{name}: the file is empty")
+        source = io.BytesIO(source)
     try:
         with warnings.catch_warnings():
             # Pillow warns from 89.5 MP; the limit here is MAX_PIXELS, checked from the header by the
             # callers (Pillow itself still refuses twice its own limit, before anything is decoded).
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            return Image.open(io.BytesIO(data))
+            return Image.open(source)
     except UnidentifiedImageError:
         raise ImageError(f"{name}: not an image file (or a format Pillow cannot read)") from None
     except Image.DecompressionBombError as exc:
@@ -127,25 +130,16 @@ def check_file(path, max_pixels: int = MAX_PIXELS) -> tuple:
     """
     name = str(path)
     try:
-        with open(path, "rb") as f:
-            head = f.read(1)
-            if not head:
-                raise ImageError(f"{name}: the file is empty")
-            f.seek(0)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-                image = Image.open(f)
-                w, h = image.size
-    except ImageError:
-        raise
-    except UnidentifiedImageError:
-        raise ImageError(f"{name}: not an image file (or a format Pillow cannot read)") from None
-    except Image.DecompressionBombError as exc:
-        raise ImageError(f"{name}: image too large ({exc})") from None
+        f = open(path, "rb")
     except FileNotFoundError:
         raise ImageError(f"{name}: no such file") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise ImageError(f"{name}: corrupt or truncated image ({exc})") from None
+    except OSError as exc:
+        raise ImageError(f"{name}: cannot be read ({exc.strerror})") from None
+    with f:
+        if not f.read(1):
+            raise ImageError(f"{name}: the file is empty")
+        f.seek(0)
+        w, h = _open(f, name).size
     check_shape(h, w, name, max_pixels)
     return h, w
 
