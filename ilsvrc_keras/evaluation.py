@@ -125,10 +125,9 @@ def evaluate(data: Union[str, os.PathLike], model: Union[str, Classifier, None] 
     >>> r["top1"], r["top5"]  # doctest: +SKIP
     (0.42, 0.66)
     """
-    from tqdm import tqdm
 
     from .checks import whole
-    from .datasets import Split, make_dataset, open_dataset
+    from .datasets import Split, open_dataset
     from .localization import check_options
 
     whole("limit", limit, low=1, optional=True)
@@ -145,11 +144,19 @@ def evaluate(data: Union[str, os.PathLike], model: Union[str, Classifier, None] 
     if unknown:
         raise DataError(f"{data}: labels not among {clf.name}'s classes: {unknown[:5]}")
     split = Split(split.items, [index[ds.class_names[y]] for y in split.labels], split.kind, split.names, split.boxes)
-    if localization:
-        result = _evaluate_localization(clf, split, progress, **localize_options)
-        result["skipped"] = sorted([p for p, _ in ds.unreadable] + result["skipped"])
-        result["unlabeled"] = len(ds.unlabeled)
-        return result
+    result = (_evaluate_localization(clf, split, progress, **localize_options) if localization
+              else _evaluate_classification(clf, split, batch_size, progress, data))
+    # Files left out at the door (not images) beside those the evaluation could not decode.
+    result["skipped"] = sorted([p for p, _ in ds.unreadable] + result["skipped"])
+    result["unlabeled"] = len(ds.unlabeled)
+    return result
+
+
+def _evaluate_classification(clf, split, batch_size, progress, data) -> dict:
+    from tqdm import tqdm
+
+    from .datasets import make_dataset
+
     start = time.perf_counter()
     bar = tqdm(total=len(split), unit="img", desc=f"evaluate {clf.name}", file=sys.stderr, disable=not progress)
     batches = make_dataset(split, clf.transform, batch_size, clf.num_classes, training=False)
@@ -167,9 +174,7 @@ def evaluate(data: Union[str, os.PathLike], model: Union[str, Classifier, None] 
         "top5": r["top5"],
         "top1_error": 1.0 - r["top1"],
         "top5_error": 1.0 - r["top5"],
-        # Files left out at the door (not images) and those the pipeline could not decode.
-        "skipped": sorted([p for p, _ in ds.unreadable] + skipped_items(split, ev)),
-        "unlabeled": len(ds.unlabeled),
+        "skipped": skipped_items(split, ev),
         "seconds": round(seconds, 3),
         "images_per_sec": round(r["n"] / seconds, 1) if seconds > 0 else None,
     }
@@ -220,7 +225,7 @@ def _evaluate_localization(clf, split, progress, **options) -> dict:
     if not done:
         raise DataError(f"none of the {len(split)} images could be decoded; nothing was scored")
     h = hits[done]
-    rates = h.mean(axis=0) if len(done) else np.zeros(5)
+    rates = h.mean(axis=0)
     names = ("top1", "top5", "top1_loc", "top5_loc", "gt_known_loc")
     result = {"model": clf.name, "n": len(done), **{k: float(v) for k, v in zip(names, rates)}}
     result.update({f"{k}_error": 1.0 - result[k] for k in names})
