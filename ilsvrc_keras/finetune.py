@@ -251,7 +251,7 @@ def fine_tune(data, model: Optional[str] = None, weights="imagenet", out=None, *
     if len(dataset.val) == 0:
         raise DataError("the validation split is empty; give val_data or more images per class")
     size = int(image_size or preset.size)
-    transform = EvalTransform(size, crop_fraction or preset.crop_fraction, preset.normalization)
+    transform = EvalTransform(size, crop_fraction or preset.crop_fraction, preset.normalization, preset.interpolation)
     out = claim_run_folder(out or Path("runs") / f"{model}-finetuned", {
         "run": "fine_tune", "model": model, "classes": names, "image_size": size,
         "weights": str(weights), "data": dataset.fingerprint()}, overwrite)

@@ -113,12 +113,9 @@ def _load_cached(key: str, weights: Optional[str], state) -> Classifier:
         model = load_folder_model(preset)
         return Classifier(model, preset.transform(), preset.class_labels(), Path(preset.folder).name, preset.card(),
                           preset.outputs)
-    if weights is None and preset is not imagenet_preset(preset.arch):  # another set of weights (arch.tag)
-        from .weights import resolve_imagenet_weights
-
-        weights = str(resolve_imagenet_weights(preset))
-    net = create_model(preset.arch, weights=weights or "imagenet")
-    return Classifier(net, preset.transform(), preset.class_labels(), preset.arch, preset.card())
+    # create_model takes the preset's name: its architecture, and its own weights file.
+    net = create_model(preset.name if preset.weights else preset.arch, weights=weights or "imagenet")
+    return Classifier(net, preset.transform(), preset.class_labels(), key, preset.card())
 
 
 def load(model: Union[str, os.PathLike, Classifier, None] = None,

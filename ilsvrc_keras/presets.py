@@ -37,16 +37,21 @@ OUTPUTS = ("probabilities", "logits")
 
 @dataclasses.dataclass(frozen=True)
 class WeightsSource:
-    """Where a preset's weights come from (a file keras.applications publishes, or any URL)."""
+    """Where a preset's weights come from (keras.applications' files, torchvision's, timm's, or any URL),
+    as torchvision's ``Weights(url, ...)``: the file's name on disk is its publisher's."""
 
     url: str
     file_name: str
-    file_hash: Optional[str] = None  # md5 or sha256, as keras.utils.get_file accepts
+    # keras' md5 or sha256 (checked by keras.utils.get_file), or torchvision's sha256 prefix (the hex digits in
+    # its file names, checked after the download); None where the publisher states none (Hugging Face's hub).
+    file_hash: Optional[str] = None
     notop_url: Optional[str] = None
     notop_file_name: Optional[str] = None
     notop_file_hash: Optional[str] = None
     # Name of a weight-conversion hook in ilsvrc_keras.weights (e.g. keras' old ResNeXt layout).
     converter: Optional[str] = None
+    publisher: str = "keras"  # keras | torchvision | timm
+    license: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,6 +76,9 @@ class Preset:
     figures: dict = dataclasses.field(default_factory=dict)  # measured with these weights (and how)
     folder: Optional[str] = None  # a model folder's path
     card_extra: dict = dataclasses.field(default_factory=dict)
+    # The name its publisher gives the checkpoint where it differs from arch.tag: torchvision's and timm's
+    # ResNet-50 is the zoo's resnet50b (stride on the 3x3), published as "resnet50.tv_in1k".
+    published_name: Optional[str] = None
 
     def __post_init__(self):
         from .transforms import Normalization
@@ -81,13 +89,18 @@ class Preset:
 
     @property
     def name(self) -> str:
-        return self.folder if self.folder else f"{self.arch}.{self.tag}"
+        return self.folder if self.folder else (self.published_name or f"{self.arch}.{self.tag}")
+
+    @property
+    def published_top1(self) -> Optional[float]:
+        """The top-1 accuracy its publisher reports for these weights (a fraction), if any."""
+        return self.figures.get("published_top1")
 
     def transform(self, size: Optional[int] = None):
-        """The evaluation transform (resize, center crop, normalization) of these weights."""
+        """The evaluation transform (resize, center crop, interpolation, normalization) of these weights."""
         from .transforms import EvalTransform
 
-        return EvalTransform(int(size or self.size), self.crop_fraction, self.normalization)
+        return EvalTransform(int(size or self.size), self.crop_fraction, self.normalization, self.interpolation)
 
     def class_labels(self) -> list:
         """``(label, readable name)`` per output."""
@@ -103,10 +116,15 @@ class Preset:
             card = get_spec(self.arch).card()
         except UnknownModelError:
             card = {"name": self.arch}
-        card.update({"preset": self.name, "input_size": self.size, "crop_fraction": self.crop_fraction,
+        card.update({"preset": self.name, "arch": self.arch, "input_size": self.size,
+                     "crop_fraction": self.crop_fraction, "interpolation": self.interpolation,
                      "preprocessing": self.normalization.name, "normalization": self.normalization.to_dict(),
                      "outputs": self.outputs, "figures": dict(self.figures),
                      "imagenet_weights": self.weights.file_name if self.weights else None})
+        if self.weights and not self.folder:
+            card["source"] = {"publisher": self.weights.publisher, "url": self.weights.url,
+                              "file_name": self.weights.file_name, "hash": self.weights.file_hash,
+                              "license": self.weights.license}
         card.update(self.card_extra)
         if self.folder:
             card.update({"name": Path(self.folder).name, "path": self.folder, "classes": len(self.labels or ())})
@@ -116,7 +134,7 @@ class Preset:
 # --- the zoo's presets -------------------------------------------------------------------------------------
 
 _PRESETS: dict[str, Preset] = {}
-_DEFAULT: dict[str, str] = {}  # arch -> the tag its bare name means
+_DEFAULT: dict[str, str] = {}  # arch -> the preset its bare name means
 
 
 def register_preset(preset: Preset, default: bool = False) -> Preset:
@@ -127,26 +145,57 @@ def register_preset(preset: Preset, default: bool = False) -> Preset:
         raise ValueError(f"preset {preset.name!r} registered twice")
     _PRESETS[preset.name] = preset
     if default or preset.arch not in _DEFAULT:
-        _DEFAULT[preset.arch] = preset.tag
+        _DEFAULT[preset.arch] = preset.name
     return preset
 
 
 def list_presets(arch: Optional[str] = None) -> list[str]:
-    """The zoo's presets (``arch.tag``), oldest architecture first.
+    """The zoo's presets (``arch.tag``), oldest architecture first. ``arch``: those that build it, and
+    those its publisher names after it (``resnet50.tv_in1k`` builds ``resnet50b``).
 
     >>> from ilsvrc_keras.presets import list_presets
     >>> list_presets("resnet50")
-    ['resnet50.keras_in1k']
+    ['resnet50.keras_in1k', 'resnet50.tv2_in1k', 'resnet50.tv_in1k']
     """
     order = {name: i for i, name in enumerate(list_models())}
-    names = [n for n, p in _PRESETS.items() if arch is None or p.arch == arch]
+    names = [n for n, p in _PRESETS.items() if arch is None or p.arch == arch or n.startswith(f"{arch}.")]
     return sorted(names, key=lambda n: (order.get(_PRESETS[n].arch, 0), n))
 
 
 def imagenet_preset(arch: str) -> Optional[Preset]:
     """The default preset of ``arch``, or None where no weights are published for it."""
-    tag = _DEFAULT.get(arch)
-    return _PRESETS[f"{arch}.{tag}"] if tag else None
+    name = _DEFAULT.get(arch)
+    return _PRESETS[name] if name else None
+
+
+def zoo_preset(name: str) -> tuple[Optional[Preset], str]:
+    """``(preset, architecture)`` of a zoo name (its default preset, None where none is published) or of a
+    zoo preset ``arch.tag``; any other name raises :class:`UnknownModelError` with the closest names.
+
+    >>> from ilsvrc_keras.presets import zoo_preset
+    >>> zoo_preset("resnet50.tv2_in1k")[1]
+    'resnet50b'
+    """
+    key = os.fspath(name)
+    if key in list_models():
+        return imagenet_preset(key), key
+    if key in _PRESETS:
+        return _PRESETS[key], _PRESETS[key].arch
+    arch, _, tag = key.partition(".")
+    if tag and arch in list_models():
+        raise UnknownModelError(f"{arch} has no preset {tag!r}; its presets: "
+                                f"{', '.join(list_presets(arch)) or 'none (no weights are published for it)'}")
+    get_spec(key)  # raises UnknownModelError with the closest names
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def published_under(arch: str) -> Optional[Preset]:
+    """The published preset named after ``arch`` that builds another architecture, for an architecture
+    with no weights of its own: torchvision's AlexNet (``alexnet.tv_in1k``, the 2014 "One weird trick"
+    network) for ``alexnet``, its GoogLeNet with batch normalization for ``googlenet``. What a user who
+    asks :func:`ilsvrc_keras.load` for "googlenet" wants to see with; ``create_model`` still builds the paper's."""
+    names = [n for n in list_presets() if n.startswith(f"{arch}.") and _PRESETS[n].arch != arch]
+    return _PRESETS[names[0]] if names else None
 
 
 def preset_for_file(path) -> Optional[Preset]:
@@ -174,7 +223,7 @@ def get_preset(name) -> Preset:
     arch, _, tag = key.partition(".") if key not in list_models() else (key, "", "")
     if key in list_models() or (tag and arch in list_models()):
         if not tag:
-            return imagenet_preset(arch) or _untrained(arch)
+            return imagenet_preset(arch) or published_under(arch) or _untrained(arch)
         raise UnknownModelError(f"{arch} has no preset {tag!r}; its presets: "
                                 f"{', '.join(list_presets(arch)) or 'none (no weights are published for it)'}")
     if os.path.sep in key or os.path.exists(key):
@@ -215,7 +264,7 @@ def save_folder(out, model, class_names: Sequence[str], transform, card: Optiona
     write_atomic(out / LABELS_FILE, json.dumps([str(c) for c in class_names], indent=1))
     prep = {"size": transform.size, "crop_fraction": transform.crop_fraction,
             "preprocessing": transform.normalization.name, "normalization": transform.normalization.to_dict(),
-            "interpolation": "bilinear", "outputs": outputs, "card": card or {}}
+            "interpolation": getattr(transform, "interpolation", "bilinear"), "outputs": outputs, "card": card or {}}
     write_atomic(out / PREPROCESSING_FILE, json.dumps(prep, indent=2))
     return {"model": str(out / MODEL_FILE), "labels": str(out / LABELS_FILE),
             "preprocessing": str(out / PREPROCESSING_FILE)}
@@ -350,7 +399,7 @@ def _keras_file(folder, stem, hashes=(None, None), converter=None, top_suffix="_
                          converter=converter)
 
 
-def _register_zoo() -> None:
+def _register_keras() -> None:
     keras_resnets = {
         "resnet50": ("2cb95161c43110f7111970584f804107", "4d473c1dd8becc155b73f8504c6f6626"),
         "resnet101": ("f1aeb4b969a6efcfb50fad2f0c20cfc5", "88cf7a10940856eca736dc7b7e228a21"),
@@ -375,4 +424,5 @@ def _register_zoo() -> None:
                  "how": "ilsvrc-keras evaluate on the 100 ILSVRC2012 validation images of the development assets"}))
 
 
-_register_zoo()
+_register_keras()
+from . import preset_table  # noqa: E402,F401  (torchvision's and timm's checkpoints register themselves)

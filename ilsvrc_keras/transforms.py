@@ -115,6 +115,9 @@ NORMALIZATIONS = {
 }
 
 
+INTERPOLATIONS = ("bilinear", "bicubic")
+
+
 def _geometry_tf(height, width, size, crop_fraction):
     height = tf.cast(height, tf.float64)
     width = tf.cast(width, tf.float64)
@@ -139,9 +142,16 @@ class EvalTransform:
     size: int
     crop_fraction: float = 0.875
     preprocessing: object = "caffe"  # a Normalization, or the name of one (NORMALIZATIONS)
+    # The resize filter the weights were evaluated with: torchvision's "bilinear", timm's often "bicubic".
+    interpolation: str = "bilinear"
 
     def __post_init__(self):
         object.__setattr__(self, "preprocessing", Normalization.named(self.preprocessing))
+        if self.interpolation not in INTERPOLATIONS:
+            from .errors import IlsvrcKerasError
+
+            raise IlsvrcKerasError(f"interpolation must be one of {', '.join(INTERPOLATIONS)}, "
+                                   f"not {self.interpolation!r}")
 
     @property
     def normalization(self) -> Normalization:
@@ -156,9 +166,14 @@ class EvalTransform:
         image = tf.convert_to_tensor(image)
         shape = tf.shape(image)
         rh, rw, top, left = _geometry_tf(shape[0], shape[1], self.size, self.crop_fraction)
-        resized = tf.image.resize(image, tf.stack([rh, rw]), method="bilinear", antialias=True)
+        resized = self._resize(image, tf.stack([rh, rw]))
         out = resized[top : top + self.size, left : left + self.size, :]
         return tf.ensure_shape(out, (self.size, self.size, 3))
+
+    def _resize(self, image, shape) -> tf.Tensor:
+        resized = tf.image.resize(image, shape, method=self.interpolation, antialias=True)
+        # Bicubic overshoots at edges; Pillow (timm's resize) clips to the pixel range, and so does this.
+        return resized if self.interpolation == "bilinear" else tf.clip_by_value(resized, 0.0, 255.0)
 
     def normalize(self, pixels) -> tf.Tensor:
         """0-255 pixels (any dtype) -> the network's input range (:class:`Normalization`)."""
@@ -173,7 +188,7 @@ class EvalTransform:
         image = tf.convert_to_tensor(image)
         shape = tf.shape(image)
         rh, rw, _, _ = _geometry_tf(shape[0], shape[1], self.size, self.crop_fraction)
-        return self.normalize(tf.image.resize(image, tf.stack([rh, rw]), method="bilinear", antialias=True))
+        return self.normalize(self._resize(image, tf.stack([rh, rw])))
 
     def whole_to_original(self, boxes, height: int, width: int) -> np.ndarray:
         """Boxes in :meth:`whole` pixels -> original pixels."""
@@ -187,7 +202,7 @@ class EvalTransform:
         """The whole image resized to ``size x size`` (aspect not kept) and normalized: the view
         localization uses, so that parts of the object outside the center crop are still seen."""
         image = tf.convert_to_tensor(image)
-        resized = tf.image.resize(image, (self.size, self.size), method="bilinear", antialias=True)
+        resized = self._resize(image, (self.size, self.size))
         return self.normalize(resized)
 
     def squash_to_original(self, boxes, height: int, width: int) -> np.ndarray:

@@ -8,7 +8,7 @@ import os
 from typing import Optional, Union
 
 from .errors import IlsvrcKerasError, WeightsNotFoundError
-from .presets import imagenet_preset
+from .presets import published_under, zoo_preset
 from .registry import get_spec
 from .weights import find_local_weights, load_weights, resolve_imagenet_weights
 
@@ -32,9 +32,12 @@ def create_model(name: str, weights: WeightsArg = None, *, include_top: bool = T
     """Build the zoo network ``name`` with keras.applications' arguments.
 
     Args:
-        name: a registry name (see :func:`ilsvrc_keras.list_models`).
-        weights: ``None`` (random initialisation), ``"imagenet"`` (keras' published weights,
-            found on disk or downloaded; see :mod:`ilsvrc_keras.weights`) or a weights file. With
+        name: a registry name (see :func:`ilsvrc_keras.list_models`), or a preset ``arch.tag``
+            (``"resnet34.tv_in1k"``: its architecture, and its weights with ``weights="imagenet"``), as
+            ``timm.create_model`` takes them.
+        weights: ``None`` (random initialisation), ``"imagenet"`` (the preset's published weights,
+            found on disk or downloaded; see :mod:`ilsvrc_keras.weights`) or a weights file in any
+            format the package reads (Keras ``.h5``, PyTorch ``.pth``, ``.safetensors``). With
             another ``num_classes`` than the file's 1000, the backbone (and any fully connected
             layers) load and the classifier is new, as in timm and keras-hub.
         include_top: ``False`` ends at the convolutional feature map (or its ``pooling``).
@@ -56,7 +59,8 @@ def create_model(name: str, weights: WeightsArg = None, *, include_top: bool = T
     >>> ilsvrc_keras.create_model("vgg11", include_top=False, pooling="avg").output_shape
     (None, 512)
     """
-    spec = get_spec(name)
+    preset, arch = zoo_preset(name)
+    spec = get_spec(arch)
     allowed = builder_options(spec)
     unknown = sorted(set(kwargs) - set(allowed))
     if unknown:
@@ -90,18 +94,20 @@ def create_model(name: str, weights: WeightsArg = None, *, include_top: bool = T
             f"height or width open (None); give it as (H, W, 3) ({exc})") from None
     if weights is None:
         return model
-    preset = imagenet_preset(name)
-    converter = preset.weights.converter if preset is not None else None
+    converter = preset.weights.converter if preset is not None and preset.weights else None
     if weights == "imagenet":
-        if preset is None:
-            raise WeightsNotFoundError(f"{name}: no ImageNet weights are published for this architecture in Keras; "
+        if preset is None or preset.weights is None:
+            relative = published_under(arch)
+            hint = (f"; {relative.name} is the published network named after it ({relative.arch})"
+                    if relative else "")
+            raise WeightsNotFoundError(f"{name}: no ImageNet weights are published for this architecture{hint}; "
                                        "train it (ilsvrc-keras train) or pass a weights file you trained")
         path = _imagenet_file(preset, include_top)
     else:
         path = weights
         if not os.path.isfile(path):
             raise WeightsNotFoundError(f"{name}: weights file {path} does not exist")
-    load_weights(model, path, converter, new_head=new_head)
+    load_weights(model, path, converter, new_head=new_head, arch=arch)
     return model
 
 

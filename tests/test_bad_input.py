@@ -160,7 +160,7 @@ CLI_CASES = [
     ("classify-not-zip-keras", lambda c: ["classify", c.img, *M, *W, c.not_zip_keras], "WeightsError",
      "damaged: not a zip archive"),
     ("classify-weights-of-another-net", lambda c: ["classify", c.img, "--model", "resnet18", *W, c.weights],
-     "WeightsNotFoundError", "does not fit model"),
+     "WeightsError", "does not fit model"),
     ("classify-missing-weights", lambda c: ["classify", c.img, *M, *W, c.root / "nope.h5"], "WeightsNotFoundError",
      "does not exist"),
     ("classify-weights-without-model", lambda c: ["classify", c.img, *W, c.text_weights], "IlsvrcKerasError",

@@ -140,7 +140,7 @@ def test_shared_mobilenet_weights_found_through_env_dir(mobilenet_weights, monke
 
 
 def test_weights_that_do_not_fit_are_a_clear_error(mobilenet_weights, tmp_path):
-    with pytest.raises(ilsvrc_keras.WeightsNotFoundError, match="does not fit"):
+    with pytest.raises(ilsvrc_keras.WeightsError, match="does not fit"):
         ilsvrc_keras.create_model("resnet18", weights=mobilenet_weights)
     with pytest.raises(ilsvrc_keras.WeightsNotFoundError, match="does not exist"):
         ilsvrc_keras.create_model("resnet18", weights=tmp_path / "nope.h5")

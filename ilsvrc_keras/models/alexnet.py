@@ -44,3 +44,48 @@ def alexnet(input_shape, num_classes=1000, include_top=True, *, input_tensor=Non
     x = layers.MaxPooling2D(3, 2, name="pool5")(x)
     return finish(inputs, x, "alexnet", top=fully_connected(dropout), **dict(include_top=include_top, pooling=pooling, num_classes=num_classes,
                   classifier_activation=classifier_activation))
+
+
+@register(
+    name="alexnet_owt",
+    depth=8,
+    family="alexnet",
+    year=2014,
+    paper="One weird trick for parallelizing convolutional neural networks",
+    authors="Krizhevsky",
+    input_size=224,
+    params=61_100_840,
+    crop_fraction=0.875,
+    preprocessing="torch",
+    reported_top1_error=42.33,
+    reported_note="one GPU, batch 128, 90 epochs, validation (the paper's table 1); top-5 not reported",
+    explain_layer="conv5",
+    min_input_size=63,
+)
+def alexnet_owt(input_shape, num_classes=1000, include_top=True, *, input_tensor=None, pooling=None,
+                classifier_activation="softmax", dropout=0.5):
+    """AlexNet as torchvision builds it: the one-tower network of "One weird trick" (64-192-384-256-256
+    filters, no local response normalization), adaptive average pooling to 6x6 before the fully
+    connected layers so that any size of at least 63 px works, and dropout before each of them."""
+    x, inputs = model_input(input_shape, input_tensor)
+    # PyTorch's padding=2 on both sides (Keras' "same" would pad by a different amount at stride 4).
+    x = layers.ZeroPadding2D(2, name="conv1_pad")(x)
+    x = _conv(x, 64, 11, 4, "valid", "conv1")
+    x = layers.MaxPooling2D(3, 2, name="pool1")(x)
+    x = _conv(x, 192, 5, 1, "same", "conv2")
+    x = layers.MaxPooling2D(3, 2, name="pool2")(x)
+    x = _conv(x, 384, 3, 1, "same", "conv3")
+    x = _conv(x, 256, 3, 1, "same", "conv4")
+    x = _conv(x, 256, 3, 1, "same", "conv5")
+    x = layers.MaxPooling2D(3, 2, name="pool5")(x)
+
+    def top(x):
+        x = layers.AdaptiveAveragePooling2D((6, 6), name="avg_pool")(x)
+        x = layers.Flatten(name="flatten")(x)
+        for name in ("fc6", "fc7"):  # torchvision's order: dropout, then the layer
+            x = layers.Dropout(dropout, name=f"{name}_dropout")(x)
+            x = layers.Dense(4096, activation="relu", name=name)(x)
+        return x
+
+    return finish(inputs, x, "alexnet_owt", top=top, include_top=include_top, pooling=pooling,
+                  num_classes=num_classes, classifier_activation=classifier_activation)

@@ -86,3 +86,82 @@ def googlenet(input_shape, num_classes=1000, include_top=True, *, input_tensor=N
 
     return finish(inputs, x, "googlenet", top=top, extra=aux, **dict(include_top=include_top, pooling=pooling, num_classes=num_classes,
                   classifier_activation=classifier_activation))
+
+
+# --- GoogLeNet with batch normalization, as torchvision builds it --------------------------------------------
+
+# BatchNorm's epsilon in torchvision's GoogLeNet (its weights were ported from TensorFlow-Slim's Inception v1).
+_BN_EPSILON = 1e-3
+
+
+def _conv_bn(x, filters, kernel, name, stride=1):
+    """torchvision's ``BasicConv2d``: convolution without bias, batch norm, ReLU. Layers are named after
+    torchvision's module paths (``inception3a.branch2.1.conv``), so its weights map one to one."""
+    if kernel > 1:
+        x = layers.ZeroPadding2D(kernel // 2, name=f"{name}_pad")(x)
+    x = layers.Conv2D(filters, kernel, strides=stride, use_bias=False, name=f"{name}_conv")(x)
+    x = layers.BatchNormalization(epsilon=_BN_EPSILON, momentum=0.9, name=f"{name}_bn")(x)
+    return layers.Activation("relu", name=f"{name}_relu")(x)
+
+
+def _ceil_max_pool(x, pool, stride, name):
+    """PyTorch's ``MaxPool2d(ceil_mode=True)``: pad the bottom and right by ``stride - 1`` then pool
+    without padding. The padding is zeros, which is exact here: the inputs follow a ReLU (>= 0)."""
+    x = layers.ZeroPadding2D(((0, stride - 1), (0, stride - 1)), name=f"{name}_pad")(x)
+    return layers.MaxPooling2D(pool, stride, name=name)(x)
+
+
+def _inception_bn(x, name):
+    b1, r3, b3, r5, b5, pp = INCEPTION[name[-2:]]
+    branch1 = _conv_bn(x, b1, 1, f"{name}_branch1")
+    branch2 = _conv_bn(_conv_bn(x, r3, 1, f"{name}_branch2_0"), b3, 3, f"{name}_branch2_1")
+    # torchvision's "5x5" branch is a 3x3 convolution (a known slip kept for its published weights).
+    branch3 = _conv_bn(_conv_bn(x, r5, 1, f"{name}_branch3_0"), b5, 3, f"{name}_branch3_1")
+    pool = layers.MaxPooling2D(3, 1, padding="same", name=f"{name}_branch4_pool")(x)
+    branch4 = _conv_bn(pool, pp, 1, f"{name}_branch4_1")
+    return layers.Concatenate(name=name)([branch1, branch2, branch3, branch4])
+
+
+@register(
+    name="googlenet_bn",
+    depth=22,
+    family="googlenet",
+    year=2015,
+    paper="Going Deeper with Convolutions, with Batch Normalization (Ioffe & Szegedy 2015) as TensorFlow-Slim's "
+    "Inception v1",
+    authors="Szegedy et al.; Ioffe, Szegedy",
+    input_size=224,
+    params=6_639_464,
+    preprocessing="tf",
+    reported_top1_error=30.2,
+    reported_top5_error=10.4,
+    reported_note="TensorFlow-Slim's Inception v1 checkpoint, 224 px single crop, validation (its model table)",
+    explain_layer="inception5b",
+    min_input_size=32,
+)
+def googlenet_bn(input_shape, num_classes=1000, include_top=True, *, input_tensor=None, pooling=None,
+                 classifier_activation="softmax", dropout=0.2):
+    """GoogLeNet as torchvision builds it: every convolution followed by batch normalization, no local
+    response normalization, 3x3 convolutions in the "5x5" branches, PyTorch's ceil-mode max pooling,
+    dropout 0.2. torchvision's published weights expect inputs scaled to [-1, 1] (its
+    ``transform_input`` undoes the ImageNet normalization inside the network): the preset says so.
+    The auxiliary classifiers of the checkpoint are training-only and are not built."""
+    x, inputs = model_input(input_shape, input_tensor)
+    x = _conv_bn(x, 64, 7, "conv1", stride=2)
+    x = _ceil_max_pool(x, 3, 2, "maxpool1")
+    x = _conv_bn(x, 64, 1, "conv2")
+    x = _conv_bn(x, 192, 3, "conv3")
+    x = _ceil_max_pool(x, 3, 2, "maxpool2")
+    x = _inception_bn(_inception_bn(x, "inception3a"), "inception3b")
+    x = _ceil_max_pool(x, 3, 2, "maxpool3")
+    for name in ("4a", "4b", "4c", "4d", "4e"):
+        x = _inception_bn(x, f"inception{name}")
+    x = _ceil_max_pool(x, 2, 2, "maxpool4")
+    x = _inception_bn(_inception_bn(x, "inception5a"), "inception5b")
+
+    def top(x):
+        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+        return layers.Dropout(dropout, name="dropout")(x)
+
+    return finish(inputs, x, "googlenet_bn", top=top, include_top=include_top, pooling=pooling,
+                  num_classes=num_classes, classifier_activation=classifier_activation)

@@ -1,19 +1,26 @@
-"""Resolve and load a preset's weights.
+"""Find a preset's weights file, and load any weights file into a zoo network.
 
-Order of search for a preset's weights file (:mod:`ilsvrc_keras.presets`; the file name keras uses):
+Finding (a preset's file name is its publisher's: keras' ``resnet50_weights_tf_dim_ordering_tf_kernels.h5``,
+torchvision's ``resnet18-f37072fd.pth``, timm's ``model.safetensors`` saved as ``<arch.tag>.safetensors``):
 
 1. an explicit path given by the caller;
 2. ``$ILSVRC_KERAS_WEIGHTS_DIR/<file>``;
 3. keras' own cache, ``$KERAS_HOME/models/<file>`` (default ``~/.keras/models``);
-4. keras' download (``keras.utils.get_file``, with keras' file hash) into that cache,
-   unless ``$ILSVRC_KERAS_OFFLINE=1``.
+4. a download through ``keras.utils.get_file`` into that cache, checked against the publisher's hash
+   (keras' md5, torchvision's sha256 prefix in the file name), unless ``$ILSVRC_KERAS_OFFLINE=1``.
 
 Offline and not found, :class:`WeightsNotFoundError` names the file and where to put it.
+
+Loading (:func:`load_weights`) reads the file's format from its first bytes: Keras files (legacy HDF5
+by layer name, Keras 3 ``.weights.h5``/``.keras``), PyTorch ``.pth`` state dicts through a reader that
+runs no code (:mod:`.torch_files`) and ``.safetensors``; PyTorch layouts are converted by name and
+shape (:mod:`.convert`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import sys
 from pathlib import Path
@@ -21,7 +28,7 @@ from typing import Optional
 
 import numpy as np
 
-from .errors import WeightsError, WeightsNotFoundError
+from ..errors import WeightsError, WeightsNotFoundError
 
 WEIGHTS_DIR_ENV = "ILSVRC_KERAS_WEIGHTS_DIR"
 OFFLINE_ENV = "ILSVRC_KERAS_OFFLINE"
@@ -57,11 +64,29 @@ def find_local_weights(preset, include_top: bool = True) -> Optional[Path]:
     return None
 
 
+def file_digest(path, algorithm: str) -> str:
+    h = hashlib.new(algorithm)
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def hash_matches(path, published: Optional[str]) -> Optional[bool]:
+    """Whether ``path`` has the publisher's hash: keras' full md5 (32 hex digits) or sha256 (64), or
+    torchvision's sha256 prefix (the hex digits in its file names); ``None`` where none is published."""
+    if not published:
+        return None
+    published = published.lower()
+    algorithm = "md5" if len(published) == 32 else "sha256"
+    return file_digest(path, algorithm).startswith(published)
+
+
 def resolve_imagenet_weights(preset, include_top: bool = True) -> Path:
     """Path to the weights file of ``preset``, downloading it through keras if allowed."""
     if preset.weights is None:
         raise WeightsNotFoundError(
-            f"{preset.arch}: no ImageNet weights are published for this architecture in Keras; "
+            f"{preset.arch}: no ImageNet weights are published for this architecture; "
             f"train it (ilsvrc-keras train) or pass a weights file you trained."
         )
     local = find_local_weights(preset, include_top)
@@ -76,30 +101,51 @@ def resolve_imagenet_weights(preset, include_top: bool = True) -> Path:
         )
     import keras
 
+    # keras checks full hashes itself; a published prefix (torchvision's) is checked here after the download.
+    full = file_hash if file_hash and len(file_hash) in (32, 64) else None
     try:
         # keras reports download progress on stdout, which belongs to the CLI's --json output.
         with contextlib.redirect_stdout(sys.stderr):
-            return Path(keras.utils.get_file(name, url, cache_subdir="models", file_hash=file_hash))
+            path = Path(keras.utils.get_file(name, url, cache_subdir="models", file_hash=full))
     except Exception as exc:  # network errors come in many types (URLError, OSError, HTTPError...)
         raise WeightsNotFoundError(
             f"{preset.name}: ImageNet weights file {name} is not on this machine and could not be "
             f"downloaded ({type(exc).__name__}: {exc}); download {url} and put it in {where}."
         ) from None
+    if file_hash and not full and not hash_matches(path, file_hash):
+        path.unlink()  # the file this call just downloaded, not one the user put there
+        raise WeightsError(f"{preset.name}: the downloaded {name} does not have the published sha256 "
+                           f"({file_hash}...); it was removed. Download {url} again.")
+    return path
 
 
-def load_weights(model, path, converter: Optional[str] = None, new_head: bool = False) -> None:
-    """Load a weights file into ``model``.
+def load_weights(model, path, converter: Optional[str] = None, new_head: bool = False,
+                 arch: Optional[str] = None) -> None:
+    """Load a weights file into ``model`` (the zoo architecture ``arch``, default ``model.name``).
 
-    Keras 3 files (``.weights.h5``, ``.keras``) go through ``model.load_weights``. Legacy
-    keras HDF5 files (what keras.applications publishes) are matched layer by layer **by name**,
-    so our builders only need keras' layer names, not its exact layer order; ``converter``
-    names a hook for files whose layout differs from ours (keras' old ResNeXt).
+    The format comes from the file's first bytes, not its name. Keras 3 files (``.weights.h5``,
+    ``.keras``) go through ``model.load_weights``. Legacy keras HDF5 files (what keras.applications
+    publishes) are matched layer by layer **by name**, so our builders only need keras' layer names,
+    not its exact layer order; ``converter`` names a hook for files whose layout differs from ours
+    (keras' old ResNeXt). PyTorch ``.pth`` and ``.safetensors`` state dicts are read without running
+    code and converted by name and shape (:mod:`ilsvrc_keras.weights.convert`).
     ``new_head``: the classifier layers (:data:`HEAD_LAYERS`) keep their fresh initialization where
     the file's do not fit (another number of classes); every other layer must fit.
     """
+    from .torch_files import file_format
+
     path = Path(path)
     if not path.is_file():
         raise WeightsNotFoundError(f"weights file {path} does not exist")
+    if path.stat().st_size == 0:
+        raise WeightsError(f"weights file {path} is empty")
+    fmt = file_format(path)
+    if fmt in ("pth", "safetensors"):
+        _load_torch_state(model, path, fmt, arch or model.name, new_head)
+        return
+    if fmt == "unknown" and path.suffix not in (".h5", ".hdf5", ".keras"):  # those get the Keras readers' words
+        raise WeightsError(f"weights file {path} cannot be read: it is damaged or not a weights file this package "
+                           "reads (Keras .h5/.weights.h5/.keras, PyTorch .pth, .safetensors)")
     if path.name.endswith(".weights.h5") or path.suffix == ".keras":
         with _damaged(path):
             _check_container(path)
@@ -113,6 +159,16 @@ def load_weights(model, path, converter: Optional[str] = None, new_head: bool = 
         saved = _read_legacy_file(path)
     _assign_by_name(model, saved, CONVERTERS.get(converter), source=path.name,
                     keep=HEAD_LAYERS if new_head else frozenset())
+
+
+def _load_torch_state(model, path: Path, fmt: str, arch: str, new_head: bool) -> None:
+    from .convert import convert
+    from .torch_files import read_pth, read_safetensors
+
+    state = read_pth(path) if fmt == "pth" else read_safetensors(path)
+    keep = HEAD_LAYERS if new_head else frozenset()
+    saved = convert(model, state, arch, path.name, keep)
+    _assign_by_name(model, saved, None, source=path.name, keep=keep)
 
 
 # The classifier layers of the zoo's builders (keras.applications' names; MobileNet's is a 1x1 conv).
@@ -161,17 +217,17 @@ def _load_keras_file(model, path, new_head):
     if not new_head:
         model.load_weights(str(path))
         return
-    before = {layer.name: [w.numpy() for w in layer.weights] for layer in _all_layers(model) if layer.weights}
+    before = {layer.name: [w.numpy() for w in layer.weights] for layer in all_layers(model) if layer.weights}
     model.load_weights(str(path), skip_mismatch=True)
     unchanged = [name for name, arrays in before.items() if name not in HEAD_LAYERS and all(
         np.array_equal(a, w.numpy()) for a, w in zip(arrays, _layer(model, name).weights))]
     if unchanged:
-        raise WeightsNotFoundError(f"{path.name} does not fit model {model.name}: layers {unchanged[:5]} "
+        raise WeightsError(f"{path.name} does not fit model {model.name}: layers {unchanged[:5]} "
                                    "were not loaded")
 
 
 def _layer(model, name):
-    return next(layer for layer in _all_layers(model) if layer.name == name)
+    return next(layer for layer in all_layers(model) if layer.name == name)
 
 
 def _attr_list(group, name):
@@ -189,10 +245,10 @@ def _read_legacy_h5(group) -> dict[str, list[np.ndarray]]:
 
 
 def _assign_by_name(model, saved, converter, source, keep=frozenset()):
-    layers = {layer.name: layer for layer in _all_layers(model) if layer.weights}
+    layers = {layer.name: layer for layer in all_layers(model) if layer.weights}
     missing = sorted(set(layers) - set(saved) - set(keep))
     if missing:
-        raise WeightsNotFoundError(
+        raise WeightsError(
             f"{source} does not fit model {model.name}: no weights for layers {missing[:5]}"
             + (" ..." if len(missing) > 5 else "")
         )
@@ -207,17 +263,17 @@ def _assign_by_name(model, saved, converter, source, keep=frozenset()):
         if expected != got and name in keep:
             continue  # a new head: another number of classes
         if expected != got:
-            raise WeightsNotFoundError(
+            raise WeightsError(
                 f"{source} does not fit model {model.name}: layer {name} expects shapes {expected}, "
                 f"the file has {got} (a different input size or number of classes?)"
             )
         layer.set_weights(arrays)
 
 
-def _all_layers(model):
+def all_layers(model):
     for layer in model.layers:
         if hasattr(layer, "layers") and layer.layers and layer is not model:
-            yield from _all_layers(layer)
+            yield from all_layers(layer)
         else:
             yield layer
 
