@@ -235,7 +235,7 @@ def fine_tune(data, model: Optional[str] = None, weights="imagenet", out=None, *
     from .evaluation import skipped_items
     from .inference import choose_default_model
     from .presets import get_preset, save_folder
-    from .registry import get_spec
+    from .registry import get_spec, list_models
     from .serving import export as export_to
     from .training import Trainer
     from .transforms import EvalTransform
@@ -244,7 +244,10 @@ def fine_tune(data, model: Optional[str] = None, weights="imagenet", out=None, *
     args = dict(locals())  # every setting of the call, for the phases and the report
     check_arguments(args)
     model = model or choose_default_model(weights)
-    spec, preset = get_spec(model), get_preset(model)  # the weights' own preprocessing
+    preset = get_preset(model)  # the weights' own preprocessing (a zoo name, or a preset arch.tag)
+    spec = get_spec(preset.arch)
+    if preset.weights is not None and preset.arch != model and model in list_models():
+        model = preset.name  # a bare "googlenet" means the published GoogLeNet here (googlenet.tv_in1k)
     dataset = open_dataset(data, val_data, class_names=class_names, val_fraction=val_fraction, seed=seed,
                            data_dir=data_dir)
     names = list(dataset.class_names)

@@ -24,10 +24,10 @@ from .presets import (
     default_model,
     folder_state,
     get_preset,
-    imagenet_preset,
     is_model_folder,
     load_folder_model,
     preset_for_file,
+    user_name,
 )
 from .registry import get_spec
 from .transforms import EvalTransform
@@ -157,7 +157,7 @@ def choose_default_model(weights=None) -> str:
         if owner is None:
             raise IlsvrcKerasError(f"weights {weights} given without the network they belong to: name it with "
                                    "--model / model=")
-        name, why = owner.arch, f"the network whose ImageNet weights file {Path(weights).name} is"
+        name, why = user_name(owner), f"the network whose ImageNet weights file {Path(weights).name} is"
     else:
         name, why = default_model()
     logging.getLogger("ilsvrc_keras").info("model: %s (%s; name another with --model / model=)", name, why)
@@ -233,24 +233,20 @@ def available_models(models_dirs: Sequence[Union[str, os.PathLike]] = (),
     >>> [c.key for c in ilsvrc_keras.available_models(offline=True)]  # doctest: +SKIP
     ['mobilenet_0.25_128']
     """
-    from .registry import list_models
+    from .presets import list_presets, strength
     from .weights import find_local_weights, is_offline
 
     offline = is_offline() if offline is None else offline
     local, remote = [], []
-    for name in list_models():
-        spec, preset = get_spec(name), imagenet_preset(name)
-        if preset is None:
-            continue
-        card = preset.card()
-        err = spec.reported_top1_error
-        title = f"{name} ({spec.year}" + (f", {err:g}% top-1 error)" if err is not None else ")")
+    for preset in sorted((get_preset(n) for n in list_presets()), key=strength, reverse=True):
+        card, key = preset.card(), user_name(preset)
+        year = get_spec(preset.arch).year
+        title = f"{key} ({year}, {strength(preset):.1%} top-1)" if strength(preset) else f"{key} ({year})"
         path = find_local_weights(preset)
         if path is not None:
-            local.append(ModelChoice(name, title, "local", card, str(path)))
+            local.append(ModelChoice(key, title, "local", card, str(path)))
         elif not offline:
-            remote.append(ModelChoice(name, title + " - download", "download", card))
-    by_error = lambda c: (c.card.get("reported_top1_error") is None, c.card.get("reported_top1_error") or 0)  # noqa: E731
+            remote.append(ModelChoice(key, title + " - download", "download", card))
     env_dirs = [d for d in os.environ.get(MODELS_DIR_ENV, "").split(os.pathsep) if d]
     folders = [c for c in map(_folder_choice, _model_folders([*models_dirs, *env_dirs])) if c is not None]
-    return sorted(local, key=by_error) + folders + sorted(remote, key=by_error)
+    return local + folders + remote

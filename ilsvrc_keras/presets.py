@@ -362,26 +362,35 @@ def load_folder_model(preset: Preset):
 DOWNLOAD_DEFAULT = "resnet50"  # a strong network keras can download: 22.9% top-1 error (10-crop)
 
 
+def strength(preset: Preset) -> float:
+    """How good a zoo preset is, for choosing among them: its publisher's top-1 accuracy, else its
+    architecture's paper's (100 - reported top-1 error), else 0."""
+    if preset.published_top1:
+        return float(preset.published_top1)
+    spec = get_spec(preset.arch)
+    return (100.0 - spec.reported_top1_error) / 100 if spec.reported_top1_error is not None else 0.0
+
+
+def user_name(preset: Preset) -> str:
+    """The shortest name that means ``preset``: its architecture's where it is that architecture's default."""
+    return preset.arch if imagenet_preset(preset.arch) is preset else preset.name
+
+
 def default_model(offline: Optional[bool] = None) -> tuple[str, str]:
-    """``(zoo name, why)``: the strongest network whose ImageNet weights are on this machine (lowest
-    reported top-1 error), else ResNet-50, which keras downloads. ``fine_tune``, ``classify`` and
-    the CLI use it when no model is named, and say which it was.
+    """``(zoo name or preset, why)``: the strongest preset whose ImageNet weights are on this machine (highest
+    published top-1), else ResNet-50, which keras downloads. ``fine_tune``, ``classify`` and the CLI use it
+    when no model is named, and say which it was.
 
     >>> from ilsvrc_keras.presets import default_model
     >>> default_model()  # doctest: +SKIP
-    ('resnet50', 'the strongest network whose ImageNet weights are on this machine')
+    ('resnet50b', 'the strongest network whose ImageNet weights are on this machine')
     """
     from .weights import find_local_weights, is_offline
 
-    local = []
-    for name in list_presets():
-        preset = _PRESETS[name]
-        if find_local_weights(preset) is not None or find_local_weights(preset, False) is not None:
-            spec = get_spec(preset.arch)
-            err = spec.reported_top1_error if spec.reported_top1_error is not None else 100.0
-            local.append((err, preset.arch))
+    local = [_PRESETS[n] for n in list_presets()
+             if find_local_weights(_PRESETS[n]) is not None or find_local_weights(_PRESETS[n], False) is not None]
     if local:
-        return min(local)[1], "the strongest network whose ImageNet weights are on this machine"
+        return user_name(max(local, key=strength)), "the strongest network whose ImageNet weights are on this machine"
     offline = is_offline() if offline is None else offline
     why = "no ImageNet weights are on this machine" + (" (and downloads are off)" if offline else
                                                        "; keras downloads them")
@@ -399,6 +408,18 @@ def _keras_file(folder, stem, hashes=(None, None), converter=None, top_suffix="_
                          converter=converter)
 
 
+# keras.applications' published figures (its documentation's table: single 224 px center crop, validation).
+_KERAS_FIGURES = {"vgg16": (71.3, 90.1), "vgg19": (71.3, 90.0), "resnet50": (74.9, 92.1), "resnet101": (76.4, 92.8),
+                  "resnet152": (76.6, 93.1), "resnext50": (77.7, 93.8)}
+
+
+def _keras_figures(name: str) -> dict:
+    top1, top5 = _KERAS_FIGURES[name]
+    where = ("keras-applications 1.0.8's README table" if name == "resnext50"
+             else "keras.io/api/applications table (keras' own evaluation)")
+    return {"published_top1": top1 / 100, "published_top5": top5 / 100, "published_source": where}
+
+
 def _register_keras() -> None:
     keras_resnets = {
         "resnet50": ("2cb95161c43110f7111970584f804107", "4d473c1dd8becc155b73f8504c6f6626"),
@@ -406,21 +427,26 @@ def _register_keras() -> None:
         "resnet152": ("100835be76be38e30d865e96f2aaae62", "ee4c566cf9a93f14d82f913c2dc6dd0c"),
     }
     for name in ("vgg16", "vgg19"):
-        register_preset(Preset(name, "keras_in1k", 224, 0.875, "caffe", weights=_keras_file(name, name)))
+        register_preset(Preset(name, "keras_in1k", 224, 0.875, "caffe", weights=_keras_file(name, name),
+                               figures=_keras_figures(name)))
     for name, hashes in keras_resnets.items():
-        register_preset(Preset(name, "keras_in1k", 224, 0.875, "caffe", weights=_keras_file("resnet", name, hashes)))
+        register_preset(Preset(name, "keras_in1k", 224, 0.875, "caffe", weights=_keras_file("resnet", name, hashes),
+                               figures=_keras_figures(name)))
     # keras stores ResNeXt weights trained with torch-style normalization (keras-applications 1.0.8),
     # its grouped convolution in an older layout.
     register_preset(Preset("resnext50", "keras_in1k", 224, 0.875, "torch", weights=_keras_file(
         "resnet", "resnext50", ("67a5b30d522ed92f75a1f16eef299d1a", "62527c363bdd9ec598bed41947b379fc"),
-        converter="keras_resnext")))
+        converter="keras_resnext"), figures=_keras_figures("resnext50")))
     mobilenet = "https://storage.googleapis.com/tensorflow/keras-applications/mobilenet/"
     register_preset(Preset(
         "mobilenet_0.25_128", "keras_in1k", 128, 128 / 146, "tf",
         weights=WeightsSource(url=mobilenet + "mobilenet_2_5_128_tf.h5", file_name="mobilenet_2_5_128_tf.h5",
+                              # keras states no hash for its MobileNet files; this is the file's sha256.
+                              file_hash="fe295db7f78635f1403127e3ba8cdc6237f83262bdb745063a67c1d81190c7f8",
                               notop_url=mobilenet + "mobilenet_2_5_128_tf_no_top.h5",
                               notop_file_name="mobilenet_2_5_128_tf_no_top.h5"),
-        figures={"top1": 0.40, "top5": 0.61, "published_top1": 0.415,
+        figures={"top1": 0.40, "top5": 0.61, "published_top1": 0.415, "published_source": "keras' MobileNet README "
+                 "table (alpha 0.25, 128 px)",
                  "how": "ilsvrc-keras evaluate on the 100 ILSVRC2012 validation images of the development assets"}))
 
 

@@ -243,7 +243,7 @@ def test_no_weights_offline_names_the_file_and_where(monkeypatch, tmp_path):
     at = _clean(at.run())
     assert len(_charts(at)) == 2
     table = at.dataframe[0].value
-    assert "here" not in set(table["weights"]) and len(table) == len(ilsvrc_keras.list_models())
+    assert "yes" not in set(table["here"]) and len(table) == len(ilsvrc_keras.list_models())
 
 
 def test_fine_tuned_folder_is_offered_and_names_its_classes(app_env, monkeypatch, flowers, mobilenet_weights,
@@ -305,11 +305,14 @@ def test_milestones_view_charts_the_zoo_and_measured_figures(app_env, val_sample
     assert len(charts) == 2
     year_chart = json.dumps(json.loads(charts[0].proto.spec))
     assert '"rule"' in year_chart and "ILSVRC year" in year_chart  # the human reference is drawn as a rule
-    assert "log" in json.dumps(json.loads(charts[1].proto.spec))  # parameters on a log scale
+    zoo_chart = json.dumps(json.loads(charts[1].proto.spec))
+    assert "measured here" in zoo_chart and "mobilenet_0.25_128 (2017)" in zoo_chart
     table = at.dataframe[0].value.set_index("network")
     assert list(table.index) == ilsvrc_keras.list_models()  # every network, oldest first
     assert table.loc["resnet152", "depth"] == 152 and table.loc["vgg16", "top-5 err (%)"] == 7.2
-    assert table.loc["mobilenet_0.25_128", "weights"] == "here" and table.loc["alexnet", "weights"] == "none published"
+    assert table.loc["mobilenet_0.25_128", "here"] == "yes" and table.loc["zfnet", "weights"] == "none published"
+    assert table.loc["alexnet_owt", "weights"] == "alexnet.tv_in1k"
+    assert table.loc["mobilenet_0.25_128", "measured with"] == "mobilenet_0.25_128"
     assert table.loc["mobilenet_0.25_128", "measured here top-1 err (%)"] == round(100 * result["top1_error"], 1)
     assert any("junk.json" in w.value for w in at.warning)  # a bad results file is named, not fatal
 
@@ -355,12 +358,28 @@ def test_explanations_view_shows_each_method_side_by_side(app_env, val_sample):
 def test_story_charts_carry_the_human_reference_and_every_reported_figure():
     from ilsvrc_keras.app import story
 
-    table = story.zoo_table(available=["mobilenet_0.25_128"])
-    spec = story.error_by_year_chart(table).to_dict()
+    spec = story.winners_chart().to_dict()
     data = [row for rows in spec["datasets"].values() for row in rows]
-    assert {"error (%)": story.HUMAN_TOP5_ERROR, "label": f"{story.HUMAN_NOTE}: 5.1%"} in data
-    points = [r for r in data if "kind" in r]
-    reported = sum(v is not None and v == v for v in table["top-1 err (%)"]) + sum(
-        v is not None and v == v for v in table["top-5 err (%)"])
-    assert len(points) == reported  # one point per reported figure, none invented
-    assert {r["network"] for r in points if r["kind"] == "top-5, paper"} >= {"alexnet", "vgg16", "resnet152"}
+    assert {"top-5 err (%)": story.HUMAN_TOP5_ERROR, "label": f"{story.HUMAN_NOTE}: 5.1%"} in data
+    winners = [r for r in data if "winner" in r]
+    years = [r["year"] for r in winners]
+    assert years == list(range(2010, 2018)) and len(set(years)) == len(years)  # one point a year: no two labels meet
+    assert [r["top-5 err (%)"] for r in winners] == sorted([r["top-5 err (%)"] for r in winners], reverse=True)
+
+    table = story.zoo_table(available=["mobilenet_0.25_128"],
+                            measured={"resnet50.tv2_in1k": {"top1_error": 21.0, "top5_error": 5.0, "n": 100},
+                                      "some/folder": {"top1_error": 1.0, "top5_error": 0.0, "n": 3}})
+    zoo = story.zoo_chart(table).to_dict()
+    bars = [row for rows in zoo["datasets"].values() for row in rows]
+    reported = sum(v is not None and v == v for v in table["top-1 err (%)"])
+    assert sum(r["kind"] == "paper" for r in bars) == reported  # one bar per reported figure, none invented
+    published = {r["network"]: r["top-1 err (%)"] for r in bars if r["kind"] == "published weights"}
+    assert published["resnet50b (2016)"] == pytest.approx(100 - 80.858, abs=0.01)
+    assert published["googlenet_bn (2015)"] == pytest.approx(100 - 69.778, abs=0.01)
+    measured = [r for r in bars if r["kind"] == "measured here"]
+    assert [(r["network"], r["how"]) for r in measured] == [("resnet50b (2016)", "resnet50.tv2_in1k")]
+    with_top1 = table[table[["top-1 err (%)", "published top-1 err (%)", "measured here top-1 err (%)"]].notna().any(
+        axis=1)]
+    labels = list(dict.fromkeys(r["network"] for r in bars))
+    assert labels == [f"{n} ({y})" for n, y in zip(with_top1["network"], with_top1["year"])]  # one row each, in order
+    assert "googlenet" not in with_top1["network"].tolist()  # its paper gives top-5 only: nothing is invented

@@ -40,7 +40,43 @@ def test_models_table_says_where_weights_are(mobilenet_weights):
     p = run("models", env={"ILSVRC_KERAS_WEIGHTS_DIR": str(mobilenet_weights.parent)})
     line = next(ln for ln in p.stdout.splitlines() if ln.startswith("mobilenet_0.25_128"))
     assert "here" in line
-    assert "none published" in next(ln for ln in p.stdout.splitlines() if ln.startswith("alexnet"))
+    assert "none published" in next(ln for ln in p.stdout.splitlines() if ln.startswith("zfnet"))
+    # a bare name with no weights of its own names the published network it loads
+    assert "alexnet.tv_in1k" in next(ln for ln in p.stdout.splitlines() if ln.startswith("alexnet "))
+
+
+def test_models_json_lists_every_preset_with_its_source():
+    p = run("models", "--json")
+    presets = {r["name"]: r for r in json.loads(p.stdout)["presets"]}
+    assert set(presets) == set(ilsvrc_keras.list_presets())
+    r18 = presets["resnet18.tv_in1k"]
+    assert r18["url"] == "https://download.pytorch.org/models/resnet18-f37072fd.pth"
+    assert r18["file_name"] == "resnet18-f37072fd.pth" and r18["hash"] == "f37072fd"
+    assert r18["published_top1"] == pytest.approx(0.69758) and r18["arch"] == "resnet18"
+    timm = presets["resnet50d.ra4_e3600_r224_in1k"]
+    assert timm["interpolation"] == "bicubic" and timm["crop_fraction"] == 0.95 and timm["publisher"] == "timm"
+    assert all(r["url"].startswith("https://") and r["file_name"] for r in presets.values())
+
+
+def test_weights_list_and_download(mobilenet_weights, tmp_path):
+    (tmp_path / "mobilenet_2_5_128_tf.h5").write_bytes(mobilenet_weights.read_bytes())
+    (tmp_path / "resnet18-f37072fd.pth").write_bytes(b"not torchvision's file")
+    env = {"ILSVRC_KERAS_WEIGHTS_DIR": str(tmp_path), "KERAS_HOME": str(tmp_path / "home")}
+    p = run("weights", "list", "--json", env=env)
+    rows = {r["preset"]: r for r in json.loads(p.stdout)["weights"]}
+    assert p.returncode == 1  # a file whose hash does not match fails the listing
+    assert rows["mobilenet_0.25_128.keras_in1k"]["hash_ok"] is True
+    assert rows["resnet18.tv_in1k"]["hash_ok"] is False and rows["resnet18.tv_in1k"]["size"] == 22
+    assert rows["vgg11.tv_in1k"]["path"] is None
+    p = run("weights", "list", "mobilenet_0.25_128", env=env)
+    assert p.returncode == 0 and "matches" in p.stdout and "1 of 1 here" in p.stdout
+    p = run("weights", "download", "mobilenet_0.25_128", "--json", env=env)
+    assert p.returncode == 0 and json.loads(p.stdout)["weights"][0]["downloaded"] is False
+    line = _one_line_error(run("weights", "download", "resnet34.tv_in1k", env=env))
+    assert "resnet34-b627a593.pth not found and $ILSVRC_KERAS_OFFLINE is set" in line
+    assert "https://download.pytorch.org/models/resnet34-b627a593.pth" in line
+    line = _one_line_error(run("weights", "download", "zfnet", env=env))
+    assert "zfnet" in line and "no published weights" in line
 
 
 def test_classify_json(val_sample, mobilenet_weights):
@@ -65,7 +101,8 @@ def test_evaluate_json(val_sample, mobilenet_weights):
 
 @pytest.mark.parametrize("args,match", [
     (("classify", "x.jpg", "--model", "resnet51"), "unknown model 'resnet51'"),
-    (("classify", "x.jpg", "--model", "alexnet"), "no ImageNet weights are published"),
+    (("classify", "x.jpg", "--model", "zfnet"), "no ImageNet weights are published"),
+    (("classify", "x.jpg", "--model", "alexnet"), "alexnet.tv_in1k: ImageNet weights file alexnet-owt-7be5be79.pth"),
     (("classify", "x.jpg", "--model", "resnet50"), "resnet50_weights_tf_dim_ordering_tf_kernels.h5"),
     (("evaluate", "/nonexistent/folder"), "no such folder"),
 ])

@@ -318,3 +318,25 @@ def test_the_head_phase_is_kept_when_it_beat_the_whole_network(small, mobilenet_
     assert loaded == [head_file]
     assert _keep_better_phase(net, {"head": phase(0.7, head_file), "all": phase(0.8, "all.h5")}) == "all"
     assert loaded == [head_file]  # the whole network's weights are already in place
+
+
+def test_fine_tune_starts_from_a_torchvision_preset(small, tmp_path, monkeypatch):
+    """fastai's default backbone: fine_tune(model="resnet34.tv_in1k") with torchvision's file format, found by its
+    published name in $ILSVRC_KERAS_WEIGHTS_DIR; the folder carries the preset's own preprocessing."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent / "helpers"))
+    import torch_format
+
+    meta = json.loads(str(np.load(Path(__file__).parent / "fixtures" / "torch" / "resnet34.npz")["meta"]))
+    weights_dir = tmp_path / "weights"
+    weights_dir.mkdir()
+    torch_format.write_pth(weights_dir / "resnet34-b627a593.pth", torch_format.random_state(meta["spec"]))
+    monkeypatch.setenv("ILSVRC_KERAS_WEIGHTS_DIR", str(weights_dir))
+    result = ilsvrc_keras.fine_tune(small, model="resnet34.tv_in1k", out=tmp_path / "ft", head_epochs=1, epochs=0,
+                                    batch_size=16, image_size=64, progress=False)
+    prep = json.loads((tmp_path / "ft" / "preprocessing.json").read_text())
+    assert prep["normalization"]["name"] == "torch" and prep["size"] == 64
+    assert json.loads((tmp_path / "ft" / "report.json").read_text())["model"] == "resnet34.tv_in1k"
+    assert result.model.get_layer("conv5_block3_2_conv") is not None
+    assert len(ilsvrc_keras.load(tmp_path / "ft").classify(next((small / "daisy").iterdir()), top=2)) == 2

@@ -5,7 +5,9 @@ from ilsvrc_keras.registry import get_spec
 
 EXPECTED = ["alexnet", "zfnet", "googlenet", "vgg11", "vgg13", "vgg16", "vgg19", "resnet18", "resnet34",
             "resnet50", "resnet101", "resnet152", "resnext50", "seresnet50", "mobilenet_0.25_128",
-            "resnet18d", "resnet50d"]
+            "resnet18d", "resnet50d",
+            # the published networks that differ from their papers: torchvision's AlexNet, GoogLeNet, ResNet-50
+            "alexnet_owt", "googlenet_bn", "resnet50b"]
 # Variants whose paper reports no ImageNet figure for them (Bag of Tricks reports ResNet-50-D only).
 NOT_REPORTED = {"resnet18d"}
 
@@ -41,14 +43,15 @@ def test_metadata_is_complete(name):
     assert card["name"] == name and card["year"] == spec.year
 
 
-def test_keras_weights_sources():
+def test_weights_sources():
     with_weights = {n for n in EXPECTED if get_spec(n).has_imagenet_weights}
-    assert with_weights == {"vgg16", "vgg19", "resnet50", "resnet101", "resnet152", "resnext50",
-                            "mobilenet_0.25_128"}
+    # every architecture but the papers' AlexNet, ZFNet and GoogLeNet (no one publishes weights for them)
+    assert with_weights == set(EXPECTED) - {"alexnet", "zfnet", "googlenet"}
     from ilsvrc_keras.presets import get_preset
 
     assert get_preset("resnext50").weights.file_name == "resnext50_weights_tf_dim_ordering_tf_kernels.h5"
     assert get_preset("mobilenet_0.25_128").weights.file_name == "mobilenet_2_5_128_tf.h5"
+    assert get_preset("resnet34").weights.file_name == "resnet34-b627a593.pth"
 
 
 def test_unknown_model_suggests_close_names():

@@ -174,3 +174,22 @@ def test_every_published_checkpoint_is_a_preset_with_its_recipe():
     assert get_preset("resnet50.tv2_in1k").crop_fraction == pytest.approx(224 / 232)
     # the bare names a user types reach weights that see
     assert get_preset("googlenet").name == "googlenet.tv_in1k" and get_preset("alexnet").arch == "alexnet_owt"
+
+
+def test_default_network_is_the_strongest_preset_here(tmp_path, monkeypatch, mobilenet_weights):
+    from ilsvrc_keras.presets import default_model
+
+    (tmp_path / "mobilenet_2_5_128_tf.h5").write_bytes(mobilenet_weights.read_bytes())
+    monkeypatch.setenv("ILSVRC_KERAS_WEIGHTS_DIR", str(tmp_path))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "home"))
+    assert default_model()[0] == "mobilenet_0.25_128"
+    _publisher_file("resnet18", tmp_path)  # torchvision's ResNet-18 file: 69.8% published top-1 against 41.5%
+    assert default_model()[0] == "resnet18"
+    choices = ilsvrc_keras.available_models(offline=True)
+    assert [c.key for c in choices] == ["resnet18", "mobilenet_0.25_128"]
+    assert choices[0].title == "resnet18 (2015, 69.8% top-1)" and choices[0].source == "local"
+    # a non-default preset is offered under its own name
+    _publisher_file("resnet50b", tmp_path)  # the fixture writes resnet50.tv2_in1k's file name
+    assert default_model()[0] == "resnet50b"
+    (tmp_path / get_preset("vgg16.tv_in1k").weights.file_name).write_bytes(b"x")
+    assert "vgg16.tv_in1k" in [c.key for c in ilsvrc_keras.available_models(offline=True)]

@@ -316,8 +316,9 @@ def compare_view(photos) -> None:
                    if ilsvrc_keras.get_spec(n).has_imagenet_weights and n not in {c.key for c in choices}]
         where = f"`${WEIGHTS_DIR_ENV}`" + (f" (`{os.environ[WEIGHTS_DIR_ENV]}`)" if os.environ.get(WEIGHTS_DIR_ENV) else "")
         st.info(f"Only one network is available here. With their ImageNet weights, these would appear beside it: "
-                f"{', '.join(missing)}. Put keras' weight files (e.g. "
-                f"`{get_preset('resnet50').weights.file_name}`) in {where} or in keras' cache "
+                f"{', '.join(missing)}. Fetch their files with `ilsvrc-keras weights download NAME...` on a machine "
+                f"online, or put the published files (e.g. `{get_preset('resnet34').weights.file_name}` from "
+                f"torchvision, `{get_preset('resnet50').weights.file_name}` from keras) in {where} or in keras' cache "
                 f"`{keras_cache_dir()}`, or start the app online so that keras downloads them "
                 f"(`ilsvrc-keras app` without `{OFFLINE_ENV}`); fine-tuned folders come with `--models-dir`.")
 
@@ -370,12 +371,13 @@ def milestones_view() -> None:
         st.warning(f"{Path(path).name}: not an `ilsvrc-keras evaluate --json` result")
     available = [c.key for c in _choices() if c.source == "local"]
     table = story.zoo_table(available, measured)
-    st.markdown("From AlexNet's win in 2012 to SENet's in 2017, each year's networks cut the ImageNet "
-                "challenge's error, until the top-5 error went below the human reference. Points: the papers' "
-                "own figures (their protocols differ: see *how measured*)"
-                + ("; measured here: `ilsvrc-keras evaluate` results given with `--results`." if measured else "."))
-    st.altair_chart(story.error_by_year_chart(table), width="stretch", key="chart_year")
-    st.altair_chart(story.error_by_size_chart(table), width="stretch", key="chart_size")
+    st.markdown("From hand-designed features in 2010 to AlexNet's win in 2012 and SENet's in 2017, each year's "
+                "winner cut the ImageNet challenge's error, until the top-5 error went below the human reference.")
+    st.altair_chart(story.winners_chart(), width="stretch", key="chart_year")
+    st.markdown("The zoo's networks: each paper's own top-1 error (protocols differ: see *how measured*), the "
+                "strongest published weights' top-1 error (their publisher's evaluation)"
+                + (", and `ilsvrc-keras evaluate` results given with `--results`." if measured else "."))
+    st.altair_chart(story.zoo_chart(table), width="stretch", key="chart_size")
     st.dataframe(table, hide_index=True, width="stretch", key="zoo_table")
 
 

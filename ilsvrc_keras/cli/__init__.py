@@ -80,7 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines on stderr")
         return sp
 
-    add("models", c.cmd_models, "list the model zoo")
+    add("models", c.cmd_models, "list the model zoo and every preset's published weights")
+    _weights_command(add("weights", c.cmd_weights, "list the published weights files, or download them for "
+                                                    "offline use"))
     _inference_commands(add, c)
     _train_command(add("train", c.cmd_train, "train a zoo network (resumable: rerun the same command to continue)"))
     _prepare_command(add("prepare", c.cmd_prepare,
@@ -89,6 +91,14 @@ def build_parser() -> argparse.ArgumentParser:
     _export_command(add("export", c.cmd_export, "write a SavedModel / TFLite / ONNX file that takes raw pixels"))
     _app_command(add("app", c.cmd_app, "start the web demo (Streamlit) on http://localhost:PORT"))
     return p
+
+
+def _weights_command(sp) -> None:
+    sp.add_argument("action", choices=["list", "download"],
+                    help="list: which files are here, their size and whether their hash matches; download: fetch "
+                         "them into keras' cache ($KERAS_HOME/models)")
+    sp.add_argument("names", nargs="*", metavar="NAME",
+                    help="presets (resnet34.tv_in1k) or zoo names (their default preset); list: default all")
 
 
 def _inference_commands(add, c) -> None:

@@ -69,27 +69,69 @@ def _fmt(value, spec="{:.1f}", none="-"):
 
 def cmd_models(args) -> int:
     from ..presets import get_preset, list_presets
-    from ..registry import list_models
+    from ..registry import get_spec, list_models
     from ..weights import find_local_weights
 
     rows = []
     for name in list_models():
-        preset = get_preset(name)
-        card = preset.card()
+        preset = get_preset(name)  # the bare name's preset: its own default, or the published one named after it
+        card = get_spec(name).card()
         local = find_local_weights(preset)
-        card["weights_here"] = str(local) if local else None
-        card["presets"] = list_presets(name)
+        card.update(preset=preset.name, imagenet_weights=preset.weights.file_name if preset.weights else None,
+                    weights_here=str(local) if local else None, presets=list_presets(name))
         rows.append(card)
-    lines = [f"{'model':<20}{'year':>5}{'params':>9}{'input':>7}{'top-1 err':>11}{'top-5 err':>11}  weights"]
+    lines = [f"{'model':<20}{'year':>5}{'params':>9}{'input':>7}{'top-1 err':>11}{'top-5 err':>11}  default weights"]
     for r in rows:
-        weights = ("here: " + os.path.basename(r["weights_here"])) if r["weights_here"] else (
-            "downloadable" if r["imagenet_weights"] else "none published")
+        weights = (("here: " if r["weights_here"] else "downloadable: ") + r["preset"]) if r["imagenet_weights"] \
+            else "none published"
         lines.append(
             f"{r['name']:<20}{r['year']:>5}{r['params'] / 1e6:>8.1f}M{r['input_size']:>7}"
             f"{_fmt(r['reported_top1_error']):>11}{_fmt(r['reported_top5_error']):>11}  {weights}"
         )
-    _emit({"models": rows}, args.json, "\n".join(lines))
+    presets = []
+    for name in list_presets():
+        p = get_preset(name)
+        local = find_local_weights(p)
+        presets.append({"name": p.name, "arch": p.arch, "publisher": p.weights.publisher, "url": p.weights.url,
+                        "file_name": p.weights.file_name, "hash": p.weights.file_hash, "license": p.weights.license,
+                        "input_size": p.size, "crop_fraction": round(p.crop_fraction, 4),
+                        "interpolation": p.interpolation, "normalization": p.normalization.to_dict(),
+                        "published_top1": p.figures.get("published_top1"),
+                        "published_top5": p.figures.get("published_top5"),
+                        "published_source": p.figures.get("published_source"),
+                        "weights_here": str(local) if local else None})
+    lines += ["", f"{'preset':<32}{'builds':<20}{'from':<12}{'top-1':>7}{'size':>6}{'crop':>7}  {'resize':<9}here"]
+    for p in presets:
+        lines.append(f"{p['name']:<32}{p['arch']:<20}{p['publisher']:<12}"
+                     f"{_fmt(p['published_top1'], '{:.1%}'):>7}{p['input_size']:>6}{p['crop_fraction']:>7.3f}  "
+                     f"{p['interpolation']:<9}{'yes' if p['weights_here'] else '-'}")
+    _emit({"models": rows, "presets": presets}, args.json, "\n".join(lines))
     return 0
+
+
+def cmd_weights(args) -> int:
+    from ..weights import download_weights, weights_report
+
+    if args.action == "download":
+        if not args.names:
+            from ..errors import ArgumentError
+
+            raise ArgumentError("weights download: name the presets to fetch (see ilsvrc-keras models)")
+        rows = download_weights(args.names)
+        text = "\n".join(f"{r['preset']}: {r['path']} ({r['size'] / 1e6:.1f} MB"
+                         f"{', downloaded' if r['downloaded'] else ', already here'})" for r in rows)
+        _emit({"weights": rows}, args.json, text)
+        return 0
+    rows = weights_report(args.names or None)
+    lines = [f"{'preset':<32}{'file':<46}{'size':>9}  hash"]
+    for r in rows:
+        size = f"{r['size'] / 1e6:.1f} MB" if r["size"] is not None else "-"
+        check = {True: "matches", False: "DOES NOT MATCH", None: "not published" if r["path"] else "-"}[r["hash_ok"]]
+        lines.append(f"{r['preset']:<32}{r['file_name']:<46}{size:>9}  {check}")
+    here = sum(1 for r in rows if r["path"])
+    lines.append(f"{here} of {len(rows)} here ($ILSVRC_KERAS_WEIGHTS_DIR or keras' cache)")
+    _emit({"weights": rows}, args.json, "\n".join(lines))
+    return 0 if all(r["hash_ok"] is not False for r in rows) else 1
 
 
 def cmd_classify(args) -> int:

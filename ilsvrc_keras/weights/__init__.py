@@ -294,3 +294,46 @@ def _keras_resnext(layer, arrays):
 
 
 CONVERTERS = {"keras_resnext": _keras_resnext}
+
+
+def weights_report(names=None, check_hash: bool = True) -> list[dict]:
+    """Each zoo preset's weights file (``names``: presets or zoo names; default: all): where it comes from,
+    whether it is on this machine, its size, and whether it has its publisher's hash (``None`` where the
+    publisher states none). What ``ilsvrc-keras weights list`` prints.
+
+    >>> from ilsvrc_keras.weights import weights_report
+    >>> [r["preset"] for r in weights_report(["resnet18"])]
+    ['resnet18.tv_in1k']
+    """
+    from ..presets import get_preset, list_presets
+
+    rows = []
+    for name in names or list_presets():
+        preset = get_preset(name)
+        if preset.weights is None or preset.folder:
+            raise WeightsNotFoundError(f"{name}: no published weights file (see ilsvrc-keras models)")
+        path = find_local_weights(preset)
+        rows.append({"preset": preset.name, "arch": preset.arch, "publisher": preset.weights.publisher,
+                     "file_name": preset.weights.file_name, "url": preset.weights.url,
+                     "hash": preset.weights.file_hash, "path": str(path) if path else None,
+                     "size": path.stat().st_size if path else None,
+                     "hash_ok": hash_matches(path, preset.weights.file_hash) if path and check_hash else None})
+    return rows
+
+
+def download_weights(names) -> list[dict]:
+    """Fetch the weights files of ``names`` (presets or zoo names) into keras' cache for later offline use,
+    each checked against its publisher's hash; a file already here is not fetched again.
+    What ``ilsvrc-keras weights download`` runs."""
+    from ..presets import get_preset
+
+    done = []
+    for name in names:
+        preset = get_preset(name)
+        if preset.weights is None or preset.folder:
+            raise WeightsNotFoundError(f"{name}: no published weights file to download (see ilsvrc-keras models)")
+        was_here = find_local_weights(preset) is not None
+        path = resolve_imagenet_weights(preset)
+        done.append({"preset": preset.name, "path": str(path), "size": path.stat().st_size,
+                     "downloaded": not was_here})
+    return done
