@@ -45,7 +45,7 @@ WEIGHTS_ENV = $$( [ -f $(ASSETS)/weights/mobilenet_2_5_128_tf.h5 ] && echo ILSVR
 demo: $(VENV)/.installed
 	$(VENV)/bin/ilsvrc-keras models
 	env $(WEIGHTS_ENV) $(VENV)/bin/ilsvrc-keras classify "$(HOPPER)" --model mobilenet_0.25_128
-	env $(WEIGHTS_ENV) $(VENV)/bin/ilsvrc-keras localize "$(HOPPER)" --model mobilenet_0.25_128 --top 1 --out demo-localization.png
+	env $(WEIGHTS_ENV) $(VENV)/bin/ilsvrc-keras localize "$(HOPPER)" --model mobilenet_0.25_128 --top 1 --out demo-localization.png --overwrite
 	@if [ -d $(ASSETS)/ilsvrc2012-val-sample ]; then \
 	  env $(WEIGHTS_ENV) $(VENV)/bin/ilsvrc-keras evaluate $(ASSETS)/ilsvrc2012-val-sample/images \
 	    --labels $(ASSETS)/ilsvrc2012-val-sample/LOC_val_solution.csv --model mobilenet_0.25_128; fi

@@ -33,7 +33,7 @@ from typing import Optional, Sequence, Union
 import numpy as np
 
 from .errors import DataError, IlsvrcKerasError
-from .files import claim_run_folder
+from .files import claim_run_folder, path_sources
 from .serving import EXPORT_FORMATS, EXPORT_NAMES
 
 
@@ -257,7 +257,7 @@ def fine_tune(data, model: Optional[str] = None, weights="imagenet", out=None, *
     transform = EvalTransform(size, crop_fraction or preset.crop_fraction, preset.normalization, preset.interpolation)
     out = claim_run_folder(out or Path("runs") / f"{model}-finetuned", {
         "run": "fine_tune", "model": model, "classes": names, "image_size": size,
-        "weights": str(weights), "data": dataset.fingerprint()}, overwrite)
+        "weights": str(weights), "data": dataset.fingerprint()}, overwrite, sources=path_sources(data, val_data))
     # Milder crops than ImageNet's (0.08, 1): a few epochs on a small dataset learn faster from them.
     args["augment"] = augment if augment is not None else Augment(crop_scale=(0.35, 1.0))
     args["class_weights"] = class_weights_for(class_weight, dataset.train.labels, names)
@@ -277,7 +277,8 @@ def fine_tune(data, model: Optional[str] = None, weights="imagenet", out=None, *
     paths = {"out": str(out), **save_folder(out, net, names, transform, card, outputs="logits")}
     paths.update(write_report(out, history, metrics, names))
     for fmt in export or ():
-        paths[fmt] = export_to(out, out / EXPORT_NAMES[fmt], format=fmt)["path"]
+        # the run folder is this run's: a previous export inside it is replaced
+        paths[fmt] = export_to(out, out / EXPORT_NAMES[fmt], format=fmt, overwrite=True)["path"]
     result = FineTuneResult(net, names, history, metrics, paths, time.perf_counter() - started, False,
                             {k: r.to_dict() for k, r in phases.items()})
     settings = {k: args[k] for k in _SETTINGS} | {"image_size": size, "crop_fraction": transform.crop_fraction,

@@ -81,13 +81,26 @@ def _save_figure(fig, path) -> Path:
         _pyplot().close(fig)
 
 
-def save(image: Image.Image, path) -> Path:
+def save(image: Image.Image, path, *, sources=(), overwrite=None) -> Path:
     """Write ``image`` (a PIL image, e.g. from :func:`overlay`) to ``path``, checked first
-    (:func:`~ilsvrc_keras.files.image_output`) and written whole or not at all."""
-    from .files import image_output, save_atomic
+    (:func:`~ilsvrc_keras.files.image_output`: with ``overwrite`` given, an existing file is replaced only
+    if this package made it) and written whole or not at all, marked as this package's."""
+    from PIL import PngImagePlugin
 
-    return save_atomic(image_output(path), lambda tmp: image.convert("RGB").save(tmp)
-                       if tmp.suffix.lower() in (".jpg", ".jpeg", ".bmp") else image.save(tmp))
+    from .files import IMAGE_MARK, image_output, save_atomic
+
+    def write(tmp):
+        suffix = tmp.suffix.lower()
+        if suffix == ".png":
+            info = PngImagePlugin.PngInfo()
+            info.add_text("Software", IMAGE_MARK)
+            image.save(tmp, pnginfo=info)
+        elif suffix in (".jpg", ".jpeg"):
+            image.convert("RGB").save(tmp, comment=IMAGE_MARK.encode())
+        else:
+            (image.convert("RGB") if suffix == ".bmp" else image).save(tmp)
+
+    return save_atomic(image_output(path, sources=sources, overwrite=overwrite), write)
 
 
 def training_curves(history, path) -> Path:

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import tempfile
 from pathlib import Path
 
 from .errors import IlsvrcKerasError
-from .files import writable_folder, write_atomic
+from .files import check_output, marked_as, replace_with, writable_folder, write_atomic, written_by
 
 EXPORT_FORMATS = ("savedmodel", "tflite", "onnx")
 # File (or folder) names fine_tune and the CLI give each format inside a model folder.
@@ -44,7 +43,7 @@ def serving_model(classifier):
 
 
 def export(model=None, path=None, *, format: str = "savedmodel", weights=None, preset=None,
-           class_names=None) -> dict:
+           class_names=None, overwrite: bool = False) -> dict:
     """Export ``model`` for serving with raw pixels in (see the module's text).
 
     Args:
@@ -55,6 +54,9 @@ def export(model=None, path=None, *, format: str = "savedmodel", weights=None, p
         format: ``"savedmodel"``, ``"tflite"`` or ``"onnx"`` (Keras' ``model.export``; needs the
             ``tf2onnx`` and ``onnx`` packages: ``pip install ilsvrc-keras[onnx]``).
         weights: another weights file for a zoo network.
+        overwrite: replace a previous export at ``path`` (its labels file says it is one). Nothing else is
+            ever replaced: a folder or file this function did not write, the model folder being exported,
+            or a folder holding it, is refused before any work.
 
     Returns ``{"format", "path", "labels", "input": {...}}``. Nothing is left half-written: each
     file appears whole or not at all.
@@ -69,14 +71,16 @@ def export(model=None, path=None, *, format: str = "savedmodel", weights=None, p
     if path is None:
         raise IlsvrcKerasError("export needs a path to write to")
     path = Path(path)
-    if format == "savedmodel" and path.exists() and not path.is_dir():
-        raise IlsvrcKerasError(f"{path} is a file; a SavedModel is a folder")
-    if format != "savedmodel" and path.is_dir():
-        raise IlsvrcKerasError(f"{path} is a folder; give the {format} file's name (e.g. {path / EXPORT_NAMES[format]})")
+    labels_path = (path / "labels.json") if format == "savedmodel" else path.with_suffix(".labels.json")
+    sources = [model] if isinstance(model, (str, os.PathLike)) and Path(model).exists() else []
+    check_output(path, f"{format} export", ours=marked_as(labels_path, "export"), sources=sources,
+                 overwrite=overwrite, folder=format == "savedmodel")
+    if format != "savedmodel":  # the file's labels beside it: ours too, or nothing
+        check_output(labels_path, f"{format} export", ours=marked_as(labels_path, "export"), sources=sources,
+                     overwrite=overwrite, folder=False)
     writable_folder(path.parent)
     clf = _classifier(model, weights, preset, class_names)
     serving = serving_model(clf)
-    labels_path = (path / "labels.json") if format == "savedmodel" else path.with_suffix(".labels.json")
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{path.name}.") as tmp:
         staged = Path(tmp) / path.name
         if format == "savedmodel":
@@ -92,7 +96,7 @@ def export(model=None, path=None, *, format: str = "savedmodel", weights=None, p
             _export_onnx(serving, staged)
         if format != "savedmodel":
             _write_labels(Path(tmp) / labels_path.name, clf)
-        _replace(staged, path)
+        replace_with(staged, path)
         if format != "savedmodel":
             os.replace(Path(tmp) / labels_path.name, labels_path)
     return {"format": format, "path": str(path), "labels": str(labels_path), "model": clf.name, **_signature(clf)}
@@ -139,16 +143,6 @@ def _export_onnx(serving, path: Path) -> None:
 
 def _write_labels(path: Path, clf) -> None:
     classes = [{"label": lab, "name": name} for lab, name in clf.class_labels]
-    write_atomic(path, json.dumps({"model": clf.name, **_signature(clf), "classes": classes}, indent=1))
-
-
-def _replace(staged: Path, path: Path) -> None:
-    """Put ``staged`` at ``path`` (a previous export there is replaced only once the new one is whole)."""
-    if path.is_dir():
-        old = path.with_name(f".{path.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(path, old)
-        os.replace(staged, path)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(staged, path)
+    # written_by marks the export as this package's: a later export may replace it (with overwrite), nothing else.
+    write_atomic(path, json.dumps({**written_by("export"), "model": clf.name, **_signature(clf), "classes": classes},
+                                  indent=1))

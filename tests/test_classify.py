@@ -111,9 +111,10 @@ def test_available_models_local_first_then_downloads(monkeypatch, tmp_path, mobi
     remote = online[1:]
     assert {c.source for c in remote} == {"download"}
     assert {"resnet50", "vgg16", "resnext50"} <= {c.key for c in remote}
-    assert "alexnet" not in {c.key for c in online}  # no published weights: never offered
-    errors = [c.card["reported_top1_error"] for c in remote]
-    assert errors == sorted(errors)  # most accurate first
+    assert "zfnet" not in {c.key for c in online}  # no published weights: never offered
+    accuracy = [c.card["figures"].get("published_top1") or 0 for c in remote]
+    assert accuracy == sorted(accuracy, reverse=True)  # most accurate first (the publishers' top-1)
+    assert remote[0].key == "resnet50d" and "81.0% top-1" in remote[0].title
     # A weights file dropped into keras' cache makes that network local.
     (tmp_path / "models").mkdir()
     (tmp_path / "models" / ilsvrc_keras.get_preset("resnet50").weights.file_name).write_bytes(b"")

@@ -132,7 +132,8 @@ def test_every_option_of_every_subcommand_has_help_text():
     from ilsvrc_keras.cli import build_parser
 
     sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
-    assert set(sub.choices) == {"models", "classify", "evaluate", "localize", "train", "prepare", "fine-tune", "export",
+    assert set(sub.choices) == {"models", "weights", "classify", "evaluate", "localize", "train", "prepare", "fine-tune",
+                                "export",
                                 "app"}
     for name, parser in sub.choices.items():
         for action in parser._actions:
@@ -167,7 +168,7 @@ def test_runtime_failures_exit_1_with_one_line_and_json(tmp_path, flowers, monke
     p = run("train", "--model", "resnet18", "--data", data, "--out", tmp_path / "file", "--epochs", 1, "--json")
     assert p.returncode == 2 and "Traceback" not in p.stderr  # checked before any model is built
     lines = [ln for ln in p.stderr.splitlines() if ln.startswith("error: ")]
-    assert len(lines) == 1 and "is a file; the output must be a folder" in lines[0]
+    assert len(lines) == 1 and "is a file; the run output is a folder" in lines[0]
     assert json.loads(p.stdout)["error"]["type"] == "IlsvrcKerasError"  # --json: one object, even on failure
     bad = run("classify", "x.jpg", "--model", "resnet51", "--json")
     assert bad.returncode == 2 and json.loads(bad.stdout)["error"]["type"] == "UnknownModelError"

@@ -29,10 +29,10 @@ def _val_photos(val_sample, n=20):
 
 def test_presets_are_apart_from_architectures():
     assert get_preset("resnet50") is get_preset("resnet50.keras_in1k")
-    assert list_presets("resnet50") == ["resnet50.keras_in1k"]
+    assert list_presets("resnet50") == ["resnet50.keras_in1k", "resnet50.tv2_in1k", "resnet50.tv_in1k"]
     p = get_preset("resnext50")
     assert (p.arch, p.normalization.name, p.weights.converter) == ("resnext50", "torch", "keras_resnext")
-    assert get_preset("alexnet").weights is None  # no published weights: the paper's preprocessing, untrained
+    assert get_preset("zfnet").weights is None  # no published weights: the paper's preprocessing, untrained
     with pytest.raises(ilsvrc_keras.UnknownModelError, match="no preset 'timm_in1k'"):
         get_preset("resnet50.timm_in1k")
     with pytest.raises(ilsvrc_keras.UnknownModelError, match="Did you mean resnet50"):

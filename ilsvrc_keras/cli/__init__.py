@@ -125,6 +125,8 @@ def _inference_commands(add, c) -> None:
     _localize_args(sp)
     sp.add_argument("--out", help="write a PNG overlay (heat map of the top class, boxes with names)")
     sp.add_argument("--all-boxes", action="store_true", help="draw the box of every top class on the overlay")
+    sp.add_argument("--overwrite", action="store_true",
+                    help="replace an overlay this command wrote before at --out (never another picture)")
 
 
 
@@ -162,6 +164,8 @@ def _train_command(sp) -> None:
 def _prepare_command(sp) -> None:
     sp.add_argument("src", help="train/ + val/ class folders (val/ flat with --labels for ILSVRC), or one tree")
     sp.add_argument("out", help="output folder for the shards and dataset.json (then: train --data OUT)")
+    sp.add_argument("--overwrite", action="store_true",
+                    help="replace a previous `prepare` output at OUT (nothing else is ever replaced)")
     sp.add_argument("--shard-size", type=o.positive_int, default=1024, help="examples per shard")
     sp.add_argument("--val-fraction", type=o.fraction, default=0.2, help="held out when SRC has no val/")
     sp.add_argument("--labels", help="ground truth of a flat val/ folder (LOC_val_solution.csv ...)")
@@ -206,6 +210,8 @@ def _export_command(sp) -> None:
     _model_args(sp)
     sp.add_argument("--format", choices=EXPORT_FORMATS, default="savedmodel",
                     help="SavedModel (TF Serving), TFLite/LiteRT (phones, edge), ONNX (needs tf2onnx)")
+    sp.add_argument("--overwrite", action="store_true",
+                    help="replace a previous export at OUT (nothing else is ever replaced)")
 
 
 def _app_command(sp) -> None:

@@ -193,13 +193,14 @@ def cmd_localize(args) -> int:
     from ..localization import localize
     from ..plots import localization_overlay, save
 
-    if args.out:
-        image_output(args.out)  # a bad place fails now, not after the computation
+    if args.out:  # a bad place, or a file this command did not make, fails now, not after the computation
+        image_output(args.out, sources=[args.image], overwrite=args.overwrite)
     image = load_image(args.image)
     found = localize(image, model=args.model, weights=args.weights, top=args.top, **_localize_options(args))
     out = {"image": args.image, "results": [f.to_dict() for f in found]}
     if args.out:
-        out["overlay"] = str(save(localization_overlay(image, found, all_boxes=args.all_boxes), args.out))
+        out["overlay"] = str(save(localization_overlay(image, found, all_boxes=args.all_boxes), args.out,
+                                  sources=[args.image], overwrite=args.overwrite))
     text = "\n".join(f"{f.probability:6.1%}  {f.name} ({f.label})  box {tuple(round(v) for v in f.box)}"
                      for f in found)
     text += f"\noverlay written to {out['overlay']}" if args.out else ""
@@ -255,7 +256,8 @@ def cmd_prepare(args) -> int:
     from ..datasets import prepare
 
     meta = prepare(args.src, args.out, shard_size=args.shard_size, val_fraction=args.val_fraction, seed=args.seed,
-                   labels=args.labels, workers=args.workers, progress=not args.quiet, shorter_side=args.shorter_side)
+                   labels=args.labels, workers=args.workers, progress=not args.quiet, shorter_side=args.shorter_side,
+                   overwrite=args.overwrite)
     summary = {"out": meta["out"], "classes": len(meta["class_names"]), "train": meta["train"]["count"],
                "shorter_side": meta["shorter_side"],
                "val": meta["val"]["count"], "train_shards": len(meta["train"]["files"]),
@@ -321,7 +323,7 @@ def cmd_export(args) -> int:
     import_tensorflow()
     from ..serving import export
 
-    result = export(args.model, args.out, format=args.format, weights=args.weights)
+    result = export(args.model, args.out, format=args.format, weights=args.weights, overwrite=args.overwrite)
     _emit(result, args.json, f"{result['model']} -> {result['path']} ({result['format']}; input: raw RGB uint8 "
                              f"{result['input']['center_crop']}x{result['input']['center_crop']}, the center crop "
                              f"after resizing the shorter side to {result['input']['resize_shorter_side_to']} px; "

@@ -16,11 +16,13 @@ import json
 import math
 import os
 import random
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Optional
 
 from ..errors import DataError
-from ..files import writable_folder
+from ..files import check_output, marked_as, path_sources, replace_with, writable_folder, written_by
 from .sources import META_FILE, Split, open_dataset
 
 SHARD_SIZE = 1024  # examples per shard by default (ILSVRC2012 train: 1,252 shards of ~110 MB)
@@ -102,34 +104,7 @@ def _write_shard(path: Path, items, shorter_side: Optional[int] = None) -> tuple
     return written, unreadable
 
 
-def prepare(src, out, *, shard_size: int = SHARD_SIZE, val_fraction: float = 0.2, seed: int = 0, labels=None,
-            workers: Optional[int] = None, progress: bool = True, shorter_side: Optional[int] = None) -> dict:
-    """Write the dataset in ``src`` as TFRecord shards in ``out`` (``train-00000-of-00004.tfrecord``
-    ..., ``val-...``) and a ``dataset.json`` that :func:`record_dataset` and ``ilsvrc-keras train
-    --data OUT`` read. Training examples are shuffled across shards (seeded), so that reading a few
-    shards at a time still mixes the classes. Shards are written in parallel by ``workers`` threads
-    (the work is reading files and writing records; nothing is decoded). Files that are not images
-    (checked from their headers by :func:`open_dataset`) are left out and listed in ``unreadable``;
-    images whose body turns out damaged are skipped (and counted) by the training pipeline.
-
-    ``shorter_side`` (px): images larger than that are shrunk to it and re-encoded (JPEG quality
-    90); the others keep their bytes. Every epoch then decodes fewer pixels: on 500x375 ImageNet
-    photos, 256 halves them. Keep it above the training size divided by the crop fraction (256 for
-    224 px training): random-resized crops of small areas are then upsampled a little more.
-
-    >>> from ilsvrc_keras.datasets import prepare
-    >>> prepare("../shared/assets/flowers", "/tmp/flowers-records")["train"]["count"]  # doctest: +SKIP
-    3453
-    """
-    dataset = open_dataset(src, val_fraction=val_fraction, seed=seed, labels=labels)
-    if not all(isinstance(s, Split) and s.kind == "file" for s in (dataset.train, dataset.val)):
-        raise DataError(f"{src}: prepare writes shards of image folders, not of {dataset.root}")
-    if shorter_side is not None and (isinstance(shorter_side, bool) or not isinstance(shorter_side, int)
-                                     or shorter_side < 8):
-        raise DataError(f"shorter_side must be a whole number of at least 8 px, not {shorter_side!r}")
-    out = writable_folder(out)
-    meta = {"format": "tfrecord", "source": str(src), "class_names": list(dataset.class_names),
-            "shorter_side": shorter_side}
+def _write_shards(dataset, out: Path, meta: dict, shard_size, seed, workers, progress, shorter_side) -> None:
     jobs = []
     for name, split in (("train", dataset.train), ("val", dataset.val)):
         items = list(zip(split.paths, split.labels))
@@ -159,7 +134,49 @@ def prepare(src, out, *, shard_size: int = SHARD_SIZE, val_fraction: float = 0.2
     for name in ("train", "val"):
         meta[name]["count"] = totals[name]
     meta["unreadable"] = sorted(unreadable + [path for path, _ in dataset.unreadable])
-    tmp = out / (META_FILE + ".tmp")
-    tmp.write_text(json.dumps(meta, indent=1))
-    os.replace(tmp, out / META_FILE)  # written last: a folder with dataset.json is complete
-    return {**meta, "out": str(out)}
+
+
+def prepare(src, out, *, shard_size: int = SHARD_SIZE, val_fraction: float = 0.2, seed: int = 0, labels=None,
+            workers: Optional[int] = None, progress: bool = True, shorter_side: Optional[int] = None,
+            overwrite: bool = False) -> dict:
+    """Write the dataset in ``src`` as TFRecord shards in ``out`` (``train-00000-of-00004.tfrecord``
+    ..., ``val-...``) and a ``dataset.json`` that :func:`record_dataset` and ``ilsvrc-keras train
+    --data OUT`` read. Training examples are shuffled across shards (seeded), so that reading a few
+    shards at a time still mixes the classes. Shards are written in parallel by ``workers`` threads
+    (the work is reading files and writing records; nothing is decoded). Files that are not images
+    (checked from their headers by :func:`open_dataset`) are left out and listed in ``unreadable``;
+    images whose body turns out damaged are skipped (and counted) by the training pipeline.
+
+    ``shorter_side`` (px): images larger than that are shrunk to it and re-encoded (JPEG quality
+    90); the others keep their bytes. Every epoch then decodes fewer pixels: on 500x375 ImageNet
+    photos, 256 halves them. Keep it above the training size divided by the crop fraction (256 for
+    224 px training): random-resized crops of small areas are then upsampled a little more.
+
+    The shards are written into a sibling folder and moved to ``out`` when complete. An existing ``out`` is
+    replaced only if it holds a previous ``prepare`` output and ``overwrite`` is given (its stale shards go
+    with it); a folder holding anything else, ``src`` itself or a folder inside it, is refused first.
+
+    >>> from ilsvrc_keras.datasets import prepare
+    >>> prepare("../shared/assets/flowers", "/tmp/flowers-records")["train"]["count"]  # doctest: +SKIP
+    3453
+    """
+    dataset = open_dataset(src, val_fraction=val_fraction, seed=seed, labels=labels)
+    if not all(isinstance(s, Split) and s.kind == "file" for s in (dataset.train, dataset.val)):
+        raise DataError(f"{src}: prepare writes shards of image folders, not of {dataset.root}")
+    if shorter_side is not None and (isinstance(shorter_side, bool) or not isinstance(shorter_side, int)
+                                     or shorter_side < 8):
+        raise DataError(f"shorter_side must be a whole number of at least 8 px, not {shorter_side!r}")
+    final = check_output(out, "prepared dataset", ours=marked_as(Path(out) / META_FILE, "prepare"),
+                         sources=path_sources(src), overwrite=overwrite, inside_source=False)
+    writable_folder(final.parent if str(final.parent) else ".")
+    out = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.tmp-"))
+    meta = {**written_by("prepare"), "format": "tfrecord", "source": str(src),
+            "class_names": list(dataset.class_names), "shorter_side": shorter_side}
+    try:
+        _write_shards(dataset, out, meta, shard_size, seed, workers, progress, shorter_side)
+        (out / META_FILE).write_text(json.dumps(meta, indent=1))
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)  # the staging folder this call made; the target is untouched
+        raise
+    replace_with(out, final)  # the whole folder at once: a reader sees the old dataset or the new one
+    return {**meta, "out": str(final)}

@@ -14,7 +14,7 @@ import logging
 from pathlib import Path
 from typing import Optional, Sequence
 
-from ..files import claim_run_folder, write_atomic
+from ..files import claim_run_folder, path_sources, write_atomic
 from .strategy import PRECISIONS
 from .trainer import RunConfig, RunResult, Trainer
 
@@ -62,7 +62,8 @@ def train(model: str, data, out, *, epochs: int = 10, batch_size: int = 128, ima
     size = int(image_size or spec.input_size)
     transform = EvalTransform(size, spec.crop_fraction, spec.preprocessing)
     claim_run_folder(out, {"run": "train", "model": model, "classes": list(dataset.class_names), "image_size": size,
-                           "weights": str(weights) if weights else None, "data": dataset.fingerprint()}, overwrite)
+                           "weights": str(weights) if weights else None, "data": dataset.fingerprint()}, overwrite,
+                     sources=path_sources(data, val_data))
     extra = {"aux_logits": True} if model == "googlenet" and config.aux_weight > 0 else {}
     # Under progressive resizing one network takes every size of the run.
     shape = (None, None, 3) if config.progressive_from else (size, size, 3)
