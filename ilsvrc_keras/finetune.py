@@ -35,6 +35,7 @@ import numpy as np
 from .errors import DataError, IlsvrcKerasError
 from .files import claim_run_folder, path_sources
 from .serving import EXPORT_FORMATS, EXPORT_NAMES
+from .training.strategy import DEFAULT_CLUSTER_TIMEOUT
 
 
 @dataclasses.dataclass
@@ -204,6 +205,7 @@ def fine_tune(data, model: Optional[str] = None, weights="imagenet", out=None, *
               dropout: float = 0.2, label_smoothing: float = 0.1, augment=None,
               class_weight: Union[None, str, dict] = None, patience: Optional[int] = None,
               precision: Optional[str] = None, xla: Optional[bool] = None, replicas: Optional[int] = None,
+              cluster_timeout: float = DEFAULT_CLUSTER_TIMEOUT,
               seed: int = 0, export: Sequence[str] = (), progress: bool = True,
               callbacks: Sequence = (), overwrite: bool = False) -> FineTuneResult:
     """Fine-tune a pretrained zoo network on ``data`` and return a :class:`FineTuneResult`.
@@ -221,6 +223,8 @@ def fine_tune(data, model: Optional[str] = None, weights="imagenet", out=None, *
     ``out`` holding a run of another model, classes, size, weights or data is refused unless
     ``overwrite=True``.
     ``export`` may name ``"savedmodel"`` and ``"tflite"`` (:func:`ilsvrc_keras.export`: raw pixels in).
+    ``cluster_timeout``: with ``TF_CONFIG`` naming a cluster, seconds to wait for the other workers before
+    giving up with an error naming those that never answered.
     ``model=None``: the strongest network whose ImageNet weights are on this machine, else ResNet-50
     (:func:`ilsvrc_keras.presets.default_model`); the choice is logged and in ``report.json``.
 
@@ -261,7 +265,8 @@ def fine_tune(data, model: Optional[str] = None, weights="imagenet", out=None, *
     # Milder crops than ImageNet's (0.08, 1): a few epochs on a small dataset learn faster from them.
     args["augment"] = augment if augment is not None else Augment(crop_scale=(0.35, 1.0))
     args["class_weights"] = class_weights_for(class_weight, dataset.train.labels, names)
-    with Trainer(replicas=replicas, precision=precision, xla=xla, seed=seed) as trainer:
+    with Trainer(replicas=replicas, precision=precision, xla=xla, seed=seed,
+                 cluster_timeout=cluster_timeout) as trainer:
         net = trainer.build(lambda: build_classifier(model, len(names), weights, size, dropout))
         phases = _two_phases(trainer, net, dataset, transform, out, args)
         history = _history(phases)

@@ -264,3 +264,25 @@ def test_train_and_fine_tune_run_with_the_augmentation_flags(two_tiny, mobilenet
              "--epochs", 0, "--batch-size", 4, "--scale-jitter", 256, 288, "--quiet", "--json", capsys=capsys)
     settings = json.loads((tmp_path / "f" / "report.json").read_text())["settings"]["augment"]
     assert settings["scale_jitter"] == pytest.approx([256 / 128, 288 / 128])
+
+
+@pytest.mark.parametrize("signum,status", [(15, 143), (2, 130)])
+def test_a_signal_during_a_long_evaluation_ends_it_promptly(val_sample, mobilenet_weights, signum, status):
+    import time
+
+    env = {**os.environ, "ILSVRC_KERAS_OFFLINE": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "ilsvrc_keras", "evaluate", str(val_sample / "images"), "--labels",
+                             str(val_sample / "LOC_val_solution.csv"), "--weights", str(mobilenet_weights),
+                             "--localization", "--method", "gradcam++", "--batch-size", "4", "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    line = ""
+    while not line.startswith("model:"):  # the network is chosen: the evaluation is under way
+        line = proc.stderr.readline()
+        assert line or proc.poll() is None, "evaluate ended before it began"
+    time.sleep(3)
+    sent = time.monotonic()
+    proc.send_signal(signum)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == status and time.monotonic() - sent < 15, stderr[-2000:]
+    assert json.loads(stdout)["error"]["type"] == "Interrupted" and "Traceback" not in stderr
+    assert "interrupted (" in stderr and "rerun" not in stderr  # evaluate does not resume: it does not say so

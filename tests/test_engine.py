@@ -296,6 +296,39 @@ def test_sigterm_to_one_worker_stops_both_at_the_same_step_and_resumes(tiny, tmp
     assert (out / "model.keras").is_file()  # written by the chief
 
 
+def _lone_worker(tiny, tmp_path, *extra):
+    """Worker 0 of a two-worker cluster whose worker 1 never starts, as `ilsvrc-keras train`."""
+    ports = [_free_port(), _free_port()]
+    cluster = {"worker": [f"localhost:{p}" for p in ports]}
+    env = _env(TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": 0}}))
+    cmd = _cli("train", "--model", "resnet18", "--data", tiny, "--out", tmp_path / "lone", "--epochs", "1",
+               "--image-size", "32", *extra)
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env), ports[1]
+
+
+def test_absent_peer_is_named_after_the_cluster_timeout(tiny, tmp_path):
+    proc, absent = _lone_worker(tiny, tmp_path, "--cluster-timeout", "5", "--json")
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 2, stderr[-2000:]
+    message = json.loads(stdout)["error"]["message"]
+    assert f"did not start within 5 s: worker 1 (localhost:{absent}) never answered" in message
+
+
+@pytest.mark.parametrize("signum,status", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_ends_the_wait_for_the_cluster(tiny, tmp_path, signum, status):
+    proc, _ = _lone_worker(tiny, tmp_path)
+    line = ""
+    while "waiting up to" not in line:  # the wait has begun (the default limit: 600 s)
+        line = proc.stderr.readline()
+        assert line or proc.poll() is None, "the worker ended before waiting"
+    time.sleep(1)
+    sent = time.monotonic()
+    proc.send_signal(signum)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == status and time.monotonic() - sent < 5
+    assert "while waiting for the cluster; nothing was trained" in stderr
+
+
 def test_bad_data_is_a_clear_error(tmp_path):
     from ilsvrc_keras import DataError
     from ilsvrc_keras.datasets import folder_dataset as image_folder_dataset

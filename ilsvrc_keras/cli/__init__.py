@@ -4,7 +4,8 @@ The parser is built from :mod:`.options` (each option defined once, with the def
 it feeds); the subcommands are in :mod:`.commands`. With ``--json`` stdout holds exactly one JSON
 object; logs and progress bars go to stderr. Exit status: 0 done, 2 a usage error or bad input
 (one ``error:`` line), 1 any other failure (one ``error:`` line; ``ILSVRC_KERAS_DEBUG=1`` shows the
-traceback), 143 an interrupted run (rerun the same command to resume).
+traceback), 143 a run stopped by SIGTERM and 130 by Ctrl-C (train and fine-tune: rerun the same command to
+resume).
 """
 
 from __future__ import annotations
@@ -274,26 +275,56 @@ def main(argv=None) -> int:
     Parser.as_json = "--json" in argv
     args = build_parser().parse_args(argv)
     _configure_logging(getattr(args, "quiet", False))
-    return guarded(lambda: args.func(args), getattr(args, "json", False))
+    return guarded(lambda: args.func(args), getattr(args, "json", False),
+                   resumable=args.command in ("train", "fine-tune"))
 
 
-def guarded(call, as_json: bool = False) -> int:
+class Stopped(BaseException):
+    """SIGTERM or SIGINT while a command works outside a training loop (which has its own handling)."""
+
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_stopped(signum, frame):
+    raise Stopped(signum)
+
+
+def guarded(call, as_json: bool = False, resumable: bool = True) -> int:
     """``call()`` (returning an exit status) under the command line's error contract, for the
-    subcommands and the recipes alike: the package's errors exit 2, an interrupt 143, anything else 1,
-    each as one ``error:`` line (and one JSON object on stdout with ``as_json``), never a traceback
-    unless ``ILSVRC_KERAS_DEBUG`` is set."""
+    subcommands and the recipes alike: the package's errors exit 2, SIGTERM 143 and SIGINT (Ctrl-C) 130,
+    anything else 1, each as one ``error:`` line (and one JSON object on stdout with ``as_json``), never a
+    traceback unless ``ILSVRC_KERAS_DEBUG`` is set. ``resumable``: the command resumes when rerun (train,
+    fine-tune, the recipes), which the interruption's message says."""
+    import signal
+    import threading
+
     from ..errors import IlsvrcKerasError
 
+    def interrupted(signum):
+        name = "SIGTERM" if signum == signal.SIGTERM else "SIGINT"
+        tail = "rerun the same command to resume" if resumable else "stopped before the end"
+        return _fail(f"interrupted ({name}); {tail}", EXIT_INTERRUPTED if signum == signal.SIGTERM else 130,
+                     as_json, "Interrupted")
+
+    main_thread = threading.current_thread() is threading.main_thread()
+    old = {sig: signal.signal(sig, _raise_stopped) for sig in (signal.SIGTERM, signal.SIGINT)} if main_thread else {}
     try:
         return call()
     except IlsvrcKerasError as exc:
         return _fail(str(exc), EXIT_BAD_INPUT, as_json, type(exc).__name__)
+    except Stopped as stop:
+        return interrupted(stop.signum)
     except KeyboardInterrupt:
-        return _fail("interrupted; rerun the same command to resume", EXIT_INTERRUPTED, as_json, "Interrupted")
+        return interrupted(signal.SIGINT)
     except Exception as exc:  # one line, never a traceback (unless asked for)
         if os.environ.get("ILSVRC_KERAS_DEBUG"):
             raise
         return _fail(f"{type(exc).__name__}: {exc}", EXIT_FAILURE, as_json, type(exc).__name__)
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
 
 
 if __name__ == "__main__":

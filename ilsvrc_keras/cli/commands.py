@@ -222,7 +222,7 @@ def _options(args, names) -> dict:
 
 
 TRAIN_CONFIG = ("lr", "base_lr", "optimizer", "schedule", "warmup_epochs", "weight_decay", "label_smoothing", "ema",
-                "checkpoint_every", "patience", "progressive_from", "replicas", "xla", "precision")
+                "checkpoint_every", "patience", "progressive_from", "replicas", "xla", "precision", "cluster_timeout")
 
 
 def cmd_train(args) -> int:
@@ -272,7 +272,7 @@ def cmd_prepare(args) -> int:
 FINE_TUNE_OPTIONS = ("head_epochs", "head_lr", "lr", "epochs", "batch_size", "image_size", "crop_fraction",
                      "optimizer", "head_optimizer", "weight_decay", "warmup_epochs", "unfreeze", "train_bn",
                      "bn_momentum", "dropout", "label_smoothing", "class_weight", "patience", "precision", "xla",
-                     "replicas", "val_fraction", "data_dir", "val_data", "seed", "overwrite")
+                     "replicas", "cluster_timeout", "val_fraction", "data_dir", "val_data", "seed", "overwrite")
 
 
 def cmd_fine_tune(args) -> int:

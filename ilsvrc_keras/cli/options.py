@@ -86,6 +86,9 @@ MACHINE = [
     opt("--no-xla", dest="xla", action="store_false", help="do not compile the step with XLA"),
     opt("--precision", choices=PRECISIONS,
         help="numeric precision (default: bf16 on GPUs that have it, fp16 on older GPUs, fp32 on CPUs)"),
+    opt("--cluster-timeout", type=positive_float, metavar="SECONDS",
+        help="with TF_CONFIG naming a cluster: give up after this long waiting for the other workers, naming "
+             "those that never answered (default: 600)"),
 ]
 
 SCHEDULE = [

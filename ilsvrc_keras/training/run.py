@@ -52,7 +52,7 @@ def train(model: str, data, out, *, epochs: int = 10, batch_size: int = 128, ima
     spec = get_spec(model)
     whole("epochs", epochs, low=1)
     whole("image_size", image_size, low=MIN_IMAGE_SIZE, optional=True)
-    machine = {k: options.pop(k) for k in ("replicas", "xla", "precision") if k in options}
+    machine = {k: options.pop(k) for k in ("replicas", "xla", "precision", "cluster_timeout") if k in options}
     whole("replicas", machine.get("replicas"), low=1, optional=True)
     choice("precision", machine.get("precision"), PRECISIONS, optional=True)
     config = RunConfig(out=str(out), epochs=epochs, batch_size=batch_size, seed=seed, **options)

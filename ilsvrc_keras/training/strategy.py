@@ -21,6 +21,9 @@ import numpy as np
 from ..errors import IlsvrcKerasError
 
 PRECISIONS = ("bf16", "fp16", "fp32")
+# How long a worker waits for its peers (the cluster's start and its first collective) before it gives up
+# naming those that never answered: pods of one job may start minutes apart, but not forever.
+DEFAULT_CLUSTER_TIMEOUT = 600.0
 POLICIES = {"bf16": "mixed_bfloat16", "fp16": "mixed_float16", "fp32": "float32"}
 
 
@@ -54,12 +57,18 @@ def cluster_size() -> int:
     return sum(len(v) for k, v in cluster.items() if k in ("chief", "worker"))
 
 
-def choose_strategy(replicas: Optional[int] = None):
-    """The distribution strategy this machine (and ``TF_CONFIG``) calls for."""
+def choose_strategy(replicas: Optional[int] = None, cluster_timeout: float = DEFAULT_CLUSTER_TIMEOUT):
+    """The distribution strategy this machine (and ``TF_CONFIG``) calls for. In a cluster, the start and a
+    first all-reduce across every worker happen within ``cluster_timeout`` seconds (:func:`cluster_wait`)."""
     import tensorflow as tf
 
     if cluster_size() > 1:
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        with cluster_wait(cluster_timeout):
+            strategy = tf.distribute.MultiWorkerMirroredStrategy()
+            # The first collective: every worker's replicas counted once. It returns when all are up.
+            ones = strategy.run(lambda: tf.constant(1.0))
+            strategy.reduce(tf.distribute.ReduceOp.SUM, ones, axis=None)
+        return strategy
     configure_cpu_replicas(replicas)
     gpus = tf.config.list_logical_devices("GPU")
     if len(gpus) > 1:
@@ -70,6 +79,112 @@ def choose_strategy(replicas: Optional[int] = None):
     if replicas and replicas > 1:
         return tf.distribute.MirroredStrategy([d.name for d in cpus[:replicas]])
     return tf.distribute.OneDeviceStrategy("/cpu:0")
+
+
+def cluster_peers() -> list[tuple[str, int, str]]:
+    """The other tasks ``TF_CONFIG`` names: ``(task type, index, "host:port")``."""
+    config = json.loads(os.environ.get("TF_CONFIG", "{}"))
+    me = (config.get("task", {}).get("type"), config.get("task", {}).get("index"))
+    return [(kind, i, address) for kind, addresses in config.get("cluster", {}).items()
+            for i, address in enumerate(addresses) if (kind, i) != me]
+
+
+def _own_address() -> str:
+    config = json.loads(os.environ.get("TF_CONFIG", "{}"))
+    task = config.get("task", {})
+    try:
+        return config["cluster"][task["type"]][int(task["index"])]
+    except (KeyError, IndexError, TypeError, ValueError):
+        return "its address"
+
+
+def _answers(address: str, timeout: float = 0.5) -> bool:
+    import socket
+
+    host, _, port = address.rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+        return True
+    except (OSError, ValueError):
+        return False
+
+
+@contextlib.contextmanager
+def cluster_wait(timeout: float):
+    """Wait for every peer of the cluster, within ``timeout`` seconds and answering signals, before
+    TensorFlow's own start.
+
+    TensorFlow waits for absent peers inside C++ with no limit, holding Python's GIL (no Python thread or
+    signal handler runs) and with its own SIGTERM handler in place (its preemption notifier): a worker
+    whose peer never comes cannot be stopped but by SIGKILL. So the waiting is done here first, in
+    Python: this worker listens on its own address (so that its peers see it) and connects to each
+    peer's until all answer; past ``timeout`` it stops with an error naming those that never answered;
+    SIGTERM or SIGINT end it at once with status 143 or 130. Then TensorFlow starts with every peer up."""
+    import logging
+    import socket
+    import sys
+    import threading
+    import time
+
+    peers = [(f"{k} {i} ({a})", a) for k, i, a in cluster_peers() if k in ("chief", "worker")]
+    own = _own_address()
+    log = logging.getLogger("ilsvrc_keras")
+    log.info("waiting up to %g s for the cluster: %s (SIGTERM or Ctrl-C ends the wait)", timeout,
+             ", ".join(n for n, _ in peers))
+    main = threading.current_thread() is threading.main_thread()
+
+    def stop(signum, frame):
+        name = "SIGTERM" if signum == signal.SIGTERM else "SIGINT"
+        sys.stderr.write(f"error: interrupted ({name}) while waiting for the cluster; nothing was trained\n")
+        sys.stderr.flush()
+        raise SystemExit(143 if signum == signal.SIGTERM else 130)
+
+    old = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)} if main else {}
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            listener.bind(("", int(own.rpartition(":")[2])))
+        except (OSError, ValueError) as exc:
+            raise IlsvrcKerasError(f"this worker cannot listen on {own} (its address in TF_CONFIG): "
+                                   f"{getattr(exc, 'strerror', None) or exc}") from None
+        listener.listen(64)
+        listener.settimeout(0.2)
+        done = threading.Event()
+
+        def accept():  # answer the peers' probes until TensorFlow takes the port
+            while not done.is_set():
+                try:
+                    listener.accept()[0].close()
+                except (socket.timeout, OSError):
+                    continue
+
+        acceptor = threading.Thread(target=accept, name="cluster-wait", daemon=True)
+        acceptor.start()
+        deadline = time.monotonic() + timeout
+        waiting = list(peers)
+        while waiting:
+            waiting = [(n, a) for n, a in waiting if not _answers(a)]
+            if waiting and time.monotonic() > deadline:
+                raise IlsvrcKerasError(f"the cluster did not start within {timeout:g} s: "
+                                       f"{', '.join(n for n, _ in waiting)} never answered (is every worker started, "
+                                       "with the same TF_CONFIG cluster? --cluster-timeout sets the limit)")
+            if waiting:
+                time.sleep(0.5)
+        done.set()
+        acceptor.join(timeout=2)
+    finally:
+        listener.close()
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+    log.info("every worker answered; starting the cluster")
+    try:
+        yield
+    except Exception as exc:
+        if "could not start grpc server" in str(exc).lower():
+            raise IlsvrcKerasError(f"this worker cannot listen on {own} (its address in TF_CONFIG): "
+                                   "another process holds the port, or the address is not this machine's") from None
+        raise
 
 
 def default_precision() -> str:

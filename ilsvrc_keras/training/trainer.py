@@ -22,6 +22,7 @@ import numpy as np
 
 from ..errors import IlsvrcKerasError
 from .strategy import (
+    DEFAULT_CLUSTER_TIMEOUT,
     PRECISIONS,
     Interruption,
     choose_strategy,
@@ -196,15 +197,16 @@ class Trainer:
     """
 
     def __init__(self, *, replicas: Optional[int] = None, precision: Optional[str] = None,
-                 xla: Optional[bool] = None, seed: int = 0):
+                 xla: Optional[bool] = None, seed: int = 0, cluster_timeout: float = DEFAULT_CLUSTER_TIMEOUT):
         import tensorflow as tf
 
-        from ..checks import choice, whole
+        from ..checks import choice, number, whole
         from ..datasets import DecodedCache
 
         whole("replicas", replicas, low=1, optional=True)
         choice("precision", precision, PRECISIONS, optional=True)
-        self.strategy = choose_strategy(replicas)
+        number("cluster_timeout", cluster_timeout, low=1)
+        self.strategy = choose_strategy(replicas, cluster_timeout)
         self.precision = precision or default_precision()
         self.xla = bool(tf.config.list_logical_devices("GPU")) if xla is None else bool(xla)
         self.replicas = self.strategy.num_replicas_in_sync
