@@ -6,6 +6,29 @@ import os
 from pathlib import Path
 
 
+def disk_full(exc, where, last=None):
+    """An :class:`~ilsvrc_keras.IlsvrcKerasError` in the user's words when ``exc`` (an ``OSError`` or a
+    TensorFlow error) says the disk is full (errno ENOSPC, or TensorFlow's "No space left"); else None.
+    ``last``: the last complete checkpoint, which survives."""
+    import errno
+    import shutil
+
+    from .errors import IlsvrcKerasError
+
+    full = getattr(exc, "errno", None) == errno.ENOSPC or "no space left" in str(exc).lower()
+    if not full:
+        return None
+    target = Path(getattr(exc, "filename", None) or where)
+    folder = target if target.is_dir() else target.parent
+    try:
+        free = f" ({shutil.disk_usage(folder).free / 1e6:.0f} MB free)"
+    except OSError:
+        free = ""
+    tail = f"; the last complete checkpoint is {last}" if last else ""
+    return IlsvrcKerasError(f"no space left on the disk of {folder}{free} while writing {target}{tail}; free some "
+                            "space and rerun the same command")
+
+
 def write_atomic(path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file and a rename: a reader (or a killed run)
     never sees half a file."""

@@ -334,7 +334,13 @@ def load_folder_model(preset: Preset):
 
     from .models import layers  # noqa: F401  (registers the zoo's custom layers before deserialising)
 
+    import zipfile
+
     path = Path(preset.folder) / MODEL_FILE
+    # Keras calls any unreadable archive "File not found": say what it is (the file is there).
+    if path.is_file() and not zipfile.is_zipfile(path):
+        raise IlsvrcKerasError(f"{path} is damaged: it is not a complete .keras archive (truncated or overwritten; "
+                               f"{path.stat().st_size} bytes); write the model folder again")
     try:
         model = keras.models.load_model(path, compile=False, safe_mode=True)
     except ValueError as exc:

@@ -163,3 +163,14 @@ def test_previous_outputs_are_replaced_only_with_overwrite(photos, mobilenet_wei
     now = sorted(p.name for p in shards.iterdir())
     assert len(now) < len(many) and set(now) <= set(many) | {"train-00000-of-00001.tfrecord"}
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folder left
+
+
+def test_a_damaged_model_keras_says_damaged(model_folder, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(model_folder, copy)
+    data = (copy / "model.keras").read_bytes()
+    (copy / "model.keras").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ilsvrc_keras.IlsvrcKerasError, match=r"model.keras is damaged: it is not a complete .keras"):
+        ilsvrc_keras.load(copy)

@@ -155,3 +155,41 @@ def test_a_run_folder_records_its_run_and_refuses_another(flowers, mobilenet_wei
         ilsvrc_keras.fine_tune(rose, **{**kw, "out": tmp_path / "file"})
     with pytest.raises(ilsvrc_keras.IlsvrcKerasError, match="holds another run"):  # train into it: refused too
         ilsvrc_keras.train("resnet18", rose, out, epochs=1, batch_size=4, image_size=64, progress=False)
+
+
+def test_a_full_disk_during_training_is_said_as_such_and_the_last_checkpoint_survives(tmp_path, monkeypatch):
+    import tensorflow as tf
+
+    from ilsvrc_keras.training import RunConfig, Trainer
+    from ilsvrc_keras.transforms import EvalTransform
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 255, size=(24, 16, 16, 3), dtype=np.uint8)
+    data = ilsvrc_keras.open_dataset((x, np.array([0, 1] * 12)), class_names=["a", "b"])
+    real_save, saves = tf.train.CheckpointManager.save, []
+
+    def save(self, *args, **kwargs):  # the disk fills up after the first epoch's checkpoint
+        saves.append(1)
+        if len(saves) > 1:
+            raise tf.errors.ResourceExhaustedError(
+                None, None, "{{function_node __wrapped__SaveV2_dtypes_308}} ...: No space left on device")
+        return real_save(self, *args, **kwargs)
+
+    monkeypatch.setattr(tf.train.CheckpointManager, "save", save)
+
+    def build():
+        return keras.Sequential([keras.Input((16, 16, 3)), keras.layers.GlobalAveragePooling2D(),
+                                 keras.layers.Dense(2)])
+
+    out = tmp_path / "full"
+    with Trainer(precision="fp32") as trainer:
+        with pytest.raises(ilsvrc_keras.IlsvrcKerasError) as err:
+            trainer.fit(trainer.build(build), data, EvalTransform(16, 1.0, "tf"),
+                        RunConfig(out=str(out), epochs=3, batch_size=8, progress=False))
+    message = str(err.value)
+    assert message.startswith(f"no space left on the disk of {out / 'checkpoints'}")
+    assert "SaveV2" not in message and "the last complete checkpoint is" in message
+    last = message.split("the last complete checkpoint is ")[1].split(";")[0]
+    assert tf.train.latest_checkpoint(str(out / "checkpoints")) == last
+    reader = tf.train.load_checkpoint(last)  # whole and readable: the first epoch's end
+    assert reader.get_tensor("epoch/.ATTRIBUTES/VARIABLE_VALUE") == 1

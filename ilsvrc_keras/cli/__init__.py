@@ -318,6 +318,15 @@ def guarded(call, as_json: bool = False, resumable: bool = True) -> int:
         return interrupted(stop.signum)
     except KeyboardInterrupt:
         return interrupted(signal.SIGINT)
+    except OSError as exc:  # a full disk anywhere (a plot, a report, shards): said as such
+        from ..files import disk_full
+
+        full = disk_full(exc, ".")
+        if full is None and os.environ.get("ILSVRC_KERAS_DEBUG"):
+            raise
+        if full is None:
+            return _fail(f"{type(exc).__name__}: {exc}", EXIT_FAILURE, as_json, type(exc).__name__)
+        return _fail(str(full), EXIT_BAD_INPUT, as_json, "DiskFull")
     except Exception as exc:  # one line, never a traceback (unless asked for)
         if os.environ.get("ILSVRC_KERAS_DEBUG"):
             raise

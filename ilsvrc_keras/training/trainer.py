@@ -172,9 +172,20 @@ class Checkpoints:
         return int(self.epoch.numpy()) + int(self.step.numpy()) / steps_per_epoch
 
     def save(self, epoch: int, step: int, steps_per_epoch: int) -> None:
+        import tensorflow as tf
+
+        from ..files import disk_full
+
         self.epoch.assign(epoch)
         self.step.assign(step)
-        self.manager.save(checkpoint_number=epoch * steps_per_epoch + step)
+        try:
+            self.manager.save(checkpoint_number=epoch * steps_per_epoch + step)
+        except (tf.errors.ResourceExhaustedError, tf.errors.UnknownError, OSError) as exc:
+            # TensorFlow writes a checkpoint aside and renames it when whole: the last one stays intact.
+            error = disk_full(exc, self.manager.directory, last=self.manager.latest_checkpoint)
+            if error is None:
+                raise
+            raise error from None
 
 
 class Trainer:
