@@ -127,7 +127,7 @@ def evaluate(data: Union[str, os.PathLike], model: Union[str, Classifier, None] 
     """
 
     from .checks import whole
-    from .datasets import Split, open_dataset
+    from .datasets import Split, all_of, first, open_dataset, remap_labels
     from .localization import check_options
 
     whole("limit", limit, low=1, optional=True)
@@ -137,13 +137,17 @@ def evaluate(data: Union[str, os.PathLike], model: Union[str, Classifier, None] 
     if not isinstance(data, (str, os.PathLike)) or not os.path.isdir(data):
         raise DataError(f"{data}: no such folder")
     ds = open_dataset(data, labels=labels, val_fraction=1.0)  # cheap checks before the model loads
-    split = ds.val.subset(range(min(limit, len(ds.val)))) if limit is not None else ds.val
+    split = all_of(ds)  # all of it: prepared shards hold a training and a validation part
+    if localization and not (isinstance(split, Split) and split.boxes is not None):
+        raise DataError(f"{data}: localization needs ground truth with boxes (LOC_val_solution.csv or Pascal-VOC "
+                        "XML) for image files, not prepared shards or a class-per-folder tree")
+    split = first(split, limit) if limit is not None else split
     clf = load(model, weights)
     index = {label: i for i, (label, _) in enumerate(clf.class_labels)}
-    unknown = sorted({ds.class_names[y] for y in set(split.labels)} - set(index))
+    unknown = sorted({c for c in ds.class_names} - set(index))
     if unknown:
         raise DataError(f"{data}: labels not among {clf.name}'s classes: {unknown[:5]}")
-    split = Split(split.items, [index[ds.class_names[y]] for y in split.labels], split.kind, split.names, split.boxes)
+    split = remap_labels(split, [index[c] for c in ds.class_names])
     result = (_evaluate_localization(clf, split, progress, **localize_options) if localization
               else _evaluate_classification(clf, split, batch_size, progress, data))
     # Files left out at the door (not images) beside those the evaluation could not decode.

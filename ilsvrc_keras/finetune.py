@@ -205,7 +205,7 @@ def fine_tune(data, model: Optional[str] = None, weights="imagenet", out=None, *
               dropout: float = 0.2, label_smoothing: float = 0.1, augment=None,
               class_weight: Union[None, str, dict] = None, patience: Optional[int] = None,
               precision: Optional[str] = None, xla: Optional[bool] = None, replicas: Optional[int] = None,
-              cluster_timeout: float = DEFAULT_CLUSTER_TIMEOUT,
+              cluster_timeout: float = DEFAULT_CLUSTER_TIMEOUT, labels=None,
               seed: int = 0, export: Sequence[str] = (), progress: bool = True,
               callbacks: Sequence = (), overwrite: bool = False) -> FineTuneResult:
     """Fine-tune a pretrained zoo network on ``data`` and return a :class:`FineTuneResult`.
@@ -223,6 +223,8 @@ def fine_tune(data, model: Optional[str] = None, weights="imagenet", out=None, *
     ``out`` holding a run of another model, classes, size, weights or data is refused unless
     ``overwrite=True``.
     ``export`` may name ``"savedmodel"`` and ``"tflite"`` (:func:`ilsvrc_keras.export`: raw pixels in).
+    ``labels``: the ground truth of a flat ``val/`` folder (the raw ILSVRC layout: ``train/<wnid>/`` + ``val/`` +
+    ``LOC_val_solution.csv``), as :func:`ilsvrc_keras.train` takes it.
     ``cluster_timeout``: with ``TF_CONFIG`` naming a cluster, seconds to wait for the other workers before
     giving up with an error naming those that never answered.
     ``model=None``: the strongest network whose ImageNet weights are on this machine, else ResNet-50
@@ -253,7 +255,7 @@ def fine_tune(data, model: Optional[str] = None, weights="imagenet", out=None, *
     if preset.weights is not None and preset.arch != model and model in list_models():
         model = preset.name  # a bare "googlenet" means the published GoogLeNet here (googlenet.tv_in1k)
     dataset = open_dataset(data, val_data, class_names=class_names, val_fraction=val_fraction, seed=seed,
-                           data_dir=data_dir)
+                           labels=labels, data_dir=data_dir)
     names = list(dataset.class_names)
     if len(dataset.val) == 0:
         raise DataError("the validation split is empty; give val_data or more images per class")

@@ -330,11 +330,11 @@ def folder_state(folder) -> tuple:
 
 def load_folder_model(preset: Preset):
     """The Keras model of a folder preset, checked against its labels and size."""
+    import zipfile
+
     import keras
 
     from .models import layers  # noqa: F401  (registers the zoo's custom layers before deserialising)
-
-    import zipfile
 
     path = Path(preset.folder) / MODEL_FILE
     # Keras calls any unreadable archive "File not found": say what it is (the file is there).

@@ -197,6 +197,7 @@ def _fine_tune_command(sp) -> None:
     g.add_argument("--seed", type=int, default=ft_defaults["seed"], help="seed of the split and the training")
     g.add_argument("--overwrite", action="store_true",
                    help="replace a run of other settings in --out (default: refuse it; the same settings resume)")
+    g.add_argument("--labels", help="ground truth of a flat val/ folder (the raw ILSVRC layout: LOC_val_solution.csv)")
     o.add_group(sp, "fine-tuning", o.FINE_TUNE, ft_defaults)
     o.add_group(sp, "machine", o.MACHINE, ft_defaults)
     o.add_group(sp, "schedule of the whole-network phase", o.SCHEDULE, ft_defaults)

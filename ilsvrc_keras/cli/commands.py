@@ -272,7 +272,8 @@ def cmd_prepare(args) -> int:
 FINE_TUNE_OPTIONS = ("head_epochs", "head_lr", "lr", "epochs", "batch_size", "image_size", "crop_fraction",
                      "optimizer", "head_optimizer", "weight_decay", "warmup_epochs", "unfreeze", "train_bn",
                      "bn_momentum", "dropout", "label_smoothing", "class_weight", "patience", "precision", "xla",
-                     "replicas", "cluster_timeout", "val_fraction", "data_dir", "val_data", "seed", "overwrite")
+                     "replicas", "cluster_timeout", "val_fraction", "data_dir", "val_data", "seed", "overwrite",
+                     "labels")
 
 
 def cmd_fine_tune(args) -> int:

@@ -39,11 +39,14 @@ from .sources import (
                            ImageDataset,
                            Split,
                            StreamSplit,
+                           all_of,
                            array_split,
+                           first,
                            folder_dataset,
                            is_record_folder,
                            open_dataset,
                            record_dataset,
+                           remap_labels,
                            stratified_split,
                            stream_split,
                            tfds_builder,
@@ -51,7 +54,7 @@ from .sources import (
 )
 
 __all__ = [
-    "CACHE_BYTES", "CROP_RATIO", "CROP_SCALE", "IMAGE_EXTENSIONS", "TRAIN_CACHE_SCALE", "Augment", "DecodedCache",
+    "all_of", "first", "remap_labels", "CACHE_BYTES", "CROP_RATIO", "CROP_SCALE", "IMAGE_EXTENSIONS", "TRAIN_CACHE_SCALE", "Augment", "DecodedCache",
     "GroundTruth", "ImageDataset", "LabeledImages", "Split", "StreamSplit", "array_split", "decode_image",
     "decode_random_crop", "folder_dataset", "is_record_folder", "labeled_images", "list_images", "make_dataset",
     "open_dataset", "prepare", "random_crop_window", "read_ground_truth", "read_label_lines", "read_loc_csv",

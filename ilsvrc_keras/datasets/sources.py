@@ -538,19 +538,93 @@ def tfds_dataset(name: str, data_dir=None, manual_dir=None, val_split: Optional[
 # --- the front door ----------------------------------------------------------------------------------
 
 
-def _with_val_folder(ds: ImageDataset, val_data, labels) -> ImageDataset:
-    """``data`` whole for training, ``val_data`` (a folder) whole for validation."""
-    val = folder_dataset(val_data, val_fraction=1.0, labels=labels)
-    ds.unreadable += val.unreadable
-    ds.unlabeled += val.unlabeled
-    unseen = sorted(set(val.class_names) - set(ds.class_names))
+def all_of(ds: ImageDataset):
+    """All of ``ds`` as one split (its training and held-out parts together), for training beside a
+    ``val_data`` of the user's, or for validating on all of it."""
+    parts = [p for p in (ds.train, ds.val) if len(p)]
+    if len(parts) == 1:
+        return parts[0]
+    a, b = parts
+    if isinstance(a, Split) and isinstance(b, Split) and a.kind == b.kind:
+        items = (np.concatenate([a.items, b.items]) if isinstance(a.items, np.ndarray)
+                 and isinstance(b.items, np.ndarray) else [*a.items, *b.items])
+        boxes = None if a.boxes is None or b.boxes is None else [*a.boxes, *b.boxes]
+        return Split(items, [*a.labels, *b.labels], a.kind, boxes=boxes)
+    if isinstance(a, StreamSplit) and isinstance(b, StreamSplit) and a.kind == b.kind:
+        def make(training: bool, seed: int, shard: tuple):
+            both = a.make(training, seed, shard).concatenate(b.make(training, seed, shard))
+            return both.shuffle(SHUFFLE_BUFFER, seed=seed, reshuffle_each_iteration=False) if training else both
+        labels = None if a.labels is None or b.labels is None else [*a.labels, *b.labels]
+        return StreamSplit(make, a.count + b.count, a.kind, labels, [*(a.files or []), *(b.files or [])])
+    raise DataError(f"{ds.root}: its two splits are of different kinds and cannot be used as one")
+
+
+def remap_labels(split, mapping: list):
+    """``split`` with its labels mapped through ``mapping`` (its class index -> the training's)."""
+    if mapping == list(range(len(mapping))):
+        return split
+    if isinstance(split, Split):
+        return Split(split.items, [mapping[y] for y in split.labels], split.kind, split.names, split.boxes)
+
+    def make(training: bool, seed: int, shard: tuple):
+        import tensorflow as tf
+
+        table = tf.constant(mapping, tf.int32)
+        return split.make(training, seed, shard).map(lambda x, y: (x, tf.gather(table, y)))
+
+    labels = None if split.labels is None else [mapping[y] for y in split.labels]
+    return StreamSplit(make, split.count, split.kind, labels, split.files)
+
+
+def first(split, n: int):
+    """The first ``n`` examples of ``split`` (a :class:`Split` or a :class:`StreamSplit`)."""
+    if isinstance(split, Split):
+        return split.subset(range(min(n, len(split))))
+
+    def make(training: bool, seed: int, shard: tuple):
+        return split.make(training, seed, shard).take(n)
+
+    return StreamSplit(make, min(n, split.count), split.kind, None, split.files)
+
+
+def _mapping(names, class_names, what) -> list:
+    index = {c: i for i, c in enumerate(class_names)}
+    unseen = [c for c in names if c not in index]
     if unseen:
-        raise DataError(f"validation data has classes the training data lacks: {unseen[:5]}")
-    index = {c: i for i, c in enumerate(ds.class_names)}
-    both = [s for s in (ds.train, ds.val) if len(s)]
-    train = Split([p for s in both for p in s.items], [y for s in both for y in s.labels])
-    merged = Split(val.val.items, [index[val.class_names[y]] for y in val.val.labels], boxes=val.val.boxes)
-    return ImageDataset(train, merged, ds.class_names, ds.root, ds.unreadable, ds.unlabeled)
+        raise DataError(f"{what} has classes the training data lacks: {unseen[:5]}")
+    return [index[c] for c in names]
+
+
+def _validation(val_data, class_names, labels, data_dir=None):
+    """``val_data`` of any kind, all of it for validation, its labels in the training data's class order.
+    Returns ``(split, unreadable, unlabeled)``."""
+    if isinstance(val_data, (str, os.PathLike)):
+        path = Path(val_data)
+        if is_record_folder(path):
+            vds = record_dataset(path)
+        elif path.exists() or os.sep in str(val_data):
+            vds = folder_dataset(path, val_fraction=1.0, labels=labels)
+        else:
+            vds = tfds_dataset(str(val_data), data_dir=data_dir)
+            vds = ImageDataset(vds.val, vds.val, vds.class_names, vds.root)  # its validation split, not train
+            return remap_labels(vds.val, _mapping(vds.class_names, class_names, str(val_data))), [], []
+        split = all_of(vds)
+        return remap_labels(split, _mapping(vds.class_names, class_names, str(val_data))), vds.unreadable, vds.unlabeled
+    if isinstance(val_data, tuple) and len(val_data) == 2:
+        split = array_split(*val_data)
+    elif hasattr(val_data, "element_spec"):
+        split = stream_split(val_data)
+        names = getattr(val_data, "class_names", None)
+        if names is not None:
+            return remap_labels(split, _mapping(list(names), class_names, "val_data")), [], []
+    else:
+        raise DataError("val_data must be a folder, a folder written by `ilsvrc-keras prepare`, a TFDS name, "
+                        "(x, y) arrays or a tf.data.Dataset of (image, label)")
+    seen = [] if split.labels is None else split.labels
+    if seen and (max(seen) >= len(class_names) or min(seen) < 0):
+        raise DataError(f"val_data's labels go from {min(seen)} to {max(seen)} but the training data has "
+                        f"{len(class_names)} classes (0 to {len(class_names) - 1})")
+    return split, [], []
 
 
 def open_dataset(data, val_data=None, *, class_names: Optional[Sequence[str]] = None, val_fraction: float = 0.2,
@@ -569,8 +643,11 @@ def open_dataset(data, val_data=None, *, class_names: Optional[Sequence[str]] = 
       streamed when ``val_data`` is given, else read once to hold out a stratified split; its
       ``class_names`` are used when it has them.
 
-    ``val_data`` (the same kinds) replaces the held-out split; ``val_fraction=1`` makes all of
-    ``data`` validation, ``val_fraction=0`` all of it training (no validation).
+    ``val_data`` (the same kinds) replaces the held-out split: all of ``data`` then trains and all of
+    ``val_data`` validates, its classes matched to the training data's by name (or taken as the same
+    indices for arrays and unnamed datasets). ``val_fraction=1`` makes all of ``data`` validation,
+    ``val_fraction=0`` all of it training (no validation); prepared shards keep the split ``prepare`` made
+    unless ``val_fraction=0``.
 
     >>> from ilsvrc_keras.datasets import open_dataset
     >>> ds = open_dataset("../shared/assets/flowers", val_fraction=0.2, seed=0)  # doctest: +SKIP
@@ -580,16 +657,25 @@ def open_dataset(data, val_data=None, *, class_names: Optional[Sequence[str]] = 
     if isinstance(data, (str, os.PathLike)):
         path = Path(data)
         if is_record_folder(path):
-            ds = record_dataset(path)
+            ds = record_dataset(path)  # its validation split is the one prepare made
+            if val_fraction == 0 and val_data is None:  # no validation: all of it trains
+                ds = ImageDataset(all_of(ds), Split([], [], "encoded"), ds.class_names, ds.root)
         elif path.exists() or os.sep in str(data) or (os.altsep and os.altsep in str(data)):
             ds = folder_dataset(path, val_fraction=val_fraction, seed=seed, labels=labels)
         else:
             ds = tfds_dataset(str(data), data_dir=data_dir, manual_dir=manual_dir)
         if class_names is not None and list(class_names) != list(ds.class_names):
             raise DataError(f"class_names {list(class_names)[:5]} differ from the data's {ds.class_names[:5]}")
-        if val_data is not None:
-            if not isinstance(val_data, (str, os.PathLike)):
-                raise DataError("with a folder as data, val_data must be a folder too")
-            ds = _with_val_folder(ds, val_data, labels)
+        if val_data is not None:  # all of data trains; all of val_data validates, whatever its kind
+            val, unreadable, unlabeled = _validation(val_data, ds.class_names, labels, data_dir)
+            ds = ImageDataset(all_of(ds), val, ds.class_names, ds.root, ds.unreadable + unreadable,
+                              ds.unlabeled + unlabeled)
         return ds
+    if val_data is not None and isinstance(val_data, (str, os.PathLike)):
+        train = _in_memory(data, None, class_names, 0.0, seed)
+        if class_names is None and getattr(data, "class_names", None) is None:
+            raise DataError("with arrays or a dataset as data and a folder as val_data, give class_names (the "
+                            "folder's classes are matched to the arrays' labels by name)")
+        val, unreadable, unlabeled = _validation(val_data, train.class_names, labels, data_dir)
+        return ImageDataset(train.train, val, train.class_names, train.root, unreadable, unlabeled)
     return _in_memory(data, val_data, class_names, val_fraction, seed)
