@@ -28,6 +28,30 @@ def _arrays(folder, size=40):
     return np.stack(x), np.array(y)
 
 
+def _tfds_builder(train, data_dir):
+    """A TFDS dataset over the same photos, prepared offline (named like any catalogue dataset)."""
+    tfds = pytest.importorskip("tensorflow_datasets")
+
+    class MatrixFlowers(tfds.core.GeneratorBasedBuilder):
+        VERSION = tfds.core.Version("1.0.0")
+
+        def _info(self):
+            return tfds.core.DatasetInfo(
+                builder=self, features=tfds.features.FeaturesDict(
+                    {"image": tfds.features.Image(), "label": tfds.features.ClassLabel(names=CLASSES)}),
+                supervised_keys=("image", "label"))
+
+        def _split_generators(self, dl_manager):
+            return {"train": self._generate_examples()}
+
+        def _generate_examples(self):
+            for label, c in enumerate(CLASSES):
+                for p in sorted((train / c).iterdir()):
+                    yield p.name, {"image": str(p), "label": label}
+
+    MatrixFlowers(data_dir=str(data_dir)).download_and_prepare()
+
+
 @pytest.fixture(scope="module")
 def kinds(flowers, tmp_path_factory):
     """One source of each kind: training kinds and validation kinds (all with the same three classes)."""
@@ -54,22 +78,23 @@ def kinds(flowers, tmp_path_factory):
             (raw / "val" / p.name).write_bytes(p.read_bytes())
             rows.append(f"{p.stem},{WNIDS[c]} 0 0 10 10")
     (raw / "LOC_val_solution.csv").write_text("\n".join(rows) + "\n")
+    _tfds_builder(train, root / "tfds")
     tx, ty = _arrays(train)
     vx, vy = _arrays(val)
     unbatched = tf.data.Dataset.from_tensor_slices((tx, ty))
     return {
-        "root": root, "train": train, "val": val, "raw": raw, "arrays": (tx, ty), "val_arrays": (vx, vy),
+        "root": root, "tfds": root / "tfds", "train": train, "val": val, "raw": raw, "arrays": (tx, ty), "val_arrays": (vx, vy),
         "dataset": unbatched, "batched": tf.data.Dataset.from_tensor_slices((vx, vy)).batch(4),
     }
 
 
-TRAIN_KINDS = ["folder", "ilsvrc", "shards", "arrays", "dataset"]
+TRAIN_KINDS = ["folder", "ilsvrc", "shards", "tfds", "arrays", "dataset"]
 VAL_KINDS = ["none", "fraction", "folder", "shards", "arrays", "batched dataset"]
 
 
 def _train(kinds, kind):
     return {"folder": kinds["train"], "ilsvrc": kinds["raw"], "shards": kinds["root"] / "train-shards",
-            "arrays": kinds["arrays"], "dataset": kinds["dataset"]}[kind]
+            "tfds": "matrix_flowers", "arrays": kinds["arrays"], "dataset": kinds["dataset"]}[kind]
 
 
 def _val(kinds, kind):
@@ -81,6 +106,8 @@ def _open(kinds, tkind, vkind):
     extra = {"labels": kinds["raw"] / "LOC_val_solution.csv"} if tkind == "ilsvrc" else {}
     if tkind in ("arrays", "dataset"):
         extra["class_names"] = CLASSES
+    if tkind == "tfds":
+        extra["data_dir"] = kinds["tfds"]
     fraction = {"none": 0.0, "fraction": 0.25}.get(vkind, 0.2)
     return open_dataset(_train(kinds, tkind), _val(kinds, vkind), val_fraction=fraction, **extra)
 
@@ -135,11 +162,13 @@ def test_refused_cells_say_why(kinds):
 
 
 @pytest.mark.parametrize("tkind,vkind", [("shards", "folder"), ("folder", "shards"), ("arrays", "batched dataset"),
-                                         ("dataset", "arrays"), ("ilsvrc", "none")])
+                                         ("dataset", "arrays"), ("ilsvrc", "none"), ("tfds", "folder")])
 def test_fine_tune_end_to_end_on_the_combinations(kinds, mobilenet_weights, tmp_path, tkind, vkind):
     extra = {"labels": kinds["raw"] / "LOC_val_solution.csv"} if tkind == "ilsvrc" else {}
     if tkind in ("arrays", "dataset"):
         extra["class_names"] = CLASSES
+    if tkind == "tfds":
+        extra["data_dir"] = kinds["tfds"]
     result = ilsvrc_keras.fine_tune(_train(kinds, tkind), val_data=_val(kinds, vkind), model="mobilenet_0.25_128",
                                     weights=mobilenet_weights, out=tmp_path / "ft", head_epochs=1, epochs=0,
                                     batch_size=8, image_size=32, progress=False, **extra)

@@ -646,8 +646,8 @@ def open_dataset(data, val_data=None, *, class_names: Optional[Sequence[str]] = 
     ``val_data`` (the same kinds) replaces the held-out split: all of ``data`` then trains and all of
     ``val_data`` validates, its classes matched to the training data's by name (or taken as the same
     indices for arrays and unnamed datasets). ``val_fraction=1`` makes all of ``data`` validation,
-    ``val_fraction=0`` all of it training (no validation); prepared shards keep the split ``prepare`` made
-    unless ``val_fraction=0``.
+    ``val_fraction=0`` all of it training (no validation); prepared shards and TFDS datasets keep their own
+    validation split unless ``val_fraction=0``.
 
     >>> from ilsvrc_keras.datasets import open_dataset
     >>> ds = open_dataset("../shared/assets/flowers", val_fraction=0.2, seed=0)  # doctest: +SKIP
@@ -663,7 +663,9 @@ def open_dataset(data, val_data=None, *, class_names: Optional[Sequence[str]] = 
         elif path.exists() or os.sep in str(data) or (os.altsep and os.altsep in str(data)):
             ds = folder_dataset(path, val_fraction=val_fraction, seed=seed, labels=labels)
         else:
-            ds = tfds_dataset(str(data), data_dir=data_dir, manual_dir=manual_dir)
+            ds = tfds_dataset(str(data), data_dir=data_dir, manual_dir=manual_dir)  # its own validation split
+            if val_fraction == 0 and val_data is None:  # no validation: all of it trains
+                ds = ImageDataset(all_of(ds), Split([], [], "encoded"), ds.class_names, ds.root)
         if class_names is not None and list(class_names) != list(ds.class_names):
             raise DataError(f"class_names {list(class_names)[:5]} differ from the data's {ds.class_names[:5]}")
         if val_data is not None:  # all of data trains; all of val_data validates, whatever its kind
