@@ -252,22 +252,37 @@ def save_folder(out, model, class_names: Sequence[str], transform, card: Optiona
     >>> preset = ilsvrc_keras.presets.get_preset("resnet18")
     >>> paths = save_folder("runs/two", net, ["cat", "dog"], preset.transform(64))  # doctest: +SKIP
     """
-    from .files import write_atomic
+    from .files import RUN_FILE, marked_as, writable_folder, write_atomic, written_by
 
     if outputs not in OUTPUTS:
         raise IlsvrcKerasError(f"outputs must be one of {OUTPUTS}, not {outputs!r}")
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    # A model folder is replaced only where this package wrote it (a model folder or a run folder): never a
+    # user's own model.keras or labels.json.
+    theirs = [n for n in (MODEL_FILE, LABELS_FILE, PREPROCESSING_FILE) if (out / n).exists()]
+    if theirs and not (marked_as(out / PREPROCESSING_FILE, "model folder") or marked_as(out / RUN_FILE, "run")
+                       or _old_run_folder(out)):
+        raise IlsvrcKerasError(f"{out} holds {', '.join(theirs)} that this package did not write; choose a new "
+                               "folder (nothing was changed)")
+    writable_folder(out)
     tmp = out / (MODEL_FILE + ".tmp.keras")
     model.save(tmp)
     os.replace(tmp, out / MODEL_FILE)
     write_atomic(out / LABELS_FILE, json.dumps([str(c) for c in class_names], indent=1))
-    prep = {"size": transform.size, "crop_fraction": transform.crop_fraction,
+    prep = {**written_by("model folder"), "size": transform.size, "crop_fraction": transform.crop_fraction,
             "preprocessing": transform.normalization.name, "normalization": transform.normalization.to_dict(),
             "interpolation": getattr(transform, "interpolation", "bilinear"), "outputs": outputs, "card": card or {}}
     write_atomic(out / PREPROCESSING_FILE, json.dumps(prep, indent=2))
     return {"model": str(out / MODEL_FILE), "labels": str(out / LABELS_FILE),
             "preprocessing": str(out / PREPROCESSING_FILE)}
+
+
+def _old_run_folder(out: Path) -> bool:
+    """A run folder written before runs were marked: its run.json records a run of this package."""
+    try:
+        return "run" in json.loads((out / "run.json").read_text())
+    except (OSError, ValueError, TypeError):
+        return False
 
 
 def read_folder(folder) -> Preset:

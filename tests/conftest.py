@@ -71,3 +71,25 @@ def cli_env(**extra) -> dict:
 def cli(*args) -> list:
     """``ilsvrc-keras ARGS...`` as an argv, run with this interpreter."""
     return [sys.executable, "-m", "ilsvrc_keras", *map(str, args)]
+
+
+def local_tfds(class_name: str, root: Path, classes, data_dir: Path, files=lambda folder: sorted(folder.iterdir())):
+    """Prepare, offline, a TFDS dataset named after ``class_name`` (TFDS' snake_case of it) over the photos of
+    ``root/<class>/`` (``files`` picks them): a dataset a test names like any in TFDS' catalogue."""
+    tfds = pytest.importorskip("tensorflow_datasets")
+
+    def _info(self):
+        return tfds.core.DatasetInfo(
+            builder=self, features=tfds.features.FeaturesDict(
+                {"image": tfds.features.Image(), "label": tfds.features.ClassLabel(names=list(classes))}),
+            supervised_keys=("image", "label"))
+
+    def _generate_examples(self):
+        for label, c in enumerate(classes):
+            for p in files(root / c):
+                yield p.name, {"image": str(p), "label": label}
+
+    builder = type(class_name, (tfds.core.GeneratorBasedBuilder,), {
+        "VERSION": tfds.core.Version("1.0.0"), "_info": _info, "_generate_examples": _generate_examples,
+        "_split_generators": lambda self, dl_manager: {"train": self._generate_examples()}})
+    builder(data_dir=str(data_dir)).download_and_prepare()

@@ -67,7 +67,7 @@ def _encoded(array, fmt, **kw) -> bytes:
 def test_default_model_offline_is_the_available_one_with_its_card(app_env, mobilenet_weights):
     at = _clean(_app())
     model = at.sidebar.selectbox(key="model")
-    assert model.options == ["mobilenet_0.25_128 (2017, 58.5% top-1 error)"] and model.index == 0
+    assert model.options == ["mobilenet_0.25_128 (2017, 41.5% top-1)"] and model.index == 0  # the published figure
     card = "\n".join(m.value for m in at.sidebar.markdown)
     assert "MobileNets" in card and "58.5% top-1" in card and "0.5 M" in card and "128 px" in card
     # where the weights came from, in words; never the server's absolute path

@@ -16,7 +16,7 @@ from ilsvrc_keras.finetune import build_classifier, class_weights_for, freeze, u
 
 from conftest import cli as _cli
 from conftest import cli_env as _env
-from conftest import flower_subset
+from conftest import flower_subset, local_tfds
 
 
 @pytest.fixture(scope="module")
@@ -173,27 +173,9 @@ def test_cli_fine_tune_then_classify(small, mobilenet_weights, tmp_path):
 
 def test_tfds_dataset_by_name(small, mobilenet_weights, tmp_path):
     """A TFDS dataset named like any other (here a builder over real flower photos, prepared offline)."""
-    tfds = pytest.importorskip("tensorflow_datasets")
     classes = ["daisy", "sunflower", "tulip"]
-
-    class SmallFlowersForTest(tfds.core.GeneratorBasedBuilder):
-        VERSION = tfds.core.Version("1.0.0")
-
-        def _info(self):
-            return tfds.core.DatasetInfo(
-                builder=self, features=tfds.features.FeaturesDict(
-                    {"image": tfds.features.Image(), "label": tfds.features.ClassLabel(names=classes)}),
-                supervised_keys=("image", "label"))
-
-        def _split_generators(self, dl_manager):
-            return {"train": self._generate_examples()}
-
-        def _generate_examples(self):
-            for label, c in enumerate(classes):
-                for p in sorted((small / c).glob("*.jpg"))[:12]:
-                    if p.name != "corrupt.jpg":
-                        yield p.name, {"image": str(p), "label": label}
-
+    local_tfds("SmallFlowersForTest", small, classes, tmp_path / "tfds",
+               files=lambda folder: [p for p in sorted(folder.glob("*.jpg"))[:12] if p.name != "corrupt.jpg"])
     result = ilsvrc_keras.fine_tune("small_flowers_for_test", data_dir=tmp_path / "tfds", weights=mobilenet_weights,
                                     out=tmp_path / "out", head_epochs=1, epochs=0, batch_size=8, progress=False)
     assert result.class_names == classes  # from the TFDS metadata
