@@ -193,3 +193,32 @@ def test_default_network_is_the_strongest_preset_here(tmp_path, monkeypatch, mob
     assert default_model()[0] == "resnet50b"
     (tmp_path / get_preset("vgg16.tv_in1k").weights.file_name).write_bytes(b"x")
     assert "vgg16.tv_in1k" in [c.key for c in ilsvrc_keras.available_models(offline=True)]
+
+
+def test_download_checks_the_publishers_hash_prefix(tmp_path, monkeypatch):
+    """The download path as for torchvision's files, served from a file:// address: a file with the
+    published sha256 prefix is kept in keras' cache; one without it is removed and reported."""
+    import hashlib
+
+    from ilsvrc_keras import presets
+    from ilsvrc_keras.presets import Preset, WeightsSource, register_preset
+    from ilsvrc_keras.weights import download_weights, weights_report
+
+    monkeypatch.setattr(presets, "_PRESETS", dict(presets._PRESETS))  # this test's presets end with it
+
+    (tmp_path / "server").mkdir()
+    served = _publisher_file("resnet18", tmp_path / "server")
+    prefix = hashlib.sha256(served.read_bytes()).hexdigest()[:8]
+    monkeypatch.delenv("ILSVRC_KERAS_OFFLINE")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("ILSVRC_KERAS_WEIGHTS_DIR", raising=False)
+    for tag, digest in (("served_in1k", prefix), ("tampered_in1k", "00000000")):
+        register_preset(Preset("resnet18", tag, 224, 0.875, "torch", weights=WeightsSource(
+            served.as_uri(), f"resnet18-{tag}.pth", digest, publisher="torchvision")))
+    [done] = download_weights(["resnet18.served_in1k"])
+    assert done["downloaded"] and done["path"] == str(tmp_path / "home" / "models" / "resnet18-served_in1k.pth")
+    assert weights_report(["resnet18.served_in1k"])[0]["hash_ok"] is True
+    with pytest.raises(ilsvrc_keras.WeightsError, match="does not have the published sha256 \\(00000000...\\); it was"):
+        download_weights(["resnet18.tampered_in1k"])
+    assert not (tmp_path / "home" / "models" / "resnet18-tampered_in1k.pth").exists()
+    assert ilsvrc_keras.create_model("resnet18.served_in1k", weights="imagenet").output_shape == (None, 1000)
