@@ -54,8 +54,7 @@ def load_image(src: ImageInput, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
         return _from_pil(src, name, max_pixels)
     if isinstance(src, (str, os.PathLike)):
         path = Path(src)
-        if not path.is_file():
-            raise ImageError(f"{name}: no such file")
+        check_image_path(path, name)
         data = path.read_bytes()
     elif isinstance(src, (bytes, bytearray)):
         data = bytes(src)
@@ -71,6 +70,28 @@ def load_image(src: ImageInput, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
         if isinstance(exc, ImageError):
             raise
         raise ImageError(f"{name}: corrupt or truncated image ({exc})") from None
+
+
+def check_image_path(path: Path, name: str) -> None:
+    """A path given as an image must be a regular file: a folder, a FIFO or a device (``/dev/zero`` would be
+    read forever), a missing file or an impossible name is one :class:`ImageError` saying which."""
+    import errno
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise ImageError(f"{name}: no such file") from None
+    except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:
+            longest = max((len(part) for part in Path(path).parts), default=0)
+            raise ImageError(f"{name[:60]}...: the file name is too long ({longest} characters in one name; "
+                             "file systems allow 255)") from None
+        raise ImageError(f"{name}: cannot be read ({exc.strerror})") from None
+    if stat.S_ISDIR(mode):
+        raise ImageError(f"{name}: is a folder, not an image file")
+    if not stat.S_ISREG(mode):
+        raise ImageError(f"{name}: is not a regular file (a FIFO, a socket or a device); give an image file")
 
 
 def _open(source, name: str) -> Image.Image:

@@ -38,7 +38,8 @@ def overlay(image: np.ndarray, heatmap: Optional[np.ndarray] = None, boxes: Sequ
     for i, box in enumerate(boxes):
         color = BOX_COLORS[i % len(BOX_COLORS)]
         x0, y0, x1, y1 = [float(v) for v in box]
-        draw.rectangle([x0, y0, x1 - 1, y1 - 1], outline=color, width=width)
+        # The last pixel row/column inside the box, never before the first (a box of 1 px, a 1x1 photo).
+        draw.rectangle([x0, y0, max(x0, x1 - 1), max(y0, y1 - 1)], outline=color, width=width)
         if i < len(captions) and captions[i]:
             tx, ty = x0 + width, max(0.0, y0 + width)
             left, top, right, bottom = draw.textbbox((tx, ty), captions[i], font=font)

@@ -183,3 +183,16 @@ def test_cli_localize_json_and_overlay(val_sample, mobilenet_weights, tmp_path):
     r = json.loads(p.stdout)
     assert len(r["results"]) == 2 and len(r["results"][0]["box"]) == 4
     assert Image.open(out).format == "PNG"
+
+
+def test_a_one_pixel_photo_localizes_and_draws(mobilenet, tmp_path):
+    from PIL import Image
+
+    from ilsvrc_keras.plots import localization_overlay, save
+
+    Image.new("RGB", (1, 1), (200, 10, 10)).save(tmp_path / "dot.png")
+    found = ilsvrc_keras.localize(tmp_path / "dot.png", model=mobilenet, top=1)
+    x0, y0, x1, y1 = found[0].box
+    assert 0 <= x0 <= x1 <= 1 and 0 <= y0 <= y1 <= 1
+    save(localization_overlay(ilsvrc_keras.load_image(tmp_path / "dot.png"), found), tmp_path / "o.png")
+    assert Image.open(tmp_path / "o.png").size == (1, 1)

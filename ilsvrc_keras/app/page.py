@@ -24,12 +24,14 @@ import streamlit as st
 
 import ilsvrc_keras
 from ilsvrc_keras import localization, plots
+from ilsvrc_keras.datasets.ground_truth import IMAGE_EXTENSIONS
 from ilsvrc_keras.presets import get_preset
 from ilsvrc_keras.weights import OFFLINE_ENV, WEIGHTS_DIR_ENV, keras_cache_dir
 
 SAMPLES_ENV = "ILSVRC_KERAS_SAMPLES_DIR"  # a folder of photos offered as samples
 MAX_SAMPLES = 50
-UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif"]
+# What the library reads (ilsvrc_keras.datasets' image extensions), one list: the uploader and its hint agree.
+UPLOAD_TYPES = sorted(ext.lstrip(".") for ext in IMAGE_EXTENSIONS)
 MAX_PHOTOS = 12  # per page view: more would make one rerun slow for everyone sharing the process
 METHODS = {"Grad-CAM": "gradcam", "Grad-CAM++": "gradcam++", "Score-CAM": "scorecam"}
 FALLBACK_MODEL = "mobilenet_0.25_128"  # the smallest download (2 MB), named when nothing is available
@@ -151,7 +153,7 @@ def _samples() -> dict:
 def _gather_photos() -> list[tuple[str, bytes]]:
     """The photos of this page view: uploads, a camera shot, a sample, as ``(name, bytes)``."""
     uploads = st.file_uploader("Upload photos", type=UPLOAD_TYPES, accept_multiple_files=True, key="uploads",
-                               help="JPEG, PNG, WebP, BMP or GIF (first frame)")
+                               help="JPEG, PNG, WebP, BMP, TIFF or GIF (first frame)")
     left, right = st.columns(2)
     samples = _samples()
     sample = left.selectbox("Or try a sample photo", sorted(samples), index=None,

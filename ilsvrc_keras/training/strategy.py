@@ -36,6 +36,11 @@ def configure_cpu_replicas(replicas: Optional[int]) -> None:
     whole("replicas", replicas, low=1, optional=True)
     if not replicas or replicas <= 1 or tf.config.list_physical_devices("GPU"):
         return
+    cores = os.cpu_count() or 1
+    if replicas > cores:  # each CPU replica holds the model and its batch: 64 on 2 cores only fills memory
+        raise IlsvrcKerasError(f"replicas={replicas} on a machine without GPUs splits its {cores} CPU cores into "
+                               f"{replicas} devices; give at most {cores} (replicas on a CPU are for testing the "
+                               "multi-replica path, not for speed)")
     cpus = tf.config.list_physical_devices("CPU")
     current = tf.config.get_logical_device_configuration(cpus[0])
     if current and len(current) == replicas:
