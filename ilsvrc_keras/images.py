@@ -218,8 +218,10 @@ def _from_array(array: np.ndarray, name: str) -> np.ndarray:
     elif np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer):
         if np.issubdtype(a.dtype, np.floating) and not np.isfinite(a).all():
             raise ImageError(f"{name}: array holds NaN or infinite values")
-        # Other numeric arrays are 0-255 pixel values, as keras.utils.img_to_array gives them.
-        a = np.clip(np.rint(a.astype(np.float64)), 0, 255).astype(np.uint8)
+        # Numeric arrays are 0-255 pixel values (keras.utils.img_to_array's), except floats that never
+        # exceed 1, which are 0-1 images (matplotlib's, skimage's): the datasets' rule too (_as_uint8).
+        scale = 255.0 if np.issubdtype(a.dtype, np.floating) and float(a.max()) <= 1.0 else 1.0
+        a = np.clip(np.rint(a.astype(np.float64) * scale), 0, 255).astype(np.uint8)
     else:
         raise ImageError(f"{name}: unsupported array dtype {a.dtype}")
     if a.ndim == 2:

@@ -140,12 +140,22 @@ def training_curves(history, path) -> Path:
     return _save_figure(fig, path)
 
 
+# The most classes a confusion matrix figure shows (beyond: the most confused of them, said in its title).
+MAX_MATRIX_CLASSES = 40
+
+
 def confusion_matrix_png(matrix, class_names, path, normalize: bool = True) -> Path:
     """PNG of a confusion matrix (rows: true class, columns: predicted), counts in each cell."""
     plt = _pyplot()
 
     m = np.asarray(matrix, np.float64)
     shown = m / np.maximum(m.sum(axis=1, keepdims=True), 1) if normalize else m
+    title = None
+    if len(class_names) > MAX_MATRIX_CLASSES:  # a 1,000-class figure is 60,000 px wide: the most confused only
+        off = shown - np.diag(np.diag(shown))
+        keep = np.sort(np.argsort(-(off.sum(axis=0) + off.sum(axis=1)), kind="stable")[:MAX_MATRIX_CLASSES])
+        title = f"the {len(keep)} most confused of {len(class_names)} classes"
+        m, shown, class_names = m[np.ix_(keep, keep)], shown[np.ix_(keep, keep)], [class_names[i] for i in keep]
     n = len(class_names)
     fig, ax = plt.subplots(figsize=(max(4, 0.6 * n + 2), max(3.5, 0.6 * n + 1.5)))
     im = ax.imshow(shown, cmap="Blues", vmin=0, vmax=1 if normalize else None)
@@ -158,5 +168,7 @@ def confusion_matrix_png(matrix, class_names, path, normalize: bool = True) -> P
             for j in range(n):
                 ax.text(j, i, int(m[i, j]), ha="center", va="center",
                         color="white" if shown[i, j] > 0.6 * (shown.max() or 1) else "black", fontsize=8)
+    if title:
+        ax.set_title(title)
     fig.colorbar(im, ax=ax, fraction=0.046)
     return _save_figure(fig, path)

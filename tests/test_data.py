@@ -182,3 +182,17 @@ def test_training_and_evaluation_read_images_as_classify_does(val_sample, tmp_pa
     for position, data in enumerate(cases.values()):
         expected = transform(load_image(data)).numpy()
         assert np.abs(seen[position] - expected).max() <= 3, list(cases)[position]
+
+
+def test_ground_truth_csv_as_excel_writes_it_and_duplicate_rows(tmp_path):
+    from ilsvrc_keras.datasets import read_loc_csv
+
+    rows = "ImageId,PredictionString\r\nimg1,n01440764 1 2 30 40\r\nimg2,n02102040 5 5 9 9\r\n"
+    (tmp_path / "bom.csv").write_bytes(b"\xef\xbb\xbf" + rows.encode())
+    truth = read_loc_csv(tmp_path / "bom.csv")
+    assert truth["img1"].label == "n01440764" and truth["img2"].boxes == [("n02102040", (5.0, 5.0, 9.0, 9.0))]
+    (tmp_path / "twice.csv").write_text(rows + "img1,n01440764 3 3 8 8\n")
+    assert len(read_loc_csv(tmp_path / "twice.csv")["img1"].boxes) == 2  # agreeing rows: their boxes joined
+    (tmp_path / "conflict.csv").write_text(rows + "img1,n02102040 3 3 8 8\n")
+    with pytest.raises(DataError, match="'img1' is listed twice with different classes"):
+        read_loc_csv(tmp_path / "conflict.csv")

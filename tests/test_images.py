@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import ilsvrc_keras
 from ilsvrc_keras import ImageError, load_image
 
 
@@ -142,3 +143,23 @@ def test_array_dtypes():
     assert load_image(np.full((2, 2, 3), 300.0)).max() == 255
     np.testing.assert_array_equal(load_image(np.full((2, 2), 65535, np.uint16)), 255)
     np.testing.assert_array_equal(load_image(np.ones((2, 2, 1), bool)), 255)
+
+
+def test_a_float_image_in_0_1_is_read_as_its_uint8_twin(val_sample, mobilenet):
+    """matplotlib's and skimage's images are floats in [0, 1]: read as such, they answer as the uint8 photo."""
+    photo = ilsvrc_keras.load_image(val_sample / "images" / "ILSVRC2012_val_00000020.JPEG")
+    as_float = photo.astype(np.float32) / 255.0
+    np.testing.assert_array_equal(ilsvrc_keras.load_image(as_float), photo)
+    assert mobilenet.classify(as_float, top=1)[0].label == mobilenet.classify(photo, top=1)[0].label
+
+
+def test_labels_that_are_not_class_indices_are_refused():
+    x = np.zeros((4, 8, 8, 3), np.uint8)
+    with pytest.raises(ilsvrc_keras.DataError, match="whole class indices"):
+        ilsvrc_keras.open_dataset((x, np.array([0.0, 1.0, 0.5, 1.0])), val_fraction=0.5)
+    with pytest.raises(ilsvrc_keras.DataError, match="no class is -1"):
+        ilsvrc_keras.open_dataset((x, np.array([0, 1, -1, 1])), val_fraction=0.5)
+    with pytest.raises(ilsvrc_keras.DataError, match="labels go up to 5 but only 2 class names"):
+        ilsvrc_keras.open_dataset((x, np.array([0, 1, 5, 1])), class_names=["a", "b"], val_fraction=0.5)
+    ds = ilsvrc_keras.open_dataset((x, np.array([0.0, 1.0, 0.0, 1.0])), val_fraction=0.5)  # whole floats are fine
+    assert sorted(ds.train.labels + ds.val.labels) == [0, 0, 1, 1]

@@ -53,8 +53,10 @@ def list_images(folder) -> list:
 
 
 def read_loc_csv(path) -> dict:
+    """``LOC_val_solution.csv`` (a UTF-8 BOM, as Excel writes, is fine). An image listed twice is one entry if
+    the rows agree (their boxes joined), and an error naming it if they give different classes."""
     out = {}
-    with open(path, newline="") as f:
+    with open(path, newline="", encoding="utf-8-sig") as f:
         reader = csv.reader(f)
         header = next(reader, None)
         if not header or [h.strip() for h in header[:2]] != ["ImageId", "PredictionString"]:
@@ -72,7 +74,11 @@ def read_loc_csv(path) -> dict:
             except ValueError:
                 raise DataError(f"{path}: row {row[0]!r} has a box coordinate that is not a number "
                                 f"(expected 'wnid xmin ymin xmax ymax', got {row[1][:60]!r})") from None
-            out[row[0]] = GroundTruth(boxes[0][0], boxes)
+            previous = out.get(row[0])
+            if previous is not None and previous.label != boxes[0][0]:
+                raise DataError(f"{path}: image {row[0]!r} is listed twice with different classes "
+                                f"({previous.label} and {boxes[0][0]}); keep one row")
+            out[row[0]] = GroundTruth(boxes[0][0], (list(previous.boxes) if previous else []) + boxes)
     return out
 
 

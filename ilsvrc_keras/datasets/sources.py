@@ -317,7 +317,16 @@ def array_split(images, labels) -> Split:
     labels = np.asarray(labels)
     if labels.ndim == 2:  # one-hot, as from label_mode="categorical"
         labels = labels.argmax(-1)
-    return Split(_as_uint8(images), [int(v) for v in labels.reshape(-1)], kind="decoded")
+    labels = labels.reshape(-1)
+    if labels.size and not np.issubdtype(labels.dtype, np.integer):
+        whole = np.issubdtype(labels.dtype, np.number) and np.all(np.isfinite(labels)) and np.all(labels == np.round(labels))
+        if not whole:
+            bad = labels[~np.isclose(labels, np.round(labels))][:3] if np.issubdtype(labels.dtype, np.number) else []
+            raise DataError(f"labels must be whole class indices (0, 1, ...), not {list(bad) or labels.dtype}: "
+                            "a fractional label would be cut to an integer and train the wrong class")
+    if labels.size and labels.min() < 0:
+        raise DataError(f"labels must be class indices from 0, not {int(labels.min())} (no class is -1)")
+    return Split(_as_uint8(images), [int(v) for v in labels], kind="decoded")
 
 
 def _element_image_label(ds):
