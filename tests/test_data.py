@@ -196,3 +196,21 @@ def test_ground_truth_csv_as_excel_writes_it_and_duplicate_rows(tmp_path):
     (tmp_path / "conflict.csv").write_text(rows + "img1,n02102040 3 3 8 8\n")
     with pytest.raises(DataError, match="'img1' is listed twice with different classes"):
         read_loc_csv(tmp_path / "conflict.csv")
+
+
+def test_images_in_a_class_subfolder_belong_to_the_class(flowers, tmp_path):
+    import shutil
+
+    from ilsvrc_keras import open_dataset
+
+    for c in ("daisy", "rose"):
+        (tmp_path / c / "2019" / "june").mkdir(parents=True)
+        (tmp_path / c / ".ipynb_checkpoints").mkdir()
+        photos = sorted((flowers / c).iterdir())
+        shutil.copy(photos[0], tmp_path / c)
+        for p in photos[1:4]:
+            shutil.copy(p, tmp_path / c / "2019" / "june")
+        shutil.copy(photos[5], tmp_path / c / ".ipynb_checkpoints")  # hidden: not a photo of the class
+    ds = open_dataset(tmp_path, val_fraction=0.0)
+    assert ds.class_names == ["daisy", "rose"] and len(ds.train) == 8
+    assert sum("june" in p for p in ds.train.paths) == 6 and not any(".ipynb" in p for p in ds.train.paths)

@@ -47,9 +47,18 @@ class LabeledImages:
         return len(self.paths)
 
 
-def list_images(folder) -> list:
-    """Image files directly inside ``folder``, sorted by name."""
-    return sorted(p for p in Path(folder).iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+def list_images(folder, recursive: bool = False) -> list:
+    """Image files inside ``folder``, sorted by path; ``recursive``: in its subfolders too (hidden ones
+    excepted, links to folders not followed), as keras' ``image_dataset_from_directory`` reads a class."""
+    if not recursive:
+        return sorted(p for p in Path(folder).iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+    import os
+
+    found = []
+    for top, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found += [Path(top) / f for f in files if Path(f).suffix.lower() in IMAGE_EXTENSIONS]
+    return sorted(p for p in found if p.is_file())
 
 
 def read_loc_csv(path) -> dict:

@@ -185,7 +185,7 @@ def files_by_class(folder: Path, unreadable: Optional[list] = None) -> dict:
         raise DataError(f"{folder}: no class subfolders")
     out = {}
     for d in classes:
-        files = list_images(d)
+        files = list_images(d, recursive=True)  # images in a class's subfolders belong to it (as in keras)
         if not files:
             raise DataError(f"{d}: class folder holds no images")
         out[d.name], bad = readable_images(files)
