@@ -286,3 +286,24 @@ def test_a_signal_during_a_long_evaluation_ends_it_promptly(val_sample, mobilene
     assert proc.returncode == status and time.monotonic() - sent < 15, stderr[-2000:]
     assert json.loads(stdout)["error"]["type"] == "Interrupted" and "Traceback" not in stderr
     assert "interrupted (" in stderr and "rerun" not in stderr  # evaluate does not resume: it does not say so
+
+
+def test_ctrl_c_during_classify_prints_what_was_done(val_sample, mobilenet_weights):
+    import time
+
+    photos = sorted((val_sample / "images").glob("*.JPEG")) * 40  # 4,000 images: long enough to interrupt
+    env = {**os.environ, "ILSVRC_KERAS_OFFLINE": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "ilsvrc_keras", "classify", *map(str, photos), "--weights",
+                             str(mobilenet_weights), "--top", "1", "--json"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    line = ""
+    while not line.startswith("model:"):
+        line = proc.stderr.readline()
+        assert line or proc.poll() is None
+    time.sleep(4)
+    proc.send_signal(2)
+    stdout, stderr = proc.communicate(timeout=60)
+    out = json.loads(stdout)  # one JSON object: what was classified before the interruption
+    assert proc.returncode == 130 and out["interrupted"] is True
+    done = len(out["results"])
+    assert 0 < done < len(photos) and f"after {done} of {len(photos)} images" in stderr and "rerun" not in stderr

@@ -136,30 +136,46 @@ def cmd_weights(args) -> int:
 
 def cmd_classify(args) -> int:
     import_tensorflow()
+    import signal
+
     from ..errors import ImageError
     from ..inference import load
+    from . import Stopped
 
     clf = load(args.model, args.weights)
-    results, failed = [], []
-    for path in args.images:
-        try:
-            preds = clf.classify(path, top=args.top)
-            results.append({"image": path, "predictions": [p.to_dict() for p in preds]})
-        except ImageError as exc:
-            failed.append(exc)
-            results.append({"image": path, "error": str(exc)})
+    results, failed, stopped = [], [], None
+    try:
+        for path in args.images:
+            try:
+                preds = clf.classify(path, top=args.top)
+                results.append({"image": path, "predictions": [p.to_dict() for p in preds]})
+            except ImageError as exc:
+                failed.append(exc)
+                results.append({"image": path, "error": str(exc)})
+    except (Stopped, KeyboardInterrupt) as exc:  # show what was done; classify does not resume
+        stopped = exc.signum if isinstance(exc, Stopped) else signal.SIGINT
+    if stopped is not None:
+        name = "SIGTERM" if stopped == signal.SIGTERM else "SIGINT"
+        print(f"error: interrupted ({name}) after {len(results)} of {len(args.images)} images; the rest were not "
+              "classified", file=sys.stderr)
+        _emit({"model": clf.name, "results": results, "interrupted": True}, args.json, _classified_text(results))
+        return 143 if stopped == signal.SIGTERM else 130
     if len(failed) == len(results):  # nothing to show: one error, as for any fatal one
         raise failed[0] if len(failed) == 1 else ImageError(
             f"none of the {len(failed)} images could be read ({failed[0]})")
     for exc in failed:  # the others are shown; each unreadable one is an error line
         print(f"error: {exc}", file=sys.stderr)
+    _emit({"model": clf.name, "results": results}, args.json, _classified_text(results))
+    return 2 if failed else 0
+
+
+def _classified_text(results) -> str:
     text = []
     for r in results:
         if "predictions" in r:
             text.append(r["image"])
             text += [f"  {p['probability']:6.1%}  {p['name']} ({p['label']})" for p in r["predictions"]]
-    _emit({"model": clf.name, "results": results}, args.json, "\n".join(text) or "no image classified")
-    return 2 if failed else 0
+    return "\n".join(text) or "no image classified"
 
 
 def cmd_evaluate(args) -> int:
