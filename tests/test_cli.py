@@ -307,3 +307,42 @@ def test_ctrl_c_during_classify_prints_what_was_done(val_sample, mobilenet_weigh
     assert proc.returncode == 130 and out["interrupted"] is True
     done = len(out["results"])
     assert 0 < done < len(photos) and f"after {done} of {len(photos)} images" in stderr and "rerun" not in stderr
+
+
+def test_app_server_lifecycle(tmp_path):
+    """SIGTERM to `ilsvrc-keras app` stops the server itself within 5 s; a busy port, a missing --models-dir and
+    server settings after -- are one clear error each, exit 2."""
+    import socket
+    import time
+    import urllib.request
+
+    from conftest import cli_env
+
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        port = s.getsockname()[1]
+        s.listen(1)
+        busy = subprocess.run([sys.executable, "-m", "ilsvrc_keras", "app", "--port", str(port), "--json"],
+                              capture_output=True, text=True, env=cli_env(), timeout=120)
+    assert busy.returncode == 2 and f"port {port} on localhost is in use" in json.loads(busy.stdout)["error"]["message"]
+    for extra, words in ((["--models-dir", str(tmp_path / "nope")], "no such folder"),
+                         (["--", "--server.port", "1234"], "--server.port: the server's settings")):
+        p = subprocess.run([sys.executable, "-m", "ilsvrc_keras", "app", "--port", str(port), *extra],
+                           capture_output=True, text=True, env=cli_env(), timeout=120)
+        assert p.returncode == 2 and words in p.stderr, p.stderr
+    proc = subprocess.Popen([sys.executable, "-m", "ilsvrc_keras", "app", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=cli_env())
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            urllib.request.urlopen(f"http://localhost:{port}/_stcore/health", timeout=2).read()
+            break
+        except OSError:
+            assert time.monotonic() < deadline and proc.poll() is None, "the app did not start"
+            time.sleep(0.5)
+    sent = time.monotonic()
+    proc.terminate()
+    proc.wait(timeout=10)
+    assert time.monotonic() - sent < 5
+    with pytest.raises(OSError):  # nobody serves on the port any more
+        urllib.request.urlopen(f"http://localhost:{port}/_stcore/health", timeout=2)

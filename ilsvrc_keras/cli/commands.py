@@ -320,20 +320,49 @@ def cmd_fine_tune(args) -> int:
 def cmd_app(args) -> int:
     """Start the web demo with its server settings, wherever the command runs."""
     import importlib.util
-    import subprocess
 
     from ..app import SCRIPT, SERVER_OPTIONS
     from ..errors import IlsvrcKerasError
 
     if importlib.util.find_spec("streamlit") is None:
         raise IlsvrcKerasError("the web app needs Streamlit: pip install 'ilsvrc-keras[app]'")
+    for folder in args.models_dir:
+        if not os.path.isdir(folder):
+            raise IlsvrcKerasError(f"--models-dir {folder}: no such folder")
+    page_args = [a for a in args.page_args if a != "--"]
+    server = [a for a in page_args if a.startswith("--server.") or a.startswith("--browser.")]
+    if server:
+        raise IlsvrcKerasError(f"{server[0]}: the server's settings are this command's own options (--port, "
+                               "--address); what follows -- goes to the page")
+    _check_port_free(args.address, args.port)
     options = {**SERVER_OPTIONS, "server.port": str(args.port), "server.address": args.address}
     cmd = [sys.executable, "-m", "streamlit", "run", str(SCRIPT)]
     cmd += [f"--{k}={v}" for k, v in options.items()]
-    page_args = [a for a in args.page_args if a != "--"]
     page_args += [a for d in args.models_dir for a in ("--models-dir", d)]
     page_args += [a for f in args.results for a in ("--results", f)]
-    return subprocess.call(cmd + (["--", *page_args] if page_args else []))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # The server takes this process's place: a SIGTERM or Ctrl-C sent to `ilsvrc-keras app` reaches the
+    # server itself, which stops (a child process would keep serving once its wrapper had gone).
+    os.execv(sys.executable, cmd + (["--", *page_args] if page_args else []))
+
+
+def _check_port_free(address: str, port: int) -> None:
+    import errno
+    import socket
+
+    from ..errors import IlsvrcKerasError
+
+    host = "" if address in ("0.0.0.0", "") else address
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((host, port))
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise IlsvrcKerasError(f"port {port} on {address} is in use (another server?); choose another with "
+                                   "--port") from None
+        raise IlsvrcKerasError(f"cannot serve on {address}:{port}: {exc.strerror}") from None
 
 
 def cmd_export(args) -> int:
