@@ -73,7 +73,18 @@ class Evaluator:
                "confusion_matrix": self.matrix.tolist()}
         if 1 < self.top < len(class_names):
             out[f"top{self.top}_accuracy"] = round(r["top5"], 4)
+        unseen = [c for c, support in zip(class_names, self.matrix.sum(1)) if support == 0]
+        if unseen:
+            out["classes_without_validation"] = list(unseen)
+        if r["n"] < SMALL_SAMPLE or unseen:
+            out["warning"] = (f"measured on {r['n']} validation image{'s' if r['n'] != 1 else ''}"
+                              + (f", none of {len(unseen)} of the {len(class_names)} classes" if unseen else "")
+                              + ": the figures say little (give more validation images)")
         return out
+
+
+# Below this many validation images an accuracy is reported with a warning (1 of 3 right is "33%").
+SMALL_SAMPLE = 30
 
 
 def run_evaluation(batches, predict, evaluator: Evaluator, progress=None) -> Evaluator:

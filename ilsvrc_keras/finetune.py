@@ -278,7 +278,10 @@ def fine_tune(data, model: Optional[str] = None, weights="imagenet", out=None, *
                                   {k: r.to_dict() for k, r in phases.items()})
         kept = _keep_better_phase(net, phases)
         ev = trainer.evaluate(top=min(5, max(1, len(names) - 1)))
-    metrics = {**ev.report(names), "skipped": skipped_items(dataset.val, ev, trainer.val_split),
+    report = ev.report(names)
+    if "warning" in report:
+        logging.getLogger("ilsvrc_keras").warning("warning: %s", report["warning"])
+    metrics = {**report, "skipped": skipped_items(dataset.val, ev, trainer.val_split),
                "unreadable": [path for path, _ in dataset.unreadable]}
     card = {**spec.card(), "fine_tuned_from": model, "classes": names}
     paths = {"out": str(out), **save_folder(out, net, names, transform, card, outputs="logits")}

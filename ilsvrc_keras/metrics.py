@@ -74,6 +74,12 @@ def per_class_report(matrix: np.ndarray, class_names) -> dict:
     report = {name: {"precision": round(float(p), 4), "recall": round(float(r), 4), "f1": round(float(f), 4),
                      "support": int(s)}
               for name, p, r, f, s in zip(class_names, precision, recall, f1, m.sum(1))}
-    report["macro avg"] = {"precision": round(float(precision.mean()), 4), "recall": round(float(recall.mean()), 4),
-                           "f1": round(float(f1.mean()), 4), "support": int(m.sum())}
+    # Macro means over the classes validation has images of: a class it never saw has no recall to count,
+    # and counting it as 0 would understate every class that was measured.
+    seen = m.sum(1) > 0
+    if seen.any():
+        report["macro avg"] = {"precision": round(float(precision[seen].mean()), 4),
+                               "recall": round(float(recall[seen].mean()), 4),
+                               "f1": round(float(f1[seen].mean()), 4), "support": int(m.sum()),
+                               "classes": int(seen.sum())}
     return report

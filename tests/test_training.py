@@ -193,3 +193,17 @@ def test_a_full_disk_during_training_is_said_as_such_and_the_last_checkpoint_sur
     assert tf.train.latest_checkpoint(str(out / "checkpoints")) == last
     reader = tf.train.load_checkpoint(last)  # whole and readable: the first epoch's end
     assert reader.get_tensor("epoch/.ATTRIBUTES/VARIABLE_VALUE") == 1
+
+
+def test_small_and_partial_validation_figures_say_so():
+    from ilsvrc_keras.evaluation import Evaluator
+    from ilsvrc_keras.metrics import per_class_report
+
+    ev = Evaluator(3, top=2)
+    probs = np.array([[0.9, 0.05, 0.05], [0.1, 0.8, 0.1]])
+    ev.update(probs, np.array([0, 1]), np.ones(2), np.arange(2))
+    report = ev.report(["a", "b", "c"])
+    assert report["accuracy"] == 1.0 and report["classes_without_validation"] == ["c"]
+    assert "measured on 2 validation images, none of 1 of the 3 classes" in report["warning"]
+    macro = per_class_report(np.array([[2, 0, 0], [0, 1, 1], [0, 0, 0]]), ["a", "b", "c"])["macro avg"]
+    assert macro["classes"] == 2 and macro["recall"] == 0.75  # (1 + 0.5) / 2: the unseen class is not a 0
