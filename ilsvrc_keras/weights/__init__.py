@@ -106,7 +106,11 @@ def resolve_imagenet_weights(preset, include_top: bool = True) -> Path:
     try:
         # keras reports download progress on stdout, which belongs to the CLI's --json output.
         with contextlib.redirect_stdout(sys.stderr):
-            path = Path(keras.utils.get_file(name, url, cache_subdir="models", file_hash=full))
+            # Into the folder this module looks in ($KERAS_HOME read now, not when keras was imported); keras
+            # falls back to /tmp/.keras for a cache folder that does not exist yet, so it is made first.
+            keras_cache_dir().mkdir(parents=True, exist_ok=True)
+            path = Path(keras.utils.get_file(name, url, cache_dir=str(keras_cache_dir().parent),
+                                             cache_subdir=keras_cache_dir().name, file_hash=full))
     except Exception as exc:  # network errors come in many types (URLError, OSError, HTTPError...)
         raise WeightsNotFoundError(
             f"{preset.name}: ImageNet weights file {name} is not on this machine and could not be "
