@@ -155,7 +155,7 @@ def evaluate(data: Union[str, os.PathLike], model: Union[str, Classifier, None] 
     split = first(split, limit) if limit is not None else split
     clf = load(model, weights)
     index = {label: i for i, (label, _) in enumerate(clf.class_labels)}
-    unknown = sorted({c for c in ds.class_names} - set(index))
+    unknown = sorted(set(ds.class_names) - set(index))
     if unknown:
         raise DataError(f"{data}: labels not among {clf.name}'s classes: {unknown[:5]}")
     split = remap_labels(split, [index[c] for c in ds.class_names])

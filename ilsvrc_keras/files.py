@@ -161,7 +161,7 @@ def claim_run_folder(out, record: dict, overwrite: bool = False, sources=()) -> 
                                    "write itself; choose a new folder (nothing was changed)")
     out = writable_folder(out)
     same = previous is not None and _settings(previous) == _settings(record)
-    if previous is not None and not same and (previous.get(WRITTEN_BY) or "run" in previous):
+    if previous is not None and not same and is_record_of_a_run(previous):
         if not overwrite:
             differs = sorted(k for k in set(previous) | set(record) if previous.get(k) != record.get(k))
             shown = "; ".join(f"{k}: {_short(previous.get(k))} there, {_short(record.get(k))} now" for k in differs)
@@ -178,6 +178,21 @@ def claim_run_folder(out, record: dict, overwrite: bool = False, sources=()) -> 
                                "changed)")
     write_atomic(path, json.dumps(record, indent=2))
     return out
+
+
+def is_record_of_a_run(record) -> bool:
+    """Whether a ``run.json``'s content is a run of this package (marked, or from before the marker)."""
+    return isinstance(record, dict) and bool(record.get(WRITTEN_BY) or "run" in record)
+
+
+def is_run_folder(folder) -> bool:
+    """Whether ``folder`` is a run folder of this package (its ``run.json`` says so)."""
+    import json
+
+    try:
+        return is_record_of_a_run(json.loads((Path(folder) / RUN_FILE).read_text()))
+    except (OSError, ValueError):
+        return False
 
 
 def _settings(record: dict) -> dict:

@@ -59,7 +59,9 @@ def _register() -> None:
         source = WeightsSource(url=_TV + file_name, file_name=file_name, file_hash=file_name.rsplit("-", 1)[1][:-4],
                                publisher="torchvision", license="BSD-3-Clause (torchvision)")
         register_preset(Preset(
-            arch, tag, 224, 224 / resize, _googlenet_input() if arch == "googlenet_bn" else IMAGENET, "bilinear",
+            # torchvision runs its pretrained GoogLeNet with transform_input=True, which turns ImageNet-normalized
+            # input back into (x / 255 - 0.5) / 0.5 inside the network: those weights see pixels in [-1, 1].
+            arch, tag, 224, 224 / resize, HALF if arch == "googlenet_bn" else IMAGENET, "bilinear",
             weights=source, outputs="probabilities", published_name=None if name == f"{arch}.{tag}" else name,
             figures={"published_top1": top1 / 100, "published_top5": top5 / 100,
                      "published_source": _TV_SOURCE.format(enum, resize)}),
@@ -74,12 +76,6 @@ def _register() -> None:
                      "published_top1_288": at288[0] / 100, "published_top5_288": at288[1] / 100,
                      "published_source": f"timm results-imagenet.csv, {name} at 224 px, crop_pct {crop}, bicubic "
                                          "(and at its test size 288 px, crop_pct 0.95-1.0)"}))
-
-
-def _googlenet_input() -> Normalization:
-    # torchvision runs its pretrained GoogLeNet with transform_input=True, which turns the ImageNet-normalized
-    # input back into (x / 255 - 0.5) / 0.5 inside the network: the weights see pixels scaled to [-1, 1].
-    return HALF
 
 
 _register()

@@ -220,16 +220,12 @@ def get_preset(name) -> Preset:
         return _PRESETS[key]
     if is_model_folder(key):
         return read_folder(key)
-    arch, _, tag = key.partition(".") if key not in list_models() else (key, "", "")
-    if key in list_models() or (tag and arch in list_models()):
-        if not tag:
-            return imagenet_preset(arch) or published_under(arch) or _untrained(arch)
-        raise UnknownModelError(f"{arch} has no preset {tag!r}; its presets: "
-                                f"{', '.join(list_presets(arch)) or 'none (no weights are published for it)'}")
-    if os.path.sep in key or os.path.exists(key):
+    arch, _, tag = key.partition(".")
+    zoo_name = key in list_models() or (tag and arch in list_models())
+    if not zoo_name and (os.path.sep in key or os.path.exists(key)):
         raise IlsvrcKerasError(f"{key}: not a model folder (no {MODEL_FILE} inside)")
-    get_spec(key)  # raises UnknownModelError with the closest names
-    raise AssertionError("unreachable")  # pragma: no cover
+    preset, arch = zoo_preset(key)  # an unknown tag or name raises with what there is
+    return preset or published_under(arch) or _untrained(arch)
 
 
 def _untrained(arch: str) -> Preset:
@@ -252,7 +248,7 @@ def save_folder(out, model, class_names: Sequence[str], transform, card: Optiona
     >>> preset = ilsvrc_keras.presets.get_preset("resnet18")
     >>> paths = save_folder("runs/two", net, ["cat", "dog"], preset.transform(64))  # doctest: +SKIP
     """
-    from .files import RUN_FILE, marked_as, writable_folder, write_atomic, written_by
+    from .files import is_run_folder, marked_as, writable_folder, write_atomic, written_by
 
     if outputs not in OUTPUTS:
         raise IlsvrcKerasError(f"outputs must be one of {OUTPUTS}, not {outputs!r}")
@@ -260,8 +256,7 @@ def save_folder(out, model, class_names: Sequence[str], transform, card: Optiona
     # A model folder is replaced only where this package wrote it (a model folder or a run folder): never a
     # user's own model.keras or labels.json.
     theirs = [n for n in (MODEL_FILE, LABELS_FILE, PREPROCESSING_FILE) if (out / n).exists()]
-    if theirs and not (marked_as(out / PREPROCESSING_FILE, "model folder") or marked_as(out / RUN_FILE, "run")
-                       or _old_run_folder(out)):
+    if theirs and not (marked_as(out / PREPROCESSING_FILE, "model folder") or is_run_folder(out)):
         raise IlsvrcKerasError(f"{out} holds {', '.join(theirs)} that this package did not write; choose a new "
                                "folder (nothing was changed)")
     writable_folder(out)
@@ -275,14 +270,6 @@ def save_folder(out, model, class_names: Sequence[str], transform, card: Optiona
     write_atomic(out / PREPROCESSING_FILE, json.dumps(prep, indent=2))
     return {"model": str(out / MODEL_FILE), "labels": str(out / LABELS_FILE),
             "preprocessing": str(out / PREPROCESSING_FILE)}
-
-
-def _old_run_folder(out: Path) -> bool:
-    """A run folder written before runs were marked: its run.json records a run of this package."""
-    try:
-        return "run" in json.loads((out / "run.json").read_text())
-    except (OSError, ValueError, TypeError):
-        return False
 
 
 def read_folder(folder) -> Preset:

@@ -92,8 +92,13 @@ def create_model(name: str, weights: WeightsArg = None, *, include_top: bool = T
         raise IlsvrcKerasError(
             f"{name}: its fully connected layers need one input size, so input_shape cannot leave "
             f"height or width open (None); give it as (H, W, 3) ({exc})") from None
-    if weights is None:
-        return model
+    if weights is not None:
+        _load_into(model, name, arch, preset, weights, include_top, new_head)
+    return model
+
+
+def _load_into(model, name, arch, preset, weights, include_top: bool, new_head: bool) -> None:
+    """``weights`` (``"imagenet"``: the preset's published file; else a file) into the built ``model``."""
     converter = preset.weights.converter if preset is not None and preset.weights else None
     if weights == "imagenet":
         if preset is None or preset.weights is None:
@@ -108,7 +113,6 @@ def create_model(name: str, weights: WeightsArg = None, *, include_top: bool = T
         if not os.path.isfile(path):
             raise WeightsNotFoundError(f"{name}: weights file {path} does not exist")
     load_weights(model, path, converter, new_head=new_head, arch=arch)
-    return model
 
 
 def _imagenet_file(preset, include_top: bool):

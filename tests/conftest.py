@@ -93,3 +93,12 @@ def local_tfds(class_name: str, root: Path, classes, data_dir: Path, files=lambd
         "VERSION": tfds.core.Version("1.0.0"), "_info": _info, "_generate_examples": _generate_examples,
         "_split_generators": lambda self, dl_manager: {"train": self._generate_examples()}})
     builder(data_dir=str(data_dir)).download_and_prepare()
+
+
+def wait_for_stderr(proc, text: str) -> None:
+    """Read ``proc``'s stderr (a text pipe) until a line holds ``text``: the process has reached that point.
+    Fails if the process ends first."""
+    line = ""
+    while text not in line:
+        line = proc.stderr.readline()
+        assert line or proc.poll() is None, f"the process ended before saying {text!r}"

@@ -10,6 +10,7 @@ import pytest
 
 import ilsvrc_keras
 
+from conftest import wait_for_stderr
 from test_registry import EXPECTED
 
 
@@ -275,10 +276,7 @@ def test_a_signal_during_a_long_evaluation_ends_it_promptly(val_sample, mobilene
                              str(val_sample / "LOC_val_solution.csv"), "--weights", str(mobilenet_weights),
                              "--localization", "--method", "gradcam++", "--batch-size", "4", "--json"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    line = ""
-    while not line.startswith("model:"):  # the network is chosen: the evaluation is under way
-        line = proc.stderr.readline()
-        assert line or proc.poll() is None, "evaluate ended before it began"
+    wait_for_stderr(proc, "model:")  # the network is chosen: the evaluation is under way
     time.sleep(3)
     sent = time.monotonic()
     proc.send_signal(signum)
@@ -296,10 +294,7 @@ def test_ctrl_c_during_classify_prints_what_was_done(val_sample, mobilenet_weigh
     proc = subprocess.Popen([sys.executable, "-m", "ilsvrc_keras", "classify", *map(str, photos), "--weights",
                              str(mobilenet_weights), "--top", "1", "--json"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env)
-    line = ""
-    while not line.startswith("model:"):
-        line = proc.stderr.readline()
-        assert line or proc.poll() is None
+    wait_for_stderr(proc, "model:")
     time.sleep(4)
     proc.send_signal(2)
     stdout, stderr = proc.communicate(timeout=60)

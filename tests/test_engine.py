@@ -16,7 +16,7 @@ from PIL import Image
 
 from conftest import cli as _cli
 from conftest import cli_env as _env
-from conftest import flower_subset, truncated_jpeg
+from conftest import flower_subset, truncated_jpeg, wait_for_stderr
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -317,10 +317,7 @@ def test_absent_peer_is_named_after_the_cluster_timeout(tiny, tmp_path):
 @pytest.mark.parametrize("signum,status", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_a_signal_ends_the_wait_for_the_cluster(tiny, tmp_path, signum, status):
     proc, _ = _lone_worker(tiny, tmp_path)
-    line = ""
-    while "waiting up to" not in line:  # the wait has begun (the default limit: 600 s)
-        line = proc.stderr.readline()
-        assert line or proc.poll() is None, "the worker ended before waiting"
+    wait_for_stderr(proc, "waiting up to")  # the wait has begun (the default limit: 600 s)
     time.sleep(1)
     sent = time.monotonic()
     proc.send_signal(signum)

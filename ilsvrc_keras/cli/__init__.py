@@ -292,6 +292,13 @@ def _raise_stopped(signum, frame):
     raise Stopped(signum)
 
 
+def signal_exit(signum) -> tuple[str, int]:
+    """``(name, exit status)`` of a stop: SIGTERM 143 (a scheduler's), SIGINT 130 (Ctrl-C)."""
+    import signal
+
+    return ("SIGTERM", EXIT_INTERRUPTED) if signum == signal.SIGTERM else ("SIGINT", 130)
+
+
 def guarded(call, as_json: bool = False, resumable: bool = True) -> int:
     """``call()`` (returning an exit status) under the command line's error contract, for the
     subcommands and the recipes alike: the package's errors exit 2, SIGTERM 143 and SIGINT (Ctrl-C) 130,
@@ -304,10 +311,9 @@ def guarded(call, as_json: bool = False, resumable: bool = True) -> int:
     from ..errors import IlsvrcKerasError
 
     def interrupted(signum):
-        name = "SIGTERM" if signum == signal.SIGTERM else "SIGINT"
+        name, status = signal_exit(signum)
         tail = "rerun the same command to resume" if resumable else "stopped before the end"
-        return _fail(f"interrupted ({name}); {tail}", EXIT_INTERRUPTED if signum == signal.SIGTERM else 130,
-                     as_json, "Interrupted")
+        return _fail(f"interrupted ({name}); {tail}", status, as_json, "Interrupted")
 
     main_thread = threading.current_thread() is threading.main_thread()
     old = {sig: signal.signal(sig, _raise_stopped) for sig in (signal.SIGTERM, signal.SIGINT)} if main_thread else {}

@@ -140,7 +140,7 @@ def cmd_classify(args) -> int:
 
     from ..errors import ImageError
     from ..inference import load
-    from . import Stopped
+    from . import Stopped, signal_exit
 
     clf = load(args.model, args.weights)
     results, failed, stopped = [], [], None
@@ -155,11 +155,11 @@ def cmd_classify(args) -> int:
     except (Stopped, KeyboardInterrupt) as exc:  # show what was done; classify does not resume
         stopped = exc.signum if isinstance(exc, Stopped) else signal.SIGINT
     if stopped is not None:
-        name = "SIGTERM" if stopped == signal.SIGTERM else "SIGINT"
+        name, status = signal_exit(stopped)
         print(f"error: interrupted ({name}) after {len(results)} of {len(args.images)} images; the rest were not "
               "classified", file=sys.stderr)
         _emit({"model": clf.name, "results": results, "interrupted": True}, args.json, _classified_text(results))
-        return 143 if stopped == signal.SIGTERM else 130
+        return status
     if len(failed) == len(results):  # nothing to show: one error, as for any fatal one
         raise failed[0] if len(failed) == 1 else ImageError(
             f"none of the {len(failed)} images could be read ({failed[0]})")

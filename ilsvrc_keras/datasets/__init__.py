@@ -54,10 +54,10 @@ from .sources import (
 )
 
 __all__ = [
-    "all_of", "first", "remap_labels", "CACHE_BYTES", "CROP_RATIO", "CROP_SCALE", "IMAGE_EXTENSIONS", "TRAIN_CACHE_SCALE", "Augment", "DecodedCache",
-    "GroundTruth", "ImageDataset", "LabeledImages", "Split", "StreamSplit", "array_split", "decode_image",
-    "decode_random_crop", "folder_dataset", "is_record_folder", "labeled_images", "list_images", "make_dataset",
+    "CACHE_BYTES", "CROP_RATIO", "CROP_SCALE", "IMAGE_EXTENSIONS", "TRAIN_CACHE_SCALE", "Augment", "DecodedCache",
+    "GroundTruth", "ImageDataset", "LabeledImages", "Split", "StreamSplit", "all_of", "array_split", "decode_image",
+    "decode_random_crop", "first", "folder_dataset", "is_record_folder", "labeled_images", "list_images", "make_dataset",
     "open_dataset", "prepare", "random_crop_window", "read_ground_truth", "read_label_lines", "read_loc_csv",
-    "read_voc_folder", "record_dataset", "scale_jitter_window", "shrink_image", "stratified_split",
+    "read_voc_folder", "record_dataset", "remap_labels", "scale_jitter_window", "shrink_image", "stratified_split",
     "stream_split", "tfds_builder", "tfds_dataset",
 ]

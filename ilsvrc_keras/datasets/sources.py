@@ -319,11 +319,11 @@ def array_split(images, labels) -> Split:
         labels = labels.argmax(-1)
     labels = labels.reshape(-1)
     if labels.size and not np.issubdtype(labels.dtype, np.integer):
-        whole = np.issubdtype(labels.dtype, np.number) and np.all(np.isfinite(labels)) and np.all(labels == np.round(labels))
-        if not whole:
-            bad = labels[~np.isclose(labels, np.round(labels))][:3] if np.issubdtype(labels.dtype, np.number) else []
-            raise DataError(f"labels must be whole class indices (0, 1, ...), not {list(bad) or labels.dtype}: "
-                            "a fractional label would be cut to an integer and train the wrong class")
+        numeric = np.issubdtype(labels.dtype, np.number)
+        bad = labels[~(np.isfinite(labels) & (labels == np.round(labels)))][:3] if numeric else labels[:3]
+        if len(bad):  # whole floats (1.0) are fine; 0.5 would be cut to 0 and train the wrong class
+            raise DataError(f"labels must be whole class indices (0, 1, ...), not {list(bad)}: a fractional label "
+                            "would be cut to an integer and train the wrong class")
     if labels.size and labels.min() < 0:
         raise DataError(f"labels must be class indices from 0, not {int(labels.min())} (no class is -1)")
     return Split(_as_uint8(images), [int(v) for v in labels], kind="decoded")
@@ -613,10 +613,9 @@ def _validation(val_data, class_names, labels, data_dir=None):
             vds = record_dataset(path)
         elif path.exists() or os.sep in str(val_data):
             vds = folder_dataset(path, val_fraction=1.0, labels=labels)
-        else:
-            vds = tfds_dataset(str(val_data), data_dir=data_dir)
-            vds = ImageDataset(vds.val, vds.val, vds.class_names, vds.root)  # its validation split, not train
-            return remap_labels(vds.val, _mapping(vds.class_names, class_names, str(val_data))), [], []
+        else:  # a TFDS name: its validation split, not its training one
+            tds = tfds_dataset(str(val_data), data_dir=data_dir)
+            return remap_labels(tds.val, _mapping(tds.class_names, class_names, str(val_data))), [], []
         split = all_of(vds)
         return remap_labels(split, _mapping(vds.class_names, class_names, str(val_data))), vds.unreadable, vds.unlabeled
     if isinstance(val_data, tuple) and len(val_data) == 2:
@@ -666,15 +665,14 @@ def open_dataset(data, val_data=None, *, class_names: Optional[Sequence[str]] = 
     if isinstance(data, (str, os.PathLike)):
         path = Path(data)
         if is_record_folder(path):
-            ds = record_dataset(path)  # its validation split is the one prepare made
-            if val_fraction == 0 and val_data is None:  # no validation: all of it trains
-                ds = ImageDataset(all_of(ds), Split([], [], "encoded"), ds.class_names, ds.root)
+            ds = record_dataset(path)
         elif path.exists() or os.sep in str(data) or (os.altsep and os.altsep in str(data)):
             ds = folder_dataset(path, val_fraction=val_fraction, seed=seed, labels=labels)
         else:
-            ds = tfds_dataset(str(data), data_dir=data_dir, manual_dir=manual_dir)  # its own validation split
-            if val_fraction == 0 and val_data is None:  # no validation: all of it trains
-                ds = ImageDataset(all_of(ds), Split([], [], "encoded"), ds.class_names, ds.root)
+            ds = tfds_dataset(str(data), data_dir=data_dir, manual_dir=manual_dir)
+        if isinstance(ds.train, StreamSplit) and val_fraction == 0 and val_data is None:
+            # Prepared shards and TFDS come with their own validation split; no validation: all of it trains.
+            ds = ImageDataset(all_of(ds), Split([], [], "encoded"), ds.class_names, ds.root)
         if class_names is not None and list(class_names) != list(ds.class_names):
             raise DataError(f"class_names {list(class_names)[:5]} differ from the data's {ds.class_names[:5]}")
         if val_data is not None:  # all of data trains; all of val_data validates, whatever its kind

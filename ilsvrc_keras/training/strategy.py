@@ -21,8 +21,8 @@ import numpy as np
 from ..errors import IlsvrcKerasError
 
 PRECISIONS = ("bf16", "fp16", "fp32")
-# How long a worker waits for its peers (the cluster's start and its first collective) before it gives up
-# naming those that never answered: pods of one job may start minutes apart, but not forever.
+# How long a worker waits for its peers to answer before it gives up naming those that never did: pods of one
+# job may start minutes apart, but not forever.
 DEFAULT_CLUSTER_TIMEOUT = 600.0
 POLICIES = {"bf16": "mixed_bfloat16", "fp16": "mixed_float16", "fp32": "float32"}
 
@@ -53,18 +53,22 @@ def configure_cpu_replicas(replicas: Optional[int]) -> None:
             f"pass replicas in a fresh process (the CLI does)") from None
 
 
-def cluster_size() -> int:
-    """Workers (chief included) that ``TF_CONFIG`` names; 0 without a cluster."""
+def _tf_config() -> dict:
     try:
-        cluster = json.loads(os.environ.get("TF_CONFIG", "{}")).get("cluster", {})
+        return json.loads(os.environ.get("TF_CONFIG", "{}"))
     except json.JSONDecodeError:
         raise IlsvrcKerasError("TF_CONFIG is not valid JSON") from None
+
+
+def cluster_size() -> int:
+    """Workers (chief included) that ``TF_CONFIG`` names; 0 without a cluster."""
+    cluster = _tf_config().get("cluster", {})
     return sum(len(v) for k, v in cluster.items() if k in ("chief", "worker"))
 
 
 def choose_strategy(replicas: Optional[int] = None, cluster_timeout: float = DEFAULT_CLUSTER_TIMEOUT):
-    """The distribution strategy this machine (and ``TF_CONFIG``) calls for. In a cluster, the start and a
-    first all-reduce across every worker happen within ``cluster_timeout`` seconds (:func:`cluster_wait`)."""
+    """The distribution strategy this machine (and ``TF_CONFIG``) calls for. In a cluster, every peer must
+    answer within ``cluster_timeout`` seconds before TensorFlow starts (:func:`cluster_wait`)."""
     import tensorflow as tf
 
     if cluster_size() > 1:
@@ -88,14 +92,14 @@ def choose_strategy(replicas: Optional[int] = None, cluster_timeout: float = DEF
 
 def cluster_peers() -> list[tuple[str, int, str]]:
     """The other tasks ``TF_CONFIG`` names: ``(task type, index, "host:port")``."""
-    config = json.loads(os.environ.get("TF_CONFIG", "{}"))
+    config = _tf_config()
     me = (config.get("task", {}).get("type"), config.get("task", {}).get("index"))
     return [(kind, i, address) for kind, addresses in config.get("cluster", {}).items()
             for i, address in enumerate(addresses) if (kind, i) != me]
 
 
 def _own_address() -> str:
-    config = json.loads(os.environ.get("TF_CONFIG", "{}"))
+    config = _tf_config()
     task = config.get("task", {})
     try:
         return config["cluster"][task["type"]][int(task["index"])]
@@ -146,6 +150,8 @@ def cluster_wait(timeout: float):
 
     old = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)} if main else {}
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    done = threading.Event()
+    acceptor = None
     try:
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -155,7 +161,6 @@ def cluster_wait(timeout: float):
                                    f"{getattr(exc, 'strerror', None) or exc}") from None
         listener.listen(64)
         listener.settimeout(0.2)
-        done = threading.Event()
 
         def accept():  # answer the peers' probes until TensorFlow takes the port
             while not done.is_set():
@@ -176,9 +181,10 @@ def cluster_wait(timeout: float):
                                        "with the same TF_CONFIG cluster? --cluster-timeout sets the limit)")
             if waiting:
                 time.sleep(0.5)
-        done.set()
-        acceptor.join(timeout=2)
     finally:
+        done.set()  # on every way out: the acceptor must not spin on a closed socket after an error
+        if acceptor is not None:
+            acceptor.join(timeout=2)
         listener.close()
         for sig, handler in old.items():
             signal.signal(sig, handler)

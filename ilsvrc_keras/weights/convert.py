@@ -155,18 +155,15 @@ def _arrays(layer, params: dict, model, source: str) -> list:
 
 
 def _flatten_source(dense, model):
-    """The ``(H, W, C)`` shape flattened right before ``dense``, if a Flatten feeds it."""
-    for layer in model.layers:
+    """The ``(H, W, C)`` shape a Flatten turns into ``dense``'s input, if one does: in the zoo's builders the
+    classifier's first Dense follows its Flatten with only weightless layers (dropout) between."""
+    layers = model.layers
+    if dense not in layers:
+        return None
+    for layer in reversed(layers[: layers.index(dense)]):
         if type(layer).__name__ == "Flatten":
             shape = tuple(layer.input.shape[1:])
-            following = [n for n in model.layers if n is not layer]
-            if len(shape) == 3 and dense in following and _feeds(model, layer, dense):
-                return shape
+            return shape if len(shape) == 3 else None
+        if layer.weights:
+            return None
     return None
-
-
-def _feeds(model, flatten, dense) -> bool:
-    layers = model.layers
-    i, j = layers.index(flatten), layers.index(dense)
-    # In the zoo's builders the classifier's first Dense follows its Flatten, with only weightless layers between.
-    return j > i and all(not layers[k].weights for k in range(i + 1, j))
