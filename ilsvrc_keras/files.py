@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -124,7 +125,75 @@ RUN_FILE = "run.json"
 # What a run folder holds besides run.json: removed by overwrite=True, never anything else.
 RUN_OUTPUTS = ("checkpoints", "tensorboard", "history.csv", "summary.json", "report.json", "curves.png",
                "confusion_matrix.png", "model.keras", "labels.json", "preprocessing.json", "savedmodel",
-               "model.tflite", "model.labels.json", "model.onnx", "run.json")
+               "model.tflite", "model.labels.json", "model.onnx", "workers", "run.json")
+
+
+@contextlib.contextmanager
+def run_folder(out, record: dict, overwrite: bool = False, sources=(), lock: bool = True):
+    """``out`` claimed for the run described by ``record`` (:func:`claim_run_folder`) and locked while the
+    block runs: a second run into the same folder is refused by name while the first lives (an exclusive
+    ``flock`` on the folder itself, released when the process ends however it ends). A run that fails before
+    writing anything but its ``run.json`` takes that file back, and the folder if it made it: a refused run
+    leaves nothing behind. ``lock=False`` for a cluster's non-chief workers, which share the chief's folder.
+
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "run"
+    >>> with run_folder(out, {"run": "demo"}):
+    ...     with run_folder(out, {"run": "demo"}):
+    ...         pass
+    Traceback (most recent call last):
+    ilsvrc_keras.errors.IlsvrcKerasError: ... is in use by another run ...
+    """
+    check_output(out, "run", ours=True, sources=sources, overwrite=True)  # names, files, sources: nothing written
+    out = Path(out)
+    made = [p for p in (out, *out.parents) if not p.exists()]  # the folders this run makes, deepest first
+    had_record = (out / RUN_FILE).exists()
+    handle = _lock(out) if lock else None
+    try:
+        yield claim_run_folder(out, record, overwrite, sources)
+    except BaseException:
+        if not had_record:
+            _take_back(out, made)
+        raise
+    finally:
+        if handle is not None:
+            os.close(handle)
+
+
+def _lock(out: Path):
+    import errno
+    import fcntl
+
+    from .errors import IlsvrcKerasError
+
+    writable_folder(out)
+    handle = os.open(out, os.O_RDONLY)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        os.close(handle)
+        if exc.errno in (errno.EWOULDBLOCK, errno.EACCES):
+            raise IlsvrcKerasError(f"{out} is in use by another run that is still going; wait for it to end, or "
+                                   "choose another folder (nothing was changed)") from None
+        return None  # a file system without locks (some network mounts): the run goes on unlocked
+    return handle
+
+
+def _take_back(out: Path, made: list) -> None:
+    """Remove what a run that wrote nothing else left: its run.json, its empty output folders, and the
+    folder itself when the run made it."""
+    try:
+        left = list(out.iterdir())
+        if any(p.name not in RUN_OUTPUTS or (p.is_dir() and any(q.is_file() for q in p.rglob("*"))) for p in left):
+            return
+        for p in left:
+            for q in sorted(p.rglob("*"), reverse=True) if p.is_dir() else ():
+                q.rmdir()
+            p.rmdir() if p.is_dir() else p.unlink()
+        for folder in made:
+            folder.rmdir()
+    except OSError:
+        pass  # something appeared meanwhile: it stays
 
 
 def claim_run_folder(out, record: dict, overwrite: bool = False, sources=()) -> Path:

@@ -33,9 +33,9 @@ from typing import Optional, Sequence, Union
 import numpy as np
 
 from .errors import DataError, IlsvrcKerasError
-from .files import claim_run_folder, path_sources
+from .files import path_sources, run_folder
 from .serving import EXPORT_FORMATS, EXPORT_NAMES
-from .training.strategy import DEFAULT_CLUSTER_TIMEOUT
+from .training.strategy import DEFAULT_CLUSTER_TIMEOUT, check_machine, chief_task
 
 
 @dataclasses.dataclass
@@ -238,11 +238,9 @@ def fine_tune(data, model: Optional[str] = None, weights="imagenet", out=None, *
     0.765
     """
     from .datasets import Augment, open_dataset
-    from .evaluation import skipped_items
     from .inference import choose_default_model
-    from .presets import get_preset, save_folder
+    from .presets import get_preset
     from .registry import get_spec, list_models
-    from .serving import export as export_to
     from .training import Trainer
     from .transforms import EvalTransform
 
@@ -261,14 +259,16 @@ def fine_tune(data, model: Optional[str] = None, weights="imagenet", out=None, *
         raise DataError("the validation split is empty; give val_data or more images per class")
     size = int(image_size or preset.size)
     transform = EvalTransform(size, crop_fraction or preset.crop_fraction, preset.normalization, preset.interpolation)
-    out = claim_run_folder(out or Path("runs") / f"{model}-finetuned", {
-        "run": "fine_tune", "model": model, "classes": names, "image_size": size,
-        "weights": str(weights), "data": dataset.fingerprint()}, overwrite, sources=path_sources(data, val_data))
+    out = Path(out or Path("runs") / f"{model}-finetuned")
+    record = {"run": "fine_tune", "model": model, "classes": names, "image_size": size, "weights": str(weights),
+              "data": dataset.fingerprint()}
+    check_machine(replicas)  # before the folder is claimed: a refused run leaves nothing
     # Milder crops than ImageNet's (0.08, 1): a few epochs on a small dataset learn faster from them.
     args["augment"] = augment if augment is not None else Augment(crop_scale=(0.35, 1.0))
     args["class_weights"] = class_weights_for(class_weight, dataset.train.labels, names)
-    with Trainer(replicas=replicas, precision=precision, xla=xla, seed=seed,
-                 cluster_timeout=cluster_timeout) as trainer:
+    with run_folder(out, record, overwrite, sources=path_sources(data, val_data), lock=chief_task()), \
+            Trainer(replicas=replicas, precision=precision, xla=xla, seed=seed,
+                    cluster_timeout=cluster_timeout) as trainer:
         net = trainer.build(lambda: build_classifier(model, len(names), weights, size, dropout))
         phases = _two_phases(trainer, net, dataset, transform, out, args)
         history = _history(phases)
@@ -278,6 +278,18 @@ def fine_tune(data, model: Optional[str] = None, weights="imagenet", out=None, *
                                   {k: r.to_dict() for k, r in phases.items()})
         kept = _keep_better_phase(net, phases)
         ev = trainer.evaluate(top=min(5, max(1, len(names) - 1)))
+        return _finish(out, net, names, history, ev, dataset, trainer, spec, model, transform, kept, args, export,
+                       phases, started, size)
+
+
+def _finish(out, net, names, history, ev, dataset, trainer, spec, model, transform, kept, args, export, phases,
+            started, size) -> FineTuneResult:
+    """The finished run's deliverables, written while its folder is still locked: the model folder, the
+    report and its plots, the exports, ``report.json``."""
+    from .evaluation import skipped_items
+    from .presets import save_folder
+    from .serving import export as export_to
+
     report = ev.report(names)
     if "warning" in report:
         logging.getLogger("ilsvrc_keras").warning("warning: %s", report["warning"])

@@ -368,6 +368,7 @@ def load_folder_model(preset: Preset):
 # --- which network to use when none is named --------------------------------------------------------------
 
 DOWNLOAD_DEFAULT = "resnet50"  # a strong network keras can download: 22.9% top-1 error (10-crop)
+EMBEDDED_DEFAULT = "mobilenet_0.25_128"  # its weights are inside the package (weights/embedded)
 
 
 def strength(preset: Preset) -> float:
@@ -386,8 +387,9 @@ def user_name(preset: Preset) -> str:
 
 def default_model(offline: Optional[bool] = None) -> tuple[str, str]:
     """``(zoo name or preset, why)``: the strongest preset whose ImageNet weights are on this machine (highest
-    published top-1), else ResNet-50, which keras downloads. ``fine_tune``, ``classify`` and the CLI use it
-    when no model is named, and say which it was.
+    published top-1); where none is, ResNet-50, which keras downloads, or, with downloads off, the
+    MobileNet-0.25 inside the package. ``fine_tune``, ``classify`` and the CLI use it when no model is named,
+    and say which it was.
 
     >>> from ilsvrc_keras.presets import default_model
     >>> default_model()  # doctest: +SKIP
@@ -396,13 +398,13 @@ def default_model(offline: Optional[bool] = None) -> tuple[str, str]:
     from .weights import find_local_weights, is_offline
 
     local = [_PRESETS[n] for n in list_presets()
-             if find_local_weights(_PRESETS[n]) is not None or find_local_weights(_PRESETS[n], False) is not None]
+             if any(find_local_weights(_PRESETS[n], top, embedded=False) is not None for top in (True, False))]
     if local:
         return user_name(max(local, key=strength)), "the strongest network whose ImageNet weights are on this machine"
-    offline = is_offline() if offline is None else offline
-    why = "no ImageNet weights are on this machine" + (" (and downloads are off)" if offline else
-                                                       "; keras downloads them")
-    return DOWNLOAD_DEFAULT, why
+    if is_offline() if offline is None else offline:
+        return EMBEDDED_DEFAULT, ("no ImageNet weights are on this machine and downloads are off: the network "
+                                  "inside the package")
+    return DOWNLOAD_DEFAULT, "no ImageNet weights are on this machine; keras downloads them"
 
 
 # keras.applications' published files. A second set of weights for an architecture is one more entry.

@@ -27,7 +27,10 @@ def _need(path: Path):
 
 @pytest.fixture(scope="session")
 def mobilenet_weights():
-    return _need(MOBILENET_WEIGHTS)
+    """The shared assets' MobileNet-0.25 file, else the same file inside the package (a fresh clone has it)."""
+    from ilsvrc_keras.weights import EMBEDDED_DIR
+
+    return MOBILENET_WEIGHTS if MOBILENET_WEIGHTS.is_file() else _need(EMBEDDED_DIR / MOBILENET_WEIGHTS.name)
 
 
 @pytest.fixture(scope="session")
@@ -102,3 +105,19 @@ def wait_for_stderr(proc, text: str) -> None:
     while text not in line:
         line = proc.stderr.readline()
         assert line or proc.poll() is None, f"the process ended before saying {text!r}"
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line that counts the skipped tests by reason: a fresh clone without the development assets reads
+    how many did not run and why, not a green line alone."""
+    import collections
+
+    skipped = terminalreporter.stats.get("skipped", [])
+    if not skipped:
+        return
+    reasons = collections.Counter()
+    for report in skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        reasons[reason.removeprefix("Skipped: ")] += 1
+    parts = "; ".join(f"{n} x {reason}" for reason, n in reasons.most_common())
+    terminalreporter.write_line(f"{len(skipped)} tests skipped: {parts}", yellow=True)

@@ -230,13 +230,26 @@ def test_config_sets_an_upload_limit_and_hides_tracebacks():
     assert config["client"]["showErrorDetails"] == "none"
 
 
-def test_no_weights_offline_names_the_file_and_where(monkeypatch, tmp_path):
+def test_a_fresh_install_offline_serves_the_network_inside_the_package(monkeypatch, tmp_path):
     monkeypatch.setenv("ILSVRC_KERAS_WEIGHTS_DIR", str(tmp_path / "empty"))
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))
     monkeypatch.delenv("ILSVRC_KERAS_MODELS_DIR", raising=False)
     at = _clean(_app())
+    assert at.sidebar.selectbox(key="model").options == ["mobilenet_0.25_128 (2017, 41.5% top-1)"]
+    assert "inside the package" in "\n".join(m.value for m in at.sidebar.markdown) and not at.error
+
+
+def test_no_weights_offline_names_the_file_and_where(monkeypatch, tmp_path):
+    import ilsvrc_keras.weights
+
+    monkeypatch.setenv("ILSVRC_KERAS_WEIGHTS_DIR", str(tmp_path / "empty"))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))
+    monkeypatch.delenv("ILSVRC_KERAS_MODELS_DIR", raising=False)
+    monkeypatch.setattr(ilsvrc_keras.weights, "EMBEDDED_DIR", tmp_path / "removed")  # a package without its file
+    at = _clean(_app())
     message = at.error[0].value
-    assert "mobilenet_2_5_128_tf.h5" in message and str(tmp_path / "empty") in message
+    assert "mobilenet_2_5_128_tf.h5" in message and "ILSVRC_KERAS_WEIGHTS_DIR" in message
+    assert str(tmp_path) not in message  # the page is public: no server path
     assert "ILSVRC_KERAS_OFFLINE" in message
     assert "Milestones view works without one" in at.info[0].value
     # The challenge's story needs no model: both charts and the zoo's table, no weights here.
@@ -260,7 +273,9 @@ def test_fine_tuned_folder_is_offered_and_names_its_classes(app_env, monkeypatch
     assert options[0].startswith("mobilenet_0.25_128")  # ImageNet model stays the default
     assert options[1:] == ["my-flowers (mobilenet_0.25_128, 2 classes)"]
     at = _clean(at.sidebar.selectbox(key="model").set_value(options[1]).run())
-    assert "2 classes" in "\n".join(m.value for m in at.sidebar.markdown)
+    card = "\n".join(m.value for m in at.sidebar.markdown)
+    assert "`my-flowers`: 2 classes" in card and "from **mobilenet_0.25_128**" in card
+    assert "Reported ILSVRC error" not in card and "58.5" not in card and str(tmp_path) not in card
     photo = next((data / "tulip").iterdir())
     at = _upload(at, [(photo.name, photo.read_bytes(), "image/jpeg")])
     listing = [m.value for m in at.main.markdown if m.value.startswith("1. ")][0]
@@ -324,10 +339,11 @@ def test_compare_view_runs_every_available_network(app_env, val_sample, mobilene
     at = _upload(_app(), [_jpeg(photo)])
     at.session_state["view"] = "Compare networks"
     at = _clean(at.run())
-    rows = at.dataframe[0].value
+    rows = at.table[0].value
     top = mobilenet.classify(photo, top=1)[0]
-    assert list(rows["network"]) == ["mobilenet_0.25_128"]
-    assert rows.loc[0, "answer"] == f"{top.name} ({top.probability:.1%})" and rows.loc[0, "latency (ms)"] > 0
+    assert list(rows.index) == ["mobilenet_0.25_128"] and rows.loc["mobilenet_0.25_128", "year"] == 2017
+    assert rows.iloc[0]["answer"] == f"{top.name} ({top.probability:.1%})" and rows.iloc[0]["latency (ms)"] > 0
+    assert rows.iloc[0]["top-5"].count("%") == 5  # the whole top-5, in a table that does not cut it
     assert "resnet50" in at.info[0].value and "ILSVRC_KERAS_WEIGHTS_DIR" in at.info[0].value  # what else could run
     # A fine-tuned folder joins the comparison.
     data = flower_subset(flowers, tmp_path / "data", ("daisy", "tulip"), 8)
@@ -336,9 +352,12 @@ def test_compare_view_runs_every_available_network(app_env, val_sample, mobilene
     monkeypatch.setenv("ILSVRC_KERAS_MODELS_DIR", str(tmp_path / "models"))
     at = _upload(_app(), [_jpeg(photo)])
     at.session_state["view"] = "Compare networks"
-    rows = _clean(at.run()).dataframe[0].value
-    assert list(rows["network"]) == ["mobilenet_0.25_128", str(tmp_path / "models" / "tiny")]
-    assert rows.loc[1, "answer"].split(" (")[0] in ("daisy", "tulip") and not at.info
+    at = _clean(at.run())
+    rows = at.table[0].value
+    assert list(rows.index) == ["mobilenet_0.25_128", "tiny (mobilenet_0.25_128, 2 classes)"]  # a name, no path
+    assert rows.iloc[1]["answer"].split(" (")[0] in ("daisy", "tulip") and not at.info
+    assert rows.iloc[1]["year"] in (None, "") or rows.iloc[1]["year"] != rows.iloc[1]["year"]  # not its base's year
+    assert str(tmp_path) not in _texts(at)
 
 
 def test_explanations_view_shows_each_method_side_by_side(app_env, val_sample):

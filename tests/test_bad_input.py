@@ -405,9 +405,29 @@ def test_api_bad_input(case, c):
     assert "Traceback" not in str(info.value)
 
 
+@pytest.mark.parametrize("tf_config,words", [
+    ("{not json", "TF_CONFIG is not valid JSON"),
+    ("[1, 2]", "TF_CONFIG must be a JSON object"),
+    ('{"cluster": {"worker": ["localhost:1", "localhost:2"]}, "task": {"type": "worker", "index": 5}}',
+     'must name this process in its cluster'),
+    ('{"cluster": {"worker": "localhost:1"}}', 'list of "host:port"'),
+])
+@pytest.mark.parametrize("command", ["train", "fine-tune"])
+def test_a_bad_cluster_is_refused_before_the_run_folder_is_made(command, tf_config, words, c, capsys, monkeypatch):
+    monkeypatch.setenv("TF_CONFIG", tf_config)
+    out = c.root / f"cluster-{command}"
+    argv = (["train", "--model", "resnet18", "--data", c.two] if command == "train" else
+            ["fine-tune", c.two, *M, "--weights", c.weights])
+    status, _, stderr = _run([*argv, "--out", out, "--epochs", "1"], capsys)
+    assert status == 2 and stderr.startswith("error: TF_CONFIG") and words in stderr, stderr[-2000:]
+    assert not out.exists()
+
+
 def test_nothing_is_left_behind_by_refused_runs(c):
     """Refused runs write nothing: no half run folder, no stray temporary file."""
-    for name in ("t", "f", "p", "e"):
+    for name in ("t", "t64", "f"):  # run folders: not even run.json stays
+        assert not (c.root / name).exists(), name
+    for name in ("p", "e"):
         assert not (c.root / name).exists() or not any((c.root / name).iterdir()), name
     assert not list(c.root.glob(".tmp*")) and not list(c.root.glob(".write-check-*"))
     assert json.loads((c.other_run / "run.json").read_text())["model"] == "vgg11"  # the other run is kept

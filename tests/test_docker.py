@@ -30,12 +30,12 @@ def test_every_copied_path_exists_and_the_base_matches_the_pins(dockerfile):
     assert any("requirements.txt" in line for line in lines if line.startswith("RUN"))  # the pinned stack
 
 
-def test_app_image_runs_the_readmes_command():
+def test_app_image_runs_the_documented_command():
     lines = _instructions(ROOT / "docker" / "Dockerfile.app")
     cmd = [line for line in lines if line.startswith("CMD")][-1]
     argv = json.loads(cmd[3:].strip())  # the exec form is a JSON list
     assert argv[:2] == ["ilsvrc-keras", "app"]  # the page ships in the package
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "docs" / "app.md").read_text()  # the web app's page of the manual
     assert "ilsvrc-keras app" in readme and "streamlit run app/streamlit_app.py" in readme
     assert "docker build -f docker/Dockerfile.app" in readme
     port = argv[argv.index("--port") + 1]

@@ -111,6 +111,16 @@ def test_default_network_is_the_strongest_available(monkeypatch, tmp_path, mobil
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "nothing"))
     name, why = default_model(offline=False)
     assert name == "resnet50" and "downloads" in why  # never silently the 0.5M-parameter MobileNet
+    name, why = default_model(offline=True)  # nothing here and no downloads: the network inside the package
+    assert name == "mobilenet_0.25_128" and "inside the package" in why
+    from matplotlib import cbook
+
+    from ilsvrc_keras.weights import find_local_weights, hash_matches
+
+    path = find_local_weights(get_preset(name))
+    assert path.parent.name == "embedded" and hash_matches(path, get_preset(name).weights.file_hash)
+    hopper = cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)  # matplotlib's public-domain photo
+    assert "military uniform" in [p.name for p in ilsvrc_keras.classify(hopper, model=name, top=5)]
 
 
 def test_cli_says_which_default_network_it_chose(val_sample, mobilenet_weights, tmp_path):

@@ -126,6 +126,18 @@ def test_every_method_on_a_real_photo(mobilenet, val_sample, method):
     assert f.name == mobilenet.classify(path, top=1)[0].name
 
 
+def test_the_methods_really_differ(mobilenet, val_sample):
+    """Grad-CAM, Grad-CAM++ and CAM weigh the feature maps differently: on real photos their maps differ
+    (their boxes may still agree: MobileNet-0.25 at 128 px has a 4x4 map, whose threshold region is coarse)."""
+    paths = sorted((val_sample / "images").glob("*.JPEG"))[:3]
+    for path in paths:
+        maps = {m: ilsvrc_keras.localize(path, model=mobilenet, method=m, top=1)[0].heatmap
+                for m in ("gradcam", "gradcam++", "cam")}
+        for a, b in (("gradcam", "gradcam++"), ("gradcam", "cam"), ("gradcam++", "cam")):
+            assert np.abs(maps[a] - maps[b]).max() > 0.1, (path.name, a, b)
+            assert np.corrcoef(maps[a].ravel(), maps[b].ravel())[0, 1] < 0.999, (path.name, a, b)
+
+
 def test_a_chosen_class_by_index_label_or_name(mobilenet, val_sample):
     from ilsvrc_keras.localization import localizer_for
 

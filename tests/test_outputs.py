@@ -157,6 +157,13 @@ def test_previous_outputs_are_replaced_only_with_overwrite(photos, mobilenet_wei
     many = sorted(p.name for p in shards.iterdir())
     assert main(["prepare", str(photos), str(shards), "--quiet", "--json"]) == 2
     assert "holds a previous prepared dataset; pass --overwrite" in capsys.readouterr().out
+    other = tmp_path / "other"
+    other.mkdir()
+    for name in ("daisy", "rose"):
+        (other / name).symlink_to(photos / name)
+    assert main(["prepare", str(other), str(shards), "--quiet", "--json"]) == 2  # another dataset's shards
+    assert f"holds a previous prepared dataset, of {photos}, not {other}" in capsys.readouterr().out
+    assert sorted(p.name for p in shards.iterdir()) == many
     assert main(["prepare", str(photos), str(shards), "--quiet", "--overwrite"]) == 0
     now = sorted(p.name for p in shards.iterdir())
     assert len(now) < len(many) and set(now) <= set(many) | {"train-00000-of-00001.tfrecord"}
@@ -186,3 +193,51 @@ def test_save_folder_never_replaces_a_users_model(tmp_path):
     save_folder(tmp_path / "ours", net, ["a", "b"], transform)
     save_folder(tmp_path / "ours", net, ["a", "b"], transform)  # its own folder: saved again, as model.save does
     assert json.loads((tmp_path / "ours" / "preprocessing.json").read_text())["written_by"] == "ilsvrc-keras model folder"
+
+
+def test_a_live_run_locks_its_folder(photos, mobilenet_weights, tmp_path):
+    """A second run into a folder another process is running in is refused by name and changes nothing; the
+    lock goes with the process however it ends (here SIGKILL), and the folder is usable again."""
+    import subprocess
+    import sys
+
+    from ilsvrc_keras.errors import IlsvrcKerasError
+
+    from conftest import wait_for_stderr
+
+    out = tmp_path / "race"
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time\n"
+        "from ilsvrc_keras.files import run_folder\n"
+        f"with run_folder({str(out)!r}, {{'run': 'fine_tune', 'model': 'first'}}):\n"
+        "    print('holding', file=sys.stderr, flush=True)\n"
+        "    time.sleep(120)\n")], stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for_stderr(holder, "holding")
+        before = snapshot(out)
+        with pytest.raises(IlsvrcKerasError, match="in use by another run that is still going"):
+            ilsvrc_keras.fine_tune(photos, model="mobilenet_0.25_128", weights=mobilenet_weights, out=out,
+                                   epochs=1, head_epochs=1, overwrite=True)
+        assert snapshot(out) == before and json.loads((out / "run.json").read_text())["model"] == "first"
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+    with ilsvrc_keras.files.run_folder(out, {"run": "fine_tune", "model": "first"}) as folder:
+        assert folder == out
+
+
+def test_a_run_that_fails_before_writing_takes_its_folder_back(tmp_path):
+    from ilsvrc_keras.files import run_folder
+
+    out = tmp_path / "new" / "run"
+    with pytest.raises(RuntimeError), run_folder(out, {"run": "train", "model": "x"}):
+        assert (out / "run.json").is_file()
+        raise RuntimeError("the strategy could not start")
+    assert not (tmp_path / "new").exists()
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    with pytest.raises(RuntimeError), run_folder(mine, {"run": "train", "model": "x"}):
+        (mine / "checkpoints").mkdir()
+        (mine / "checkpoints" / "ckpt-1.weights.h5").write_bytes(b"x")
+        raise RuntimeError("killed mid-run")
+    assert (mine / "run.json").is_file() and (mine / "checkpoints" / "ckpt-1.weights.h5").is_file()  # resumable

@@ -26,7 +26,7 @@ import ilsvrc_keras
 from ilsvrc_keras import localization, plots
 from ilsvrc_keras.datasets.ground_truth import IMAGE_EXTENSIONS
 from ilsvrc_keras.presets import get_preset
-from ilsvrc_keras.weights import OFFLINE_ENV, WEIGHTS_DIR_ENV, keras_cache_dir
+from ilsvrc_keras.weights import EMBEDDED_DIR, OFFLINE_ENV, WEIGHTS_DIR_ENV, keras_cache_dir
 
 SAMPLES_ENV = "ILSVRC_KERAS_SAMPLES_DIR"  # a folder of photos offered as samples
 MAX_SAMPLES = 50
@@ -34,6 +34,7 @@ MAX_SAMPLES = 50
 UPLOAD_TYPES = sorted(ext.lstrip(".") for ext in IMAGE_EXTENSIONS)
 MAX_PHOTOS = 12  # per page view: more would make one rerun slow for everyone sharing the process
 METHODS = {"Grad-CAM": "gradcam", "Grad-CAM++": "gradcam++", "Score-CAM": "scorecam"}
+KERAS_CACHE = "keras' cache (`$KERAS_HOME/models`, `~/.keras/models` by default)"
 FALLBACK_MODEL = "mobilenet_0.25_128"  # the smallest download (2 MB), named when nothing is available
 
 
@@ -62,10 +63,10 @@ def _upload_limit_bytes() -> int:
 
 def _no_models_message() -> str:
     weights = get_preset(FALLBACK_MODEL).weights
-    where = os.environ.get(WEIGHTS_DIR_ENV) or f"a folder named by ${WEIGHTS_DIR_ENV}"
+    # Folders by the setting that names them, never by their path: the page is public on a served machine.
     return (
         f"No model is available on this machine. Put `{weights.file_name}` "
-        f"({weights.url}) in {where} or in keras' cache `{keras_cache_dir()}`"
+        f"({weights.url}) in the folder `${WEIGHTS_DIR_ENV}` names or in {KERAS_CACHE}"
         + (f", or unset `{OFFLINE_ENV}` to let keras download weights" if os.environ.get(OFFLINE_ENV) else "")
         + ", or give a fine-tuned model folder with `--models-dir`, then reload this page."
     )
@@ -73,10 +74,15 @@ def _no_models_message() -> str:
 
 def _model_card(choice: "ilsvrc_keras.ModelChoice") -> str:
     card = choice.card
+    if choice.source == "folder":  # its own classes and figures; the base network's ILSVRC story is not its own
+        lines = [f"Fine-tuned model folder `{Path(choice.key).name}`: {card.get('classes')} classes"
+                 + (f", from **{card['fine_tuned_from']}**" if card.get("fine_tuned_from") else "")]
+        if card.get("paper"):
+            lines.append(f"Architecture: {card.get('family', '')}, from *{card['paper']}* ({card.get('year')})")
+        if card.get("image_size") or card.get("input_size"):
+            lines.append(f"Input: {card.get('image_size') or card.get('input_size')} px")
+        return "\n\n".join(lines)
     lines = []
-    if choice.source == "folder":
-        lines.append(f"Fine-tuned model folder `{card.get('path')}`: {card.get('classes')} classes"
-                     + (f", from **{card['fine_tuned_from']}**" if card.get("fine_tuned_from") else ""))
     if card.get("paper"):
         lines.append(f"**{card.get('family', '')} ({card.get('year')})**: *{card['paper']}*, {card.get('authors', '')}")
     if card.get("reported_top1_error") is not None:
@@ -102,6 +108,8 @@ def _weights_source(path: str) -> str:
         return f"ImageNet weights `{name}` from the weights folder (`${WEIGHTS_DIR_ENV}`)"
     if where == Path(keras_cache_dir()):
         return f"ImageNet weights `{name}` from keras' cache"
+    if where == EMBEDDED_DIR:
+        return f"ImageNet weights `{name}` inside the package (available offline)"
     return f"ImageNet weights `{name}`"
 
 
@@ -129,9 +137,9 @@ def _choose_model():
         get_classifier(choice.key)
         return choice
     except ilsvrc_keras.IlsvrcKerasError as exc:
-        st.error(f"Cannot load {choice.key}: {exc}")
+        st.error(f"Cannot load {_shown(choice)}: {exc}")
     except Exception as exc:  # a damaged weights file or model folder
-        st.error(f"Cannot load {choice.key}: {type(exc).__name__}: {exc}")
+        st.error(f"Cannot load {_shown(choice)}: {type(exc).__name__}: {exc}")
     return None
 
 
@@ -259,7 +267,7 @@ def localization_view(choice, photos) -> None:
             found = localizer.localize(array, method=METHODS[method], threshold=threshold,
                                        classes=[options[picked]])
     except ilsvrc_keras.IlsvrcKerasError as exc:
-        st.error(f"Cannot localize with {choice.key}: {exc}")
+        st.error(f"Cannot localize with {_shown(choice)}: {exc}")
         return
     picture = plots.localization_overlay(array, found)
     x0, y0, x1, y1 = (round(v) for v in found[0].box)
@@ -293,6 +301,15 @@ def _compared(key: str, data: bytes):
     return preds, (time.perf_counter() - t) * 1e3
 
 
+def _shown(choice) -> str:
+    """A model's name on the page: a folder by its title (its name, base and classes), never its path."""
+    return choice.title if choice.source == "folder" else choice.key
+
+
+def _year(choice):
+    return None if choice.source == "folder" else choice.card.get("year")  # a fine-tuned model is not its base's year
+
+
 def compare_view(photos) -> None:
     """Every network whose weights are here (and the fine-tuned folders) on one photo."""
     import pandas as pd
@@ -302,26 +319,27 @@ def compare_view(photos) -> None:
     rows = []
     for c in choices:
         try:
-            with st.spinner(f"{c.key}..."):
+            with st.spinner(f"{_shown(c)}..."):
                 preds, ms = _compared(c.key, data)
         except Exception as exc:  # one broken model must not hide the others
-            rows.append({"network": c.key, "year": c.card.get("year"), "answer": f"cannot run: {exc}"})
+            rows.append({"network": _shown(c), "year": _year(c), "answer": f"cannot run: {exc}"})
             continue
-        rows.append({"network": c.key, "year": c.card.get("year"),
+        rows.append({"network": _shown(c), "year": _year(c),
                      "answer": f"{preds[0].name} ({preds[0].probability:.1%})",
                      "top-5": "; ".join(f"{p.name} {p.probability:.0%}" for p in preds),
                      "latency (ms)": round(ms, 1)})
     st.markdown(f"**{md(name)}** through every network available here ({len(rows)})")
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="cmp_table")
+    # A static table: every cell whole (a data grid cuts the top-5 column to its width).
+    st.table(pd.DataFrame(rows).set_index("network"))
     if len(rows) <= 1:
         missing = [n for n in ilsvrc_keras.list_models()
                    if ilsvrc_keras.get_spec(n).has_imagenet_weights and n not in {c.key for c in choices}]
-        where = f"`${WEIGHTS_DIR_ENV}`" + (f" (`{os.environ[WEIGHTS_DIR_ENV]}`)" if os.environ.get(WEIGHTS_DIR_ENV) else "")
+        where = f"the folder `${WEIGHTS_DIR_ENV}` names"
         st.info(f"Only one network is available here. With their ImageNet weights, these would appear beside it: "
                 f"{', '.join(missing)}. Fetch their files with `ilsvrc-keras weights download NAME...` on a machine "
                 f"online, or put the published files (e.g. `{get_preset('resnet34').weights.file_name}` from "
-                f"torchvision, `{get_preset('resnet50').weights.file_name}` from keras) in {where} or in keras' cache "
-                f"`{keras_cache_dir()}`, or start the app online so that keras downloads them "
+                f"torchvision, `{get_preset('resnet50').weights.file_name}` from keras) in {where} or in {KERAS_CACHE}, "
+                f"or start the app online so that keras downloads them "
                 f"(`ilsvrc-keras app` without `{OFFLINE_ENV}`); fine-tuned folders come with `--models-dir`.")
 
 
@@ -351,7 +369,7 @@ def explanations_view(choice, photos) -> None:
     slow = right.checkbox("Also Score-CAM", key="exp_scorecam",
                           help="One forward pass per feature channel: about 20x the time of Grad-CAM")
     methods = {**EXPLAIN, **({"Score-CAM": "scorecam"} if slow else {})}
-    st.caption(f"{md(name)}: where {choice.key} looks for **{picked}**, by each method; boxes cover the heat map at or "
+    st.caption(f"{md(name)}: where {_shown(choice)} looks for **{picked}**, by each method; boxes cover the heat map at or "
                f"above {localization.DEFAULT_THRESHOLD:.0%} of its peak.")
     for column, (title, method) in zip(st.columns(len(methods)), methods.items()):
         try:

@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import Optional
 
-from ..errors import DataError
+from ..errors import DataError, IlsvrcKerasError
 from ..files import check_output, marked_as, path_sources, replace_with, writable_folder, written_by
 from .sources import META_FILE, Split, open_dataset
 
@@ -166,7 +166,13 @@ def prepare(src, out, *, shard_size: int = SHARD_SIZE, val_fraction: float = 0.2
     if shorter_side is not None and (isinstance(shorter_side, bool) or not isinstance(shorter_side, int)
                                      or shorter_side < 8):
         raise DataError(f"shorter_side must be a whole number of at least 8 px, not {shorter_side!r}")
-    final = check_output(out, "prepared dataset", ours=marked_as(Path(out) / META_FILE, "prepare"),
+    ours = marked_as(Path(out) / META_FILE, "prepare")
+    if ours and not overwrite:
+        held = json.loads((Path(out) / META_FILE).read_text()).get("source")
+        if held != str(src):  # say what would be replaced: another dataset's shards, not a rerun's
+            raise IlsvrcKerasError(f"{out} holds a previous prepared dataset, of {held}, not {src}; pass --overwrite "
+                                   "/ overwrite=True to replace it whole, or choose another folder")
+    final = check_output(out, "prepared dataset", ours=ours,
                          sources=path_sources(src), overwrite=overwrite, inside_source=False)
     writable_folder(final.parent if str(final.parent) else ".")
     out = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.tmp-"))

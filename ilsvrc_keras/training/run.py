@@ -14,8 +14,8 @@ import logging
 from pathlib import Path
 from typing import Optional, Sequence
 
-from ..files import claim_run_folder, path_sources, write_atomic
-from .strategy import PRECISIONS
+from ..files import path_sources, run_folder, write_atomic
+from .strategy import PRECISIONS, check_machine, chief_task
 from .trainer import RunConfig, RunResult, Trainer
 
 # Five stride-2 stages take 32 px to 1x1; below that the networks have nothing left to pool.
@@ -61,20 +61,21 @@ def train(model: str, data, out, *, epochs: int = 10, batch_size: int = 128, ima
                            manual_dir=manual_dir)
     size = int(image_size or spec.input_size)
     transform = EvalTransform(size, spec.crop_fraction, spec.preprocessing)
-    claim_run_folder(out, {"run": "train", "model": model, "classes": list(dataset.class_names), "image_size": size,
-                           "weights": str(weights) if weights else None, "data": dataset.fingerprint()}, overwrite,
-                     sources=path_sources(data, val_data))
+    check_machine(machine.get("replicas"))  # before the folder is claimed: a refused run leaves nothing
+    record = {"run": "train", "model": model, "classes": list(dataset.class_names), "image_size": size,
+              "weights": str(weights) if weights else None, "data": dataset.fingerprint()}
     extra = {"aux_logits": True} if model == "googlenet" and config.aux_weight > 0 else {}
     # Under progressive resizing one network takes every size of the run.
     shape = (None, None, 3) if config.progressive_from else (size, size, 3)
-    with Trainer(seed=seed, **machine) as trainer:
+    with run_folder(out, record, overwrite, sources=path_sources(data, val_data), lock=chief_task()), \
+            Trainer(seed=seed, **machine) as trainer:
         # Logits: the loss folds the softmax in; the model folder records it (load() applies it).
         net = trainer.build(lambda: create_model(model, weights=weights, num_classes=len(dataset.class_names),
                                                  input_shape=shape, classifier_activation=None, **extra))
         result = trainer.fit(net, dataset, transform, config, callbacks)
-    result.unreadable, result.unlabeled = list(dataset.unreadable), list(dataset.unlabeled)
-    card = {**spec.card(), "trained_on": str(data), "image_size": size}
-    finish_run(result, dataset.class_names, transform, card, trainer)
+        result.unreadable, result.unlabeled = list(dataset.unreadable), list(dataset.unlabeled)
+        card = {**spec.card(), "trained_on": str(data), "image_size": size}
+        finish_run(result, dataset.class_names, transform, card, trainer)
     return result
 
 

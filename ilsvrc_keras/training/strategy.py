@@ -27,20 +27,51 @@ DEFAULT_CLUSTER_TIMEOUT = 600.0
 POLICIES = {"bf16": "mixed_bfloat16", "fp16": "mixed_float16", "fp32": "float32"}
 
 
-def configure_cpu_replicas(replicas: Optional[int]) -> None:
-    """Split the CPU into ``replicas`` logical devices (before TensorFlow initializes devices)."""
+def check_machine(replicas: Optional[int] = None) -> None:
+    """What a run asks of this machine, checked before it writes anything: ``TF_CONFIG`` (when set) names a
+    cluster and this task in it, and ``replicas`` fits the devices (on a CPU, at most one per core)."""
     import tensorflow as tf
 
     from ..checks import whole
 
     whole("replicas", replicas, low=1, optional=True)
+    config = _tf_config()
+    cluster = config.get("cluster", {})
+    if cluster:
+        task = config.get("task", {})
+        if not isinstance(cluster, dict) or not all(isinstance(v, list) and all(isinstance(a, str) and ":" in a
+                                                                                for a in v) for v in cluster.values()):
+            raise IlsvrcKerasError('TF_CONFIG\'s "cluster" must map each task type to a list of "host:port"')
+        kind, index = (task.get("type"), task.get("index")) if isinstance(task, dict) else (None, None)
+        if kind not in cluster or not isinstance(index, int) or not 0 <= index < len(cluster[kind]):
+            raise IlsvrcKerasError(f'TF_CONFIG\'s "task" ({task}) must name this process in its cluster: a "type" '
+                                   f'among {sorted(cluster)} and an "index" within it')
+    if replicas and replicas > 1 and not tf.config.list_physical_devices("GPU"):
+        cores = os.cpu_count() or 1
+        if replicas > cores:  # each CPU replica holds the model and its batch: 64 on 2 cores only fills memory
+            raise IlsvrcKerasError(f"replicas={replicas} on a machine without GPUs splits its {cores} CPU cores "
+                                   f"into {replicas} devices; give at most {cores} (replicas on a CPU are for "
+                                   "testing the multi-replica path, not for speed)")
+
+
+def chief_task() -> bool:
+    """Whether ``TF_CONFIG`` makes this process the one that writes the run's files (as :func:`is_chief`,
+    before any strategy exists)."""
+    config = _tf_config()
+    cluster, task = config.get("cluster", {}), config.get("task", {})
+    if cluster_size() <= 1:
+        return True
+    return task.get("type") == "chief" or (task.get("type") == "worker" and task.get("index") == 0
+                                           and "chief" not in cluster)
+
+
+def configure_cpu_replicas(replicas: Optional[int]) -> None:
+    """Split the CPU into ``replicas`` logical devices (before TensorFlow initializes devices)."""
+    import tensorflow as tf
+
+    check_machine(replicas)
     if not replicas or replicas <= 1 or tf.config.list_physical_devices("GPU"):
         return
-    cores = os.cpu_count() or 1
-    if replicas > cores:  # each CPU replica holds the model and its batch: 64 on 2 cores only fills memory
-        raise IlsvrcKerasError(f"replicas={replicas} on a machine without GPUs splits its {cores} CPU cores into "
-                               f"{replicas} devices; give at most {cores} (replicas on a CPU are for testing the "
-                               "multi-replica path, not for speed)")
     cpus = tf.config.list_physical_devices("CPU")
     current = tf.config.get_logical_device_configuration(cpus[0])
     if current and len(current) == replicas:
@@ -55,9 +86,12 @@ def configure_cpu_replicas(replicas: Optional[int]) -> None:
 
 def _tf_config() -> dict:
     try:
-        return json.loads(os.environ.get("TF_CONFIG", "{}"))
+        config = json.loads(os.environ.get("TF_CONFIG") or "{}")
     except json.JSONDecodeError:
         raise IlsvrcKerasError("TF_CONFIG is not valid JSON") from None
+    if not isinstance(config, dict):
+        raise IlsvrcKerasError('TF_CONFIG must be a JSON object with "cluster" and "task"')
+    return config
 
 
 def cluster_size() -> int:

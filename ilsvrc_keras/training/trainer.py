@@ -25,6 +25,7 @@ from .strategy import (
     DEFAULT_CLUSTER_TIMEOUT,
     PRECISIONS,
     Interruption,
+    check_machine,
     choose_strategy,
     cluster_size,
     default_precision,
@@ -217,6 +218,7 @@ class Trainer:
         whole("replicas", replicas, low=1, optional=True)
         choice("precision", precision, PRECISIONS, optional=True)
         number("cluster_timeout", cluster_timeout, low=1)
+        check_machine(replicas)
         self.strategy = choose_strategy(replicas, cluster_timeout)
         self.precision = precision or default_precision()
         self.xla = bool(tf.config.list_logical_devices("GPU")) if xla is None else bool(xla)

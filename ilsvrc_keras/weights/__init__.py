@@ -39,6 +39,11 @@ def is_offline() -> bool:
     return os.environ.get(OFFLINE_ENV, "") not in ("", "0")
 
 
+# Weights inside the package (MobileNet-0.25 at 128 px, 2 MB: NOTICE.md there): a fresh install without a network
+# still classifies and localizes.
+EMBEDDED_DIR = Path(__file__).parent / "embedded"
+
+
 def keras_cache_dir() -> Path:
     home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
     return Path(home) / "models"
@@ -51,13 +56,19 @@ def _file_name(preset, include_top: bool) -> tuple[str, str, Optional[str]]:
     return w.notop_file_name, w.notop_url, w.notop_file_hash
 
 
-def find_local_weights(preset, include_top: bool = True) -> Optional[Path]:
+def find_local_weights(preset, include_top: bool = True, embedded: bool = True) -> Optional[Path]:
     """The weights file of ``preset`` (a :class:`~ilsvrc_keras.presets.Preset`) if it is already on
-    this machine, else ``None``."""
+    this machine (``$ILSVRC_KERAS_WEIGHTS_DIR``, keras' cache, then the package's own, unless
+    ``embedded=False``), else ``None``.
+
+    >>> from ilsvrc_keras.presets import get_preset
+    >>> find_local_weights(get_preset("mobilenet_0.25_128")).name
+    'mobilenet_2_5_128_tf.h5'
+    """
     if preset is None or preset.weights is None:
         return None
     name = _file_name(preset, include_top)[0]
-    dirs = [os.environ.get(WEIGHTS_DIR_ENV), keras_cache_dir()]
+    dirs = [os.environ.get(WEIGHTS_DIR_ENV), keras_cache_dir(), EMBEDDED_DIR if embedded else None]
     for d in dirs:
         if d and (Path(d) / name).is_file():
             return Path(d) / name
