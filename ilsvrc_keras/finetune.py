@@ -326,17 +326,22 @@ def _two_phases(trainer, net, dataset, transform, out: Path, args: dict) -> dict
     common = dict(out=str(out), batch_size=args["batch_size"], weight_decay=args["weight_decay"], momentum=0.9,
                   label_smoothing=args["label_smoothing"], seed=args["seed"], progress=args["progress"],
                   restore_best=True, patience=args["patience"], class_weights=args["class_weights"],
-                  augment=args["augment"], schedule="cosine", checkpoint_every=10_000)
+                  augment=args["augment"], schedule="cosine", checkpoint_every=10_000,
+                  from_logits=True)  # build_classifier ends in logits
     user = keras.callbacks.CallbackList(list(args["callbacks"]), add_history=False, add_progbar=False)
     head, whole = max(0, args["head_epochs"]), max(0, args["epochs"])
     phases = {}
+    first = Continued(user, 0, begin=True, end=not whole)
     if head:
         freeze(net)
         phases["head"] = trainer.fit(net, dataset, transform, RunConfig(
             epochs=head, lr=args["head_lr"], warmup_epochs=0, optimizer=args["head_optimizer"], phase="head",
-            **common), [Continued(user, 0, begin=True, end=not whole)])
+            **common), [first])
+        if first.stopped and whole:  # the user's EarlyStopping (or any callback) ended the training
+            user.on_train_end(phases["head"].history[-1] if phases["head"].history else None)
     # A signal during the head phase's last validation stops here too, not one step into the next phase.
-    if whole and not (head and phases["head"].interrupted) and not trainer.interruption.requested:
+    if whole and not (head and phases["head"].interrupted) and not trainer.interruption.requested \
+            and not first.stopped:
         _open_backbone(net, args["unfreeze"], train_bn=args["train_bn"], bn_momentum=args["bn_momentum"])
         phases["all"] = trainer.fit(net, dataset, transform, RunConfig(
             epochs=whole, lr=args["lr"], warmup_epochs=args["warmup_epochs"], optimizer=args["optimizer"],
@@ -352,7 +357,7 @@ def _history(phases: dict) -> list:
 
 def _keep_better_phase(net, phases: dict) -> str:
     """End with the best weights of all: the head phase's best when it beat the whole network's."""
-    if len(phases) < 2 or (phases["all"].best_val_top1 or 0.0) >= (phases["head"].best_val_top1 or 0.0):
+    if len(phases) < 2 or (phases["all"].best_val_accuracy or 0.0) >= (phases["head"].best_val_accuracy or 0.0):
         return list(phases)[-1]
     net.load_weights(phases["head"].best_weights)
     return "head"

@@ -119,11 +119,11 @@ def training_curves(history, path) -> Path:
     ax1.set_ylabel("loss")
     ax1.legend()
     ax2.plot(epochs, col("accuracy"), "o-", label="train")
-    ax2.plot(epochs, col("val_top1"), "o-", label="validation top-1")
-    top5 = np.array(col("val_top5"))
+    ax2.plot(epochs, col("val_accuracy"), "o-", label="validation top-1")
+    top5 = np.array(col("val_top_5_accuracy"))
     # With five classes or fewer, top-5 is always 1.0: a line that says nothing is left out.
     if np.isfinite(top5).any() and not np.all(top5[np.isfinite(top5)] >= 1.0):
-        ax2.plot(epochs, col("val_top5"), "o--", label="validation top-5")
+        ax2.plot(epochs, col("val_top_5_accuracy"), "o--", label="validation top-5")
     ax2.set_xlabel("epoch")
     ax2.set_ylabel("accuracy")
     ax2.set_ylim(0, 1)

@@ -124,7 +124,7 @@ def run(args) -> int:
     if args.json:
         print(json.dumps(summary))
     else:
-        top1 = summary.get("val_top1")
+        top1 = summary.get("val_accuracy")
         print(f"{args.model}: {cfg['epochs']} epochs at {cfg['image_size']} px in "
               f"{summary['recipe']['wall_seconds']:.0f} s; val top-1: "
               f"{'not measured (no --val)' if top1 is None else f'{top1:.3f}'}; model folder: {args.out}")

@@ -152,6 +152,9 @@ def test_every_option_of_every_subcommand_has_help_text():
     (("evaluate", "d", "--threshold", "1.5"), "--threshold: 1.5 is out of range"),
     (("classify", "x.jpg", "--top", "0"), "--top: 0 is out of range"),
     (("train", "--model", "resnet18"), "the following arguments are required"),
+    # no prefix matching: an abbreviation is not an option (once `--val DIR` became `--val-fraction DIR`)
+    (("train", "--model", "resnet18", "--data", "d", "--out", "o", "--val-f", "0.1"), "unrecognized arguments: --val-f"),
+    (("fine-tune", "d", "--out", "o", "--head-ep", "1"), "unrecognized arguments: --head-ep"),
 ])
 def test_bad_arguments_are_usage_errors(args, match):
     p = run(*args)
@@ -226,7 +229,7 @@ def test_each_augmentation_flag_alone_reaches_train_and_fine_tune(flag, two_tiny
     def fake_train(model, data, out, **kwargs):
         calls["train"] = kwargs
         return types.SimpleNamespace(interrupted=False, to_dict=lambda: {
-            "epochs_completed": 1, "epochs": 1, "val_top1": None, "val_top5": None, "train_images_per_sec": 1.0,
+            "epochs_completed": 1, "epochs": 1, "val_accuracy": None, "val_top_5_accuracy": None, "train_images_per_sec": 1.0,
             "seconds": 1.0, "out": str(out), "interrupted": False})
 
     def fake_fine_tune(data, **kwargs):
@@ -251,6 +254,29 @@ def test_each_augmentation_flag_alone_reaches_train_and_fine_tune(flag, two_tiny
     if flag[0] == "--scale-jitter":  # in px of the network's own size: 128 for this MobileNet
         value = pytest.approx((256 / 128, 288 / 128))
     assert getattr(calls["fine_tune"]["augment"], key) == value
+
+
+def test_train_takes_val_as_fine_tune_does(two_tiny, tmp_path, monkeypatch, capsys):
+    import ilsvrc_keras.training
+
+    calls = []
+
+    def fake_train(model, data, out, **kwargs):
+        calls.append(kwargs)
+        return types.SimpleNamespace(interrupted=False, to_dict=lambda: {
+            "epochs_completed": 1, "epochs": 1, "val_accuracy": None, "val_top_5_accuracy": None,
+            "train_images_per_sec": 1.0, "seconds": 1.0, "out": str(out), "interrupted": False})
+
+    import inspect
+
+    fake_train.__signature__ = inspect.signature(ilsvrc_keras.training.train)
+    monkeypatch.setattr(ilsvrc_keras.training, "train", fake_train)
+    run_here("train", "--model", "resnet18", "--data", two_tiny, "--val", two_tiny, "--out", tmp_path / "r", "--json",
+             capsys=capsys)
+    run_here("train", "--model", "resnet18", "--data", two_tiny, "--val-fraction", 0, "--out", tmp_path / "s",
+             "--json", capsys=capsys)
+    assert calls[0]["val_data"] == str(two_tiny) and calls[1]["val_data"] is None
+    assert calls[1]["val_fraction"] == 0.0  # "0: no validation", as documented
 
 
 def test_train_and_fine_tune_run_with_the_augmentation_flags(two_tiny, mobilenet_weights, tmp_path, capsys):

@@ -122,7 +122,7 @@ def test_train_cli_json_and_outputs(tiny, tmp_path):
                        capture_output=True, text=True, env=_env(), timeout=600)
     assert p.returncode == 0, p.stderr[-3000:]
     s = json.loads(p.stdout)
-    for key in ("replicas", "xla", "precision", "epochs_completed", "resumed_from_epoch", "val_top1", "val_top5",
+    for key in ("replicas", "xla", "precision", "epochs_completed", "resumed_from_epoch", "val_accuracy", "val_top_5_accuracy",
                 "train_images_per_sec"):
         assert key in s
     assert s["replicas"] == 1 and s["xla"] is False and s["precision"] == "fp32"
@@ -156,9 +156,9 @@ def test_keep_best_ends_with_the_best_epoch_and_reports_it(tiny, tmp_path):
     assert p.returncode == 0, p.stderr[-3000:]
     s = json.loads(p.stdout)
     rows = _history(out)
-    best = max(rows, key=lambda r: float(r["val_top1"]))
+    best = max(rows, key=lambda r: float(r["val_accuracy"]))
     assert s["restored_best"] is True and s["best_epoch"] == int(best["epoch"])
-    assert s["val_top1"] == pytest.approx(float(best["val_top1"]))
+    assert s["val_accuracy"] == pytest.approx(float(best["val_accuracy"]))
     import ilsvrc_keras
     from ilsvrc_keras.datasets import folder_dataset
 
@@ -168,7 +168,7 @@ def test_keep_best_ends_with_the_best_epoch_and_reports_it(tiny, tmp_path):
     names = [c[0] for c in clf.class_labels]
     good = [(p, y) for p, y in zip(val.paths, val.labels) if not p.endswith("zz_broken.jpg")]
     hits = sum(clf.classify(p, top=1)[0].label == names[y] for p, y in good)
-    assert hits / len(good) == pytest.approx(float(best["val_top1"]), abs=1e-4)  # history keeps 5 decimals
+    assert hits / len(good) == pytest.approx(float(best["val_accuracy"]), abs=1e-4)  # history keeps 5 decimals
 
 
 def test_progressive_resizing_grows_the_training_size_and_ends_at_the_models(tiny, tmp_path):
@@ -392,7 +392,7 @@ def test_imagenette_recipe_smoke_run_then_evaluate(tmp_path):
                        capture_output=True, text=True, env=_env(), timeout=600)
     assert p.returncode == 0, p.stderr[-3000:]
     summary = json.loads(p.stdout)
-    assert summary["epochs_completed"] == 1 and summary["val_top1"] is None  # trained on all of --data
+    assert summary["epochs_completed"] == 1 and summary["val_accuracy"] is None  # trained on all of --data
     recipe = summary["recipe"]
     assert recipe["model"] == "resnet18d" and recipe["label_smoothing"] == 0.1 and recipe["val_fraction"] == 0.0
     assert "random init" in recipe["rules"] and recipe["image_size"] == 64 and recipe["wall_seconds"] > 0

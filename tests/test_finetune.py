@@ -214,11 +214,23 @@ def test_keras_datasets_and_callbacks(small, mobilenet_weights, tmp_path):
         rows = list(csv.DictReader(f))
     assert [int(r["epoch"]) for r in rows] == [0, 1, 2]  # one row per epoch of both phases
     assert [r["phase"] for r in result.history] == ["head", "head", "all"]
-    assert [float(r["val_top1"]) for r in rows] == pytest.approx([h["val_top1"] for h in result.history])
+    assert [float(r["val_accuracy"]) for r in rows] == pytest.approx([h["val_accuracy"] for h in result.history])
     for h in result.history:
         assert all(isinstance(v, (int, float)) for k, v in h.items() if k != "phase")
     assert result.metrics["n"] == 12 and not result.interrupted  # 6 val photos per class
-    assert result.val_accuracy == pytest.approx(max(h["val_top1"] for h in result.history), abs=1e-4)
+    assert result.val_accuracy == pytest.approx(max(h["val_accuracy"] for h in result.history), abs=1e-4)
+
+
+def test_early_stopping_on_val_accuracy_ends_the_whole_fine_tune(small, mobilenet_weights, tmp_path):
+    """A user's EarlyStopping(monitor="val_accuracy") hears both phases as one training: at a learning rate of
+    ~0 nothing improves, so patience 1 stops after the second epoch, before the whole-network phase."""
+    import keras
+
+    stop = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=1)
+    result = ilsvrc_keras.fine_tune(small, weights=mobilenet_weights, out=tmp_path / "ft", head_epochs=3, epochs=2,
+                                    head_lr=1e-9, lr=1e-9, batch_size=8, progress=False, callbacks=[stop])
+    assert [r["phase"] for r in result.history] == ["head", "head"] and stop.stopped_epoch == 1
+    assert not result.interrupted and (tmp_path / "ft" / "model.keras").is_file() and result.val_accuracy is not None
 
 
 def test_fine_tune_reads_prepared_shards(small, mobilenet_weights, tmp_path):
@@ -294,7 +306,7 @@ def test_the_head_phase_is_kept_when_it_beat_the_whole_network(small, mobilenet_
     loaded = []
     net = types.SimpleNamespace(load_weights=loaded.append)
     def phase(best, path):
-        return types.SimpleNamespace(best_val_top1=best, best_weights=path)
+        return types.SimpleNamespace(best_val_accuracy=best, best_weights=path)
 
     assert _keep_better_phase(net, {"head": phase(0.9, head_file), "all": phase(0.8, "all.h5")}) == "head"
     assert loaded == [head_file]

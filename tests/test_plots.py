@@ -8,11 +8,11 @@ def test_training_curves_png_with_and_without_a_telling_top5(tmp_path):
 
     from ilsvrc_keras.plots import training_curves
 
-    base = [{"epoch": e, "loss": 2 / e, "val_loss": 2.2 / e, "accuracy": 0.3 * e, "val_top1": 0.25 * e}
+    base = [{"epoch": e, "loss": 2 / e, "val_loss": 2.2 / e, "accuracy": 0.3 * e, "val_accuracy": 0.25 * e}
             for e in (1, 2, 3)]
-    cases = {"five_classes": [{**r, "val_top5": 1.0} for r in base],
-             "many_classes": [{**r, "val_top5": 0.5 + 0.1 * r["epoch"]} for r in base],
-             "no_validation": [{**r, "val_loss": None, "val_top1": None, "val_top5": None} for r in base]}
+    cases = {"five_classes": [{**r, "val_top_5_accuracy": 1.0} for r in base],
+             "many_classes": [{**r, "val_top_5_accuracy": 0.5 + 0.1 * r["epoch"]} for r in base],
+             "no_validation": [{**r, "val_loss": None, "val_accuracy": None, "val_top_5_accuracy": None} for r in base]}
     sizes = {}
     for name, rows in cases.items():
         path = training_curves(rows, tmp_path / f"{name}.png")
@@ -27,8 +27,8 @@ def test_training_curves_mark_where_progressive_resizing_changes_the_size(tmp_pa
 
     from ilsvrc_keras.plots import training_curves
 
-    rows = [{"epoch": e, "loss": 2 / e, "val_loss": 2.2 / e, "accuracy": 0.2 * e, "val_top1": 0.18 * e,
-             "val_top5": 1.0, "image_size": 64} for e in (1, 2, 3, 4)]
+    rows = [{"epoch": e, "loss": 2 / e, "val_loss": 2.2 / e, "accuracy": 0.2 * e, "val_accuracy": 0.18 * e,
+             "val_top_5_accuracy": 1.0, "image_size": 64} for e in (1, 2, 3, 4)]
     plain = np.asarray(Image.open(training_curves(rows, tmp_path / "plain.png")).convert("RGB"), np.int16)
     grown = [{**r, "image_size": 64 if r["epoch"] < 3 else 96} for r in rows]
     marked = np.asarray(Image.open(training_curves(grown, tmp_path / "grown.png")).convert("RGB"), np.int16)

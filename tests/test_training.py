@@ -63,18 +63,35 @@ def test_train_drives_ordinary_keras_callbacks(two_classes, tmp_path):
     assert len(recorder.batch_logs) == 2 * result.steps_per_epoch
     assert all(isinstance(v, float) for b in recorder.batch_logs for v in b.values())
     for logs in recorder.epoch_logs:
-        assert {"loss", "accuracy", "val_loss", "val_top1", "val_top5", "lr"} <= set(logs)
+        assert {"loss", "accuracy", "val_loss", "val_accuracy", "val_top_5_accuracy", "lr"} <= set(logs)
         assert all(isinstance(v, (int, float)) for v in logs.values())
     # keras' own CSVLogger wrote one row per epoch, the same figures the run returns
     with open(log) as f:
         rows = list(csv.DictReader(f))
     assert [int(r["epoch"]) for r in rows] == [0, 1]
-    assert [float(r["val_top1"]) for r in rows] == pytest.approx([h["val_top1"] for h in result.history])
-    assert all(isinstance(h["val_top1"], float) for h in result.history)
+    assert [float(r["val_accuracy"]) for r in rows] == pytest.approx([h["val_accuracy"] for h in result.history])
+    assert all(isinstance(h["val_accuracy"], float) for h in result.history)
     assert sorted(p.name for p in (tmp_path / "tb").iterdir()) == ["train", "validation"]  # Keras' TensorBoard
     assert keras.models.load_model(tmp_path / "ck.keras").output_shape == (None, 2)  # Keras' ModelCheckpoint
     assert not hasattr(result.model, "optimizer")  # the optimizer was lent to the callbacks, not saved
     assert result.to_dict()["epochs_completed"] == 2 and "model" not in result.to_dict()
+
+
+def test_keras_callbacks_monitor_keras_metric_names(two_classes, tmp_path):
+    """The logs speak Keras: EarlyStopping and ModelCheckpoint watching val_accuracy work as under model.fit.
+    At a learning rate of ~0 the validation accuracy cannot improve, so patience 1 stops after epoch 2."""
+    import warnings
+
+    stop = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=1)
+    best = keras.callbacks.ModelCheckpoint(str(tmp_path / "best.keras"), monitor="val_accuracy", save_best_only=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = ilsvrc_keras.train("resnet18", two_classes, tmp_path / "run", epochs=5, batch_size=4, image_size=32,
+                                    lr=1e-9, warmup_epochs=0, progress=False, callbacks=[stop, best])
+    assert result.epochs_completed == 2 and result.stopped_early and stop.stopped_epoch == 1
+    assert (tmp_path / "best.keras").is_file()
+    assert not [w for w in caught if "val_accuracy" in str(w.message)]  # no "metric not available"
+    assert {"val_accuracy", "val_top_5_accuracy", "val_loss"} <= set(result.history[-1])
 
 
 def test_trainer_fits_a_user_model_on_arrays_and_evaluates_it(tmp_path):
@@ -95,7 +112,7 @@ def test_trainer_fits_a_user_model_on_arrays_and_evaluates_it(tmp_path):
                              RunConfig(out=str(tmp_path / "arr"), epochs=8, batch_size=8, lr=0.1, weight_decay=0,
                                        progress=False))
         ev = trainer.evaluate()
-    assert result.val_top1 == 1.0 and ev.result()["top1"] == 1.0 and ev.n == len(data.val) == 8
+    assert result.val_accuracy == 1.0 and ev.result()["top1"] == 1.0 and ev.n == len(data.val) == 8
     assert ev.matrix.tolist() == [[4, 0], [0, 4]]
     # Stopping as a preempted job would (stop_after_steps), at an epoch's end and mid-epoch, then resuming.
     config = RunConfig(out=str(tmp_path / "stop"), epochs=3, batch_size=8, lr=0.1, weight_decay=0, progress=False,
@@ -207,3 +224,43 @@ def test_small_and_partial_validation_figures_say_so():
     assert "measured on 2 validation images, none of 1 of the 3 classes" in report["warning"]
     macro = per_class_report(np.array([[2, 0, 0], [0, 1, 1], [0, 0, 0]]), ["a", "b", "c"])["macro avg"]
     assert macro["classes"] == 2 and macro["recall"] == 0.75  # (1 + 0.5) / 2: the unseen class is not a 0
+
+
+@pytest.mark.parametrize("ending", ["Softmax layer", "ops.softmax", "logits"])
+def test_a_user_model_ending_in_a_softmax_trains_as_model_fit_would(ending, tmp_path):
+    """No double softmax: a user's network ending in probabilities (a Softmax layer or ops.softmax, which no
+    layer attribute shows) or in logits trains through the Trainer to the loss model.fit reaches with the
+    same initial weights, data, order and optimizer."""
+    import tensorflow as tf
+
+    from ilsvrc_keras.training import RunConfig, Trainer
+    from ilsvrc_keras.transforms import EvalTransform
+
+    # One colour per image: every crop, flip and resize of the training pipeline gives the same pixels, and one
+    # batch of all 32 makes the order moot, so both loops see the same inputs.
+    rng = np.random.default_rng(0)
+    x = np.broadcast_to(rng.integers(0, 255, size=(32, 1, 1, 3)), (32, 8, 8, 3)).astype(np.uint8)
+    y = (x[:, 0, 0, 2] > 127).astype(int)
+    data = ilsvrc_keras.open_dataset((x, y), class_names=["a", "b"], val_fraction=0)
+
+    def build():
+        keras.utils.set_random_seed(3)
+        inputs = keras.Input((8, 8, 3))
+        h = keras.layers.Dense(2)(keras.layers.Flatten()(inputs))
+        out = {"Softmax layer": keras.layers.Softmax(), "ops.softmax": keras.ops.softmax,
+               "logits": lambda t: t}[ending](h)
+        return keras.Model(inputs, out)
+
+    with Trainer(precision="fp32", seed=0) as trainer:
+        model = trainer.build(build)
+        start = [w.copy() for w in model.get_weights()]
+        result = trainer.fit(model, data, EvalTransform(8, 1.0, "tf"), RunConfig(
+            out=str(tmp_path / "t"), epochs=3, batch_size=32, lr=0.05, weight_decay=0, momentum=0, warmup_epochs=0,
+            schedule="constant", progress=False))
+    reference = build()
+    reference.set_weights(start)
+    reference.compile(optimizer=keras.optimizers.SGD(0.05),
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=ending == "logits"))
+    inputs = tf.cast(x, tf.float32) / 127.5 - 1.0  # the "tf" normalization
+    history = reference.fit(inputs, y, batch_size=32, epochs=3, shuffle=False, verbose=0)
+    assert [r["loss"] for r in result.history] == pytest.approx(history.history["loss"], rel=1e-3, abs=1e-4)

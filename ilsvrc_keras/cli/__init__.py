@@ -26,6 +26,11 @@ class Parser(argparse.ArgumentParser):
 
     as_json = False  # set by main() from the command line, before parsing
 
+    def __init__(self, *args, **kwargs):
+        # No prefix matching: `--val DIR` must never be read as `--val-fraction DIR` (subcommands inherit it).
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
     def error(self, message):
         self.print_usage(sys.stderr)
         _fail(f"{message} (see {self.prog} --help)", EXIT_BAD_INPUT, self.as_json, "UsageError")
@@ -147,8 +152,11 @@ def _train_command(sp) -> None:
     g.add_argument("--manual-dir", help="TFDS imagenet2012: the folder holding the ILSVRC2012 tars")
     g.add_argument("--labels", help="ground truth of a flat val/ folder (LOC_val_solution.csv ...)")
     g.add_argument("--weights", help="initial weights (a file, or 'imagenet'; default: random)")
-    g.add_argument("--val-fraction", type=o.fraction, default=train_defaults["val_fraction"],
-                   help="fraction of each class held out for validation (one class-per-folder tree)")
+    g.add_argument("--val", dest="val_data", metavar="DIR",
+                   help="validation data: class folders, prepared shards or a TFDS split (default: a held-out part "
+                        "of --data)")
+    g.add_argument("--val-fraction", type=o.unit, default=train_defaults["val_fraction"],
+                   help="fraction of each class held out for validation when --val is not given (0: no validation)")
     g.add_argument("--epochs", type=o.positive_int, default=train_defaults["epochs"], help="epochs")
     g.add_argument("--batch-size", type=o.positive_int, default=train_defaults["batch_size"],
                    help="global batch size, across all replicas")
@@ -168,7 +176,7 @@ def _prepare_command(sp) -> None:
     sp.add_argument("--overwrite", action="store_true",
                     help="replace a previous `prepare` output at OUT (nothing else is ever replaced)")
     sp.add_argument("--shard-size", type=o.positive_int, default=1024, help="examples per shard")
-    sp.add_argument("--val-fraction", type=o.fraction, default=0.2, help="held out when SRC has no val/")
+    sp.add_argument("--val-fraction", type=o.unit, default=0.2, help="held out when SRC has no val/ (0: none)")
     sp.add_argument("--labels", help="ground truth of a flat val/ folder (LOC_val_solution.csv ...)")
     sp.add_argument("--workers", type=o.positive_int, help="threads writing shards (default: 2 per core)")
     sp.add_argument("--shorter-side", type=_shorter_side, metavar="PX",

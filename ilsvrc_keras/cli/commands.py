@@ -253,12 +253,13 @@ def cmd_train(args) -> int:
                    restore_best=args.restore_best, progress=not args.quiet,
                    augment=_augment(args, args.image_size or get_spec(args.model).input_size))
     result = train(args.model, args.data, args.out, epochs=args.epochs, batch_size=args.batch_size,
-                   image_size=args.image_size, weights=args.weights, val_fraction=args.val_fraction,
+                   image_size=args.image_size, weights=args.weights, val_data=args.val_data,
+                   val_fraction=args.val_fraction,
                    labels=args.labels, seed=args.seed, data_dir=args.data_dir, manual_dir=args.manual_dir,
                    overwrite=args.overwrite, **options)
     summary = result.to_dict()
-    text = (f"{summary['epochs_completed']}/{summary['epochs']} epochs, val top-1 {summary['val_top1']}, "
-            f"top-5 {summary['val_top5']}, {summary['train_images_per_sec']} img/s, {summary['seconds']} s; "
+    text = (f"{summary['epochs_completed']}/{summary['epochs']} epochs, val top-1 {summary['val_accuracy']}, "
+            f"top-5 {summary['val_top_5_accuracy']}, {summary['train_images_per_sec']} img/s, {summary['seconds']} s; "
             f"model and logs in {summary['out']}")
     if summary["interrupted"]:
         text += "\ninterrupted: checkpoint saved; run the same command again to continue"

@@ -134,7 +134,8 @@ AUGMENT = [
 FINE_TUNE = [
     opt("--val", dest="val_data", metavar="DIR", help="validation data (default: a held-out part of DATA)"),
     opt("--data-dir", help="TFDS: where its prepared records live"),
-    opt("--val-fraction", type=fraction, help="fraction of each class held out for validation when --val is not given"),
+    opt("--val-fraction", type=unit,
+        help="fraction of each class held out for validation when --val is not given (0: no validation)"),
     opt("--head-epochs", type=nonneg_int, help="epochs of the head phase (the backbone frozen)"),
     opt("--head-lr", type=positive_float, help="learning rate of the head phase"),
     opt("--head-optimizer", choices=OPTIMIZERS, help="optimizer of the head phase"),

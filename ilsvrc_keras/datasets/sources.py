@@ -20,6 +20,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
+from ..checks import number
 from ..errors import DataError
 from .ground_truth import labeled_images, list_images
 
@@ -219,8 +220,7 @@ def stratified_split(by_class: dict, val_fraction: float, seed: int = 0) -> tupl
 
 
 def _check_fraction(val_fraction: float) -> None:
-    if isinstance(val_fraction, bool) or not isinstance(val_fraction, (int, float)) or not 0 <= val_fraction <= 1:
-        raise DataError(f"val_fraction must lie in [0, 1] (0: train on everything), not {val_fraction!r}")
+    number("val_fraction", val_fraction, 0, 1)  # the CLI's --val-fraction rule: [0, 1], 0 trains on everything
 
 
 def _file_split(files_by_class: dict, index: dict) -> Split:

@@ -3,8 +3,6 @@ arguments (``input_tensor``, ``include_top``, ``pooling``, ``classifier_activati
 
 from .._lazy import keras, layers
 
-POOLINGS = (None, "avg", "max")
-
 
 def model_input(input_shape, input_tensor=None):
     """``(the tensor the network starts from, the model's inputs)``, as keras.applications does:
@@ -53,8 +51,23 @@ def finish(inputs, x, name, *, include_top, pooling, num_classes, classifier_act
 
 
 def ends_in_logits(model) -> bool:
-    """Whether ``model``'s first output is logits (its last layer has no activation, or a linear one)
-    rather than probabilities: training and evaluation take either."""
-    layer = model.outputs[0]._keras_history.operation
-    activation = getattr(layer, "activation", None)
-    return activation is None or getattr(activation, "__name__", "") == "linear"
+    """Whether ``model``'s first output is logits rather than probabilities, for a model that declares
+    neither (a user's own: the zoo's presets, model folders and ``train``/``fine_tune`` declare theirs, and
+    ``RunConfig(from_logits=...)`` overrides). Measured, not read from Keras internals: on two random
+    inputs, outputs that are non-negative with rows summing to 1 are probabilities, whether a ``Softmax``
+    layer, an ``activation="softmax"`` or an ``ops.softmax`` made them.
+
+    >>> import keras
+    >>> net = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Flatten(), keras.layers.Dense(3),
+    ...                         keras.layers.Softmax()])
+    >>> ends_in_logits(net)
+    False
+    """
+    import numpy as np
+
+    shape = [2] + [d if d is not None else 64 for d in model.inputs[0].shape[1:]]
+    x = np.random.default_rng(0).uniform(-1.0, 1.0, shape).astype("float32")
+    out = model(x, training=False)
+    out = np.asarray(keras.ops.convert_to_numpy(out[0] if isinstance(out, (list, tuple)) else out), np.float64)
+    probabilities = out.min() >= 0 and np.allclose(out.sum(axis=-1), 1.0, atol=1e-3)
+    return not probabilities

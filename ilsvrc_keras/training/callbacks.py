@@ -3,7 +3,7 @@
 :class:`ilsvrc_keras.training.Trainer` drives a ``keras.callbacks.CallbackList`` from its custom
 loop, so these and any ordinary Keras callback (``CSVLogger``, ``EarlyStopping``, ``TensorBoard``,
 ``ModelCheckpoint``, your own) hear ``on_train_begin/end``, ``on_epoch_begin/end`` (with float
-``logs``: ``loss``, ``accuracy``, ``val_loss``, ``val_top1``, ``val_top5``, ``lr``, ...) and
+``logs``: ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``, ``val_top_5_accuracy``, ``lr``, ...) and
 ``on_train_batch_begin/end``, and may set ``model.stop_training``. The callbacks here subclass
 :class:`TrainerCallback`, which also sees the trainer (its history, sizes and interruption state).
 """
@@ -32,7 +32,11 @@ def read_history(path) -> list:
     if not path.is_file():
         return []
     with open(path, newline="") as f:
-        return [{k: _value(k, v) for k, v in row.items()} for row in csv.DictReader(f)]
+        return [{_RENAMED.get(k, k): _value(k, v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+# Columns of history files written before the logs took Keras' metric names: a resumed run reads them on.
+_RENAMED = {"val_top1": "val_accuracy", "val_top5": "val_top_5_accuracy"}
 
 
 def _value(key, v):
@@ -82,7 +86,7 @@ class HistoryCSV(TrainerCallback):
 class TensorBoardScalars(TrainerCallback):
     """Each epoch's figures as TensorBoard scalars under ``log_dir`` (chief only)."""
 
-    KEYS = ("loss", "accuracy", "val_loss", "val_top1", "val_top5", "lr", "images_per_sec")
+    KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "val_top_5_accuracy", "lr", "images_per_sec")
 
     def __init__(self, log_dir):
         super().__init__()
@@ -110,7 +114,7 @@ class KeepBest(TrainerCallback):
     end the run with them (unless it was interrupted). :attr:`best_epoch` and :attr:`restored`
     say what happened; a resumed run remembers the best of its earlier epochs."""
 
-    def __init__(self, path, monitor: str = "val_top1"):
+    def __init__(self, path, monitor: str = "val_accuracy"):
         super().__init__()
         self.path = Path(path)
         self.monitor = monitor
@@ -193,13 +197,15 @@ class Continued(keras.callbacks.Callback):
     """Run ``callbacks`` across several fits as if they were one: ``on_train_begin`` only where
     ``begin``, ``on_train_end`` only where ``end``, epochs numbered from ``epoch_offset``.
     ``fine_tune`` wraps a user's callbacks in one per phase, so a ``CSVLogger`` writes one file with
-    a row per epoch of both phases."""
+    a row per epoch of both phases, and an ``EarlyStopping`` that stops the first fit (``stopped``)
+    stops the whole training."""
 
     def __init__(self, callbacks, epoch_offset: int = 0, begin: bool = True, end: bool = True):
         super().__init__()
         self.inner = callbacks if isinstance(callbacks, keras.callbacks.CallbackList) else \
             keras.callbacks.CallbackList(list(callbacks), add_history=False, add_progbar=False)
         self.offset, self.begin, self.end = epoch_offset, begin, end
+        self.stopped = False
 
     def set_model(self, model):
         super().set_model(model)
@@ -221,7 +227,9 @@ class Continued(keras.callbacks.Callback):
         self.inner.on_epoch_begin(epoch + self.offset, logs)
 
     def on_epoch_end(self, epoch, logs=None):
+        before = bool(getattr(self.model, "stop_training", False))
         self.inner.on_epoch_end(epoch + self.offset, logs)
+        self.stopped = self.stopped or (bool(getattr(self.model, "stop_training", False)) and not before)
 
     def on_train_batch_begin(self, batch, logs=None):
         self.inner.on_train_batch_begin(batch, logs)
@@ -230,7 +238,24 @@ class Continued(keras.callbacks.Callback):
         self.inner.on_train_batch_end(batch, logs)
 
 
-def early_stopping(patience: Optional[int], monitor: str = "val_top1"):
+# Logs that rise as the model improves. Keras' monitoring callbacks (EarlyStopping, ModelCheckpoint,
+# ReduceLROnPlateau) learn a metric's direction from a compiled model's metrics; the engine's model is not
+# compiled, so it tells them what compile() would have: "auto" on these means "max".
+RISING = ("accuracy", "top_5_accuracy")
+
+
+def declare_directions(callbacks) -> None:
+    """Set ``mode="max"`` on monitoring callbacks left at ``"auto"`` that watch a rising log (:data:`RISING`),
+    inside :class:`Continued` wrappers too."""
+    for c in callbacks:
+        if isinstance(c, Continued):
+            declare_directions(c.inner.callbacks)
+        watched = str(getattr(c, "monitor", "")).removeprefix("val_")
+        if getattr(c, "mode", None) == "auto" and getattr(c, "monitor_op", "") is None and watched in RISING:
+            c.mode = "max"
+
+
+def early_stopping(patience: Optional[int], monitor: str = "val_accuracy"):
     """Keras' own ``EarlyStopping`` on the validation top-1 (None when ``patience`` is None)."""
     if patience is None:
         return None

@@ -40,7 +40,7 @@ def train(model: str, data, out, *, epochs: int = 10, batch_size: int = 128, ima
     >>> import ilsvrc_keras
     >>> result = ilsvrc_keras.train("resnet18", "flowers/", "runs/r18", epochs=30, image_size=96,
     ...                             batch_size=64, lr=0.2, warmup_epochs=2)  # doctest: +SKIP
-    >>> result.val_top1  # doctest: +SKIP
+    >>> result.val_accuracy  # doctest: +SKIP
     0.8
     """
     from ..checks import choice, whole
@@ -55,7 +55,8 @@ def train(model: str, data, out, *, epochs: int = 10, batch_size: int = 128, ima
     machine = {k: options.pop(k) for k in ("replicas", "xla", "precision", "cluster_timeout") if k in options}
     whole("replicas", machine.get("replicas"), low=1, optional=True)
     choice("precision", machine.get("precision"), PRECISIONS, optional=True)
-    config = RunConfig(out=str(out), epochs=epochs, batch_size=batch_size, seed=seed, **options)
+    # The network is built to end in logits below (classifier_activation=None): declared, not measured.
+    config = RunConfig(out=str(out), epochs=epochs, batch_size=batch_size, seed=seed, from_logits=True, **options)
     config.validate()
     dataset = open_dataset(data, val_data, val_fraction=val_fraction, seed=seed, labels=labels, data_dir=data_dir,
                            manual_dir=manual_dir)
@@ -82,14 +83,13 @@ def train(model: str, data, out, *, epochs: int = 10, batch_size: int = 128, ima
 def finish_run(result: RunResult, class_names, transform, card: dict, trainer: Trainer) -> None:
     """The run's deliverables: the model folder (unless interrupted), the curves, ``summary.json``.
     Non-chief workers write theirs beside their checkpoints."""
-    from ..models.common import ends_in_logits
     from ..presets import save_folder
 
     out = Path(result.out) if trainer.chief else trainer.checkpoint_dir(trainer.config)
     out.mkdir(parents=True, exist_ok=True)
     if not result.interrupted:
         save_folder(out, result.model, class_names, transform, card,
-                    outputs="logits" if ends_in_logits(result.model) else "probabilities")
+                    outputs="logits" if trainer.config.from_logits is not False else "probabilities")
         try:
             from ..plots import training_curves
 

@@ -50,14 +50,14 @@ def make_optimizer(name: str, schedule, weight_decay: float = 0.0, momentum: flo
 
     kw = {"use_ema": ema is not None, "ema_momentum": ema or 0.99}
     if name == "sgd":
-        opt = keras.optimizers.SGD(schedule, momentum=momentum, nesterov=False,
+        opt = keras.optimizers.SGD(schedule, momentum=float(momentum), nesterov=False,
                                    weight_decay=weight_decay or None, **kw)
     elif name == "adam":
         opt = keras.optimizers.Adam(schedule, weight_decay=weight_decay or None, **kw)
     elif name == "adamw":
         opt = keras.optimizers.AdamW(schedule, weight_decay=weight_decay or 0.05, **kw)
     elif name == "rmsprop":
-        opt = keras.optimizers.RMSprop(schedule, momentum=momentum, weight_decay=weight_decay or None, **kw)
+        opt = keras.optimizers.RMSprop(schedule, momentum=float(momentum), weight_decay=weight_decay or None, **kw)
     else:
         raise IlsvrcKerasError(f"unknown optimizer {name!r}: sgd, adam, adamw or rmsprop")
     if weight_decay:

@@ -10,11 +10,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-
-def _ends_in_logits(model) -> bool:
-    from ..models.common import ends_in_logits
-
-    return ends_in_logits(model)
+from ..models.common import ends_in_logits
 
 
 def make_train_step(strategy, model, optimizer, *, global_batch_size: int, label_smoothing: float = 0.0,
@@ -50,7 +46,7 @@ def make_train_step(strategy, model, optimizer, *, global_batch_size: int, label
     import tensorflow as tf
 
     global_batch = float(global_batch_size)
-    logits = _ends_in_logits(model) if from_logits is None else from_logits
+    logits = ends_in_logits(model) if from_logits is None else from_logits
 
     def per_example_loss(y, p):
         return keras.losses.categorical_crossentropy(y, tf.cast(p, tf.float32), from_logits=logits,
@@ -109,7 +105,7 @@ def make_eval_step(strategy, model, from_logits: Optional[bool] = None):
     a softmax."""
     import tensorflow as tf
 
-    logits = _ends_in_logits(model) if from_logits is None else from_logits
+    logits = ends_in_logits(model) if from_logits is None else from_logits
 
     def replica_eval(x, y, w, i):
         out = model(x, training=False)

@@ -60,7 +60,9 @@ class RunConfig:
     keep_checkpoints: int = 2
     progress: bool = True
     stop_after_steps: Optional[int] = None  # stop (as if interrupted) after N steps in all
-    patience: Optional[int] = None  # early stopping: epochs without a better val_top1
+    patience: Optional[int] = None  # early stopping: epochs without a better val_accuracy
+    # What the model's first output is, as its builder declared it (None: measured, models.common.ends_in_logits).
+    from_logits: Optional[bool] = None
     restore_best: bool = False      # end with the weights of the best validation epoch
     class_weights: Optional[list] = None  # loss weight per class (imbalanced data)
     augment: Optional[object] = None  # crops, RandAugment, MixUp, CutMix (ilsvrc_keras.datasets.Augment)
@@ -114,9 +116,9 @@ class RunResult:
     epochs_completed: int
     interrupted: bool
     resumed_from_epoch: Optional[float]
-    val_top1: Optional[float]
-    val_top5: Optional[float]
-    best_val_top1: Optional[float]
+    val_accuracy: Optional[float]
+    val_top_5_accuracy: Optional[float]
+    best_val_accuracy: Optional[float]
     best_epoch: Optional[int]
     restored_best: bool
     train_images_per_sec: Optional[float]
@@ -204,7 +206,7 @@ class Trainer:
     >>> result = trainer.fit(model, data, EvalTransform(96, 0.875, "caffe"),
     ...                      RunConfig(out="runs/r18", epochs=3, batch_size=32),
     ...                      callbacks=[keras.callbacks.CSVLogger("log.csv")])  # doctest: +SKIP
-    >>> result.val_top1  # doctest: +SKIP
+    >>> result.val_accuracy  # doctest: +SKIP
     0.61
     """
 
@@ -338,12 +340,14 @@ class Trainer:
         return optimizer, checkpoints, resumed_from
 
     def _steps(self, model, optimizer, config):
+        from ..models.common import ends_in_logits
         from .steps import make_eval_step, make_train_step
 
+        logits = ends_in_logits(model) if config.from_logits is None else config.from_logits
         train = make_train_step(self.strategy, model, optimizer, global_batch_size=config.batch_size,
                                 label_smoothing=config.label_smoothing, aux_weight=config.aux_weight,
-                                xla=self.xla, loss_scale=self.precision == "fp16")
-        return train, make_eval_step(self.strategy, model)
+                                xla=self.xla, loss_scale=self.precision == "fp16", from_logits=logits)
+        return train, make_eval_step(self.strategy, model, from_logits=logits)
 
     def _callbacks(self, model, config, extra):
         import keras
@@ -363,6 +367,7 @@ class Trainer:
         if config.progress:
             built.append(cb.ProgressBar())
         everything = built + list(extra)
+        cb.declare_directions(everything)
         for c in everything:
             if isinstance(c, cb.TrainerCallback):
                 c.trainer = self
@@ -408,7 +413,7 @@ class Trainer:
         totals += (sums[2], seconds, skipped)
         val = self._validate(eval_step, epoch) if self.val_steps else {}
         logs = {"loss": round(sums[0] / max(1, sums[2]), 5), "accuracy": round(sums[1] / max(1, sums[2]), 5),
-                "val_loss": val.get("loss"), "val_top1": val.get("top1"), "val_top5": val.get("top5"),
+                "val_loss": val.get("loss"), "val_accuracy": val.get("top1"), "val_top_5_accuracy": val.get("top5"),
                 "lr": float(self.schedule(self.optimizer.iterations)), "images_per_sec": round(sums[2] / seconds, 1),
                 "seconds": round(seconds, 1), "skipped": int(skipped), "image_size": int(size)}
         logs = {k: (round(v, 5) if isinstance(v, float) else v) for k, v in logs.items() if v is not None}
@@ -470,15 +475,15 @@ class Trainer:
         from ..datasets import Augment
 
         rows = self.history
-        best = max((r for r in rows if r.get("val_top1") is not None), key=lambda r: r["val_top1"], default=None)
+        best = max((r for r in rows if r.get("val_accuracy") is not None), key=lambda r: r["val_accuracy"], default=None)
         restored = bool(self.keep_best and self.keep_best.restored)
         last = best if restored and best else rows[-1] if rows else {}
         augment = config.augment or Augment()
         return RunResult(
             model=model, history=[dict(r) for r in rows], out=str(config.out), epochs=config.epochs,
             epochs_completed=completed, interrupted=self.interrupted, resumed_from_epoch=resumed_from,
-            val_top1=last.get("val_top1"), val_top5=last.get("val_top5"),
-            best_val_top1=best["val_top1"] if best else None, best_epoch=best["epoch"] if best else None,
+            val_accuracy=last.get("val_accuracy"), val_top_5_accuracy=last.get("val_top_5_accuracy"),
+            best_val_accuracy=best["val_accuracy"] if best else None, best_epoch=best["epoch"] if best else None,
             restored_best=restored,
             train_images_per_sec=round(totals[0] / totals[1], 1) if totals[1] else None,
             seconds=round(seconds, 1), steps_per_epoch=self.steps_per_epoch, global_batch_size=config.batch_size,
