@@ -138,7 +138,7 @@ def run_folder(out, record: dict, overwrite: bool = False, sources=(), lock: boo
 
     >>> import tempfile, pathlib
     >>> out = pathlib.Path(tempfile.mkdtemp()) / "run"
-    >>> with run_folder(out, {"run": "demo"}):
+    >>> with run_folder(out, {"run": "demo"}):  # doctest: +ELLIPSIS
     ...     with run_folder(out, {"run": "demo"}):
     ...         pass
     Traceback (most recent call last):
