@@ -104,8 +104,9 @@ def test_milestones_compare_and_explanations_in_chromium(server, val_sample, mob
         page.locator(e2e.UPLOAD_INPUT).set_input_files(str(photo))
         page.get_by_role("tab", name="Compare networks").click()
         # The comparison's own table (the Milestones tab keeps its table, hidden, beside it).
-        table = page.get_by_role("tabpanel", name="Compare networks").get_by_test_id("stDataFrame")
+        table = page.get_by_role("tabpanel", name="Compare networks").get_by_test_id("stTable")
         expect(table).to_be_visible(timeout=60_000)
+        expect(table).to_contain_text("mobilenet_0.25_128")  # a static table: every cell whole, top-5 included
         expect(page.get_by_text("through every network available here (1)")).to_be_visible()
         expect(page.get_by_text("Only one network is available here")).to_be_visible()
         page.wait_for_timeout(500)
