@@ -42,6 +42,7 @@ _EXPORTS = {
     "open_dataset": "datasets",
     "fine_tune": "finetune",
     "FineTuneResult": "finetune",
+    "lr_find": "finetune",
     "Localization": "localization",
     "load_image": "images",
     "IlsvrcKerasError": "errors",

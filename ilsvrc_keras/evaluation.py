@@ -11,9 +11,10 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 
-from .errors import DataError
+from .checks import check
+from .errors import DataError, ImageError
 from .inference import Classifier, load
-from .metrics import per_class_report
+from .metrics import confusion_matrix, per_class_report, topk_correct
 
 
 class Evaluator:
@@ -48,11 +49,10 @@ class Evaluator:
             self.positions.extend(int(i) for i in np.asarray(positions).reshape(-1)[keep])
         if not len(labels):
             return
-        np.add.at(self.matrix, (labels, probs.argmax(1)), 1)
+        confusion_matrix(labels, probs.argmax(1), len(self.matrix), into=self.matrix)
         # keras' categorical cross-entropy on probabilities clips them to [1e-7, 1 - 1e-7]
         self.loss_sum += float(-np.log(np.clip(probs[np.arange(len(labels)), labels], 1e-7, 1.0)).sum())
-        top = np.argpartition(-probs, self.top - 1, axis=1)[:, :self.top]
-        self.topk_hits += int((top == labels[:, None]).any(axis=1).sum())
+        self.topk_hits += int(topk_correct(probs, labels, self.top).sum())
 
     @property
     def n(self) -> int:
@@ -137,12 +137,11 @@ def evaluate(data: Union[str, os.PathLike], model: Union[str, Classifier, None] 
     (0.42, 0.66)
     """
 
-    from .checks import whole
     from .datasets import Split, all_of, first, open_dataset, remap_labels
     from .localization import check_options
 
-    whole("limit", limit, low=1, optional=True)
-    whole("batch_size", batch_size, low=1)
+    check("limit", limit, optional=True)
+    check("batch_size", batch_size)
     if localization:
         check_options(**localize_options)
     if not isinstance(data, (str, os.PathLike)) or not os.path.isdir(data):
@@ -198,7 +197,6 @@ def _evaluate_classification(clf, split, batch_size, progress, data) -> dict:
 def _evaluate_localization(clf, split, progress, **options) -> dict:
     from tqdm import tqdm
 
-    from .errors import ImageError
     from .images import load_image
     from .localization import (
         DEFAULT_COMPONENT,

@@ -6,6 +6,8 @@ import contextlib
 import os
 from pathlib import Path
 
+from .errors import IlsvrcKerasError
+
 
 def disk_full(exc, where, last=None):
     """An :class:`~ilsvrc_keras.IlsvrcKerasError` in the user's words when ``exc`` (an ``OSError`` or a
@@ -14,7 +16,6 @@ def disk_full(exc, where, last=None):
     import errno
     import shutil
 
-    from .errors import IlsvrcKerasError
 
     full = getattr(exc, "errno", None) == errno.ENOSPC or "no space left" in str(exc).lower()
     if not full:
@@ -67,7 +68,6 @@ def image_output(path, *, sources=(), overwrite=None) -> Path:
     >>> image_output("overlay.png").name
     'overlay.png'
     """
-    from .errors import IlsvrcKerasError
 
     path = Path(path)
     if path.is_dir():
@@ -101,7 +101,6 @@ def save_atomic(path, write) -> Path:
 def writable_folder(folder) -> Path:
     """``folder``, created if need be; a file there, or a place that cannot be written, is one
     :class:`~ilsvrc_keras.IlsvrcKerasError` before any work is done."""
-    from .errors import IlsvrcKerasError
 
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
@@ -164,7 +163,6 @@ def _lock(out: Path):
     import errno
     import fcntl
 
-    from .errors import IlsvrcKerasError
 
     writable_folder(out)
     handle = os.open(out, os.O_RDONLY)
@@ -207,7 +205,6 @@ def claim_run_folder(out, record: dict, overwrite: bool = False, sources=()) -> 
     import json
     import shutil
 
-    from .errors import IlsvrcKerasError
 
     check_output(out, "run", ours=True, sources=sources, overwrite=True)  # names, files, sources
     out = Path(out)
@@ -308,7 +305,6 @@ def check_output(path, kind: str, *, ours: bool, sources=(), overwrite: bool = F
 
     The caller then writes aside and moves into place (:func:`replace_with`).
     """
-    from .errors import IlsvrcKerasError
 
     path = Path(path)
     if path.name in ("", ".", "..") or str(path) in ("/", os.sep):

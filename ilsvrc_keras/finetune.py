@@ -32,7 +32,8 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 
-from .errors import DataError, IlsvrcKerasError
+from .checks import check, choice
+from .errors import ArgumentError, DataError, IlsvrcKerasError
 from .files import path_sources, run_folder
 from .serving import EXPORT_FORMATS, EXPORT_NAMES
 from .training.strategy import DEFAULT_CLUSTER_TIMEOUT, check_machine, chief_task
@@ -66,7 +67,7 @@ class FineTuneResult:
 # --- the classifier and its parts ------------------------------------------------------------------------
 
 
-HEAD_LAYERS = frozenset({"head_pool", "head_dropout", "head_predictions"})  # named in build_classifier
+NEW_HEAD_LAYERS = frozenset({"head_pool", "head_dropout", "head_predictions"})  # named in build_classifier
 
 
 def build_classifier(model_name: str, num_classes: int, weights, size: int, dropout: float = 0.2):
@@ -96,7 +97,7 @@ def _is_bn(layer) -> bool:
 
 def _set(model, open_layers: set, train_bn: bool, bn_momentum: Optional[float]) -> None:
     for layer in model.layers:
-        if layer.name in HEAD_LAYERS:
+        if layer.name in NEW_HEAD_LAYERS:
             layer.trainable = True
             continue
         layer.trainable = layer.name in open_layers and (train_bn or not _is_bn(layer))
@@ -117,7 +118,7 @@ def unfreeze(model, layers: Union[str, int] = "all", *, from_layer: Optional[str
     layer from ``from_layer`` (a layer name: a stage boundary such as ``"conv5_block1_1_conv"``) on.
     BatchNorm trains with ``train_bn`` (its moving statistics with momentum ``bn_momentum``; None:
     the network's own), else stays in inference mode."""
-    backbone = [layer for layer in model.layers if layer.name not in HEAD_LAYERS]
+    backbone = [layer for layer in model.layers if layer.name not in NEW_HEAD_LAYERS]
     weighted = [layer for layer in backbone if layer.weights]
     if from_layer is not None:
         names = [layer.name for layer in backbone]
@@ -161,39 +162,98 @@ def class_weights_for(class_weight, labels, names) -> Optional[list]:
 def check_arguments(args: dict) -> None:
     """:func:`fine_tune`'s settings, each in its range (one :class:`~ilsvrc_keras.ArgumentError`
     naming the first that is not), before any data is read or model built."""
-    from .checks import choice, number, whole
-    from .errors import ArgumentError
-    from .training.run import MIN_IMAGE_SIZE
     from .training.schedules import OPTIMIZERS
     from .training.strategy import PRECISIONS
 
-    whole("head_epochs", args["head_epochs"])
-    whole("epochs", args["epochs"])
+    for name in ("head_epochs", "epochs", "batch_size", "weight_decay", "warmup_epochs", "val_fraction", "dropout",
+                 "label_smoothing"):
+        check(name, args[name])
+    for name in ("head_lr", "lr"):  # a rate, or "find": read off the learning-rate finder's curve
+        if args[name] != FIND:
+            check(name, args[name])
+    if FIND in (args["head_lr"], args["lr"]) and (args["replicas"] or 1) > 1:
+        raise ArgumentError("lr='find' probes on one device: give the rates, or leave out replicas")
+    for name in ("patience", "replicas", "crop_fraction", "bn_momentum"):
+        check(name, args[name], optional=True)
     if args["head_epochs"] + args["epochs"] == 0:
         raise ArgumentError("head_epochs and epochs are both 0: nothing would be trained")
-    whole("batch_size", args["batch_size"], low=1)
-    whole("image_size", args["image_size"], low=MIN_IMAGE_SIZE, optional=True)
-    whole("patience", args["patience"], low=1, optional=True)
-    whole("replicas", args["replicas"], low=1, optional=True)
-    number("crop_fraction", args["crop_fraction"], 0, 1, low_open=True, optional=True)
-    number("head_lr", args["head_lr"], 0, low_open=True)
-    number("lr", args["lr"], 0, low_open=True)
-    number("weight_decay", args["weight_decay"], 0)
-    number("warmup_epochs", args["warmup_epochs"], 0)
-    number("val_fraction", args["val_fraction"], 0, 1)
-    for name in ("dropout", "label_smoothing"):
-        number(name, args[name], 0, 1)
-    number("bn_momentum", args["bn_momentum"], 0, 1, optional=True)
+    check("image_size", args["image_size"], optional=True)  # and the architecture's minimum, once it is known
     choice("optimizer", args["optimizer"], OPTIMIZERS)
     choice("head_optimizer", args["head_optimizer"], OPTIMIZERS)
     choice("precision", args["precision"], PRECISIONS, optional=True)
     if args["unfreeze"] != "all":
-        whole("unfreeze", args["unfreeze"])
+        check("unfreeze", args["unfreeze"])
     if args["class_weight"] is not None and not isinstance(args["class_weight"], dict):
         choice("class_weight", args["class_weight"], ("balanced",))
     unknown = sorted(set(args["export"] or ()) - set(EXPORT_FORMATS))
     if unknown:
         raise ArgumentError(f"unknown export format(s) {', '.join(unknown)}; choose from {', '.join(EXPORT_FORMATS)}")
+
+
+FIND = "find"  # a rate given as this word is read off the learning-rate finder's curve
+
+
+def lr_find(data, model=None, weights="imagenet", *, phase: str = "head", start_lr: float = 1e-7,
+            end_lr: float = 10.0, steps: int = 100, batch_size: int = 32, image_size: Optional[int] = None,
+            optimizer: str = "adam", label_smoothing: float = 0.1, preset=None, labels=None,
+            val_fraction: float = 0.2, seed: int = 0, out=None, overwrite: Optional[bool] = None,
+            progress: bool = True):
+    """fastai's learning-rate finder on your data: up to ``steps`` training steps while the rate grows
+    exponentially from ``start_lr`` to ``end_lr``, the loss at each, and the rate read off the smoothed
+    curve (:class:`~ilsvrc_keras.training.lr_find.LRFinderResult`: ``suggestion`` by fastai's valley rule,
+    ``steepest``, ``minimum``). Nothing is disturbed: the probed model gets its weights back (BatchNorm
+    statistics included) and the probe trains with an optimizer of its own.
+
+    ``model``: a zoo name or preset (the network :func:`fine_tune` would build: its pretrained backbone and
+    a new head for ``data``'s classes), or a ``keras.Model`` of yours with ``preset`` naming its
+    preprocessing. ``phase``: ``"head"`` probes with the backbone frozen (the rate for ``head_lr``),
+    ``"all"`` with every layer training (for ``lr``). ``out``: also draw the curve there (PNG).
+
+    >>> import ilsvrc_keras
+    >>> found = ilsvrc_keras.lr_find("flowers/", model="mobilenet_0.25_128", out="lr.png")  # doctest: +SKIP
+    >>> found.suggestion  # doctest: +SKIP
+    0.0033
+    """
+    import keras
+
+    from .datasets import Augment, open_dataset
+    from .inference import choose_default_model
+    from .models.common import ends_in_logits
+    from .presets import get_preset
+    from .registry import check_image_size, get_spec
+    from .training.lr_find import find_rate
+    from .transforms import EvalTransform
+
+    choice("phase", phase, ("head", "all"))
+    check("batch_size", batch_size)
+    user_model = isinstance(model, keras.Model)
+    if user_model and preset is None:
+        raise ArgumentError("lr_find of a keras.Model needs preset= (a zoo name or arch.tag) for its size and "
+                            "normalization")
+    name = preset if user_model else (model or choose_default_model(weights))
+    p = get_preset(name)
+    check_image_size(get_spec(p.arch), image_size)
+    size = int(image_size or (model.inputs[0].shape[1] if user_model and model.inputs[0].shape[1] else p.size))
+    if out is not None:
+        from .files import image_output
+
+        image_output(out, overwrite=overwrite)  # a bad place to draw fails before the probe, not after
+    dataset = open_dataset(data, val_fraction=val_fraction, seed=seed, labels=labels)
+    names = list(dataset.class_names)
+    transform = EvalTransform(size, p.crop_fraction, p.normalization, p.interpolation)
+    keras.utils.set_random_seed(seed)
+    net = model if user_model else build_classifier(name, len(names), weights, size)
+    if not user_model:
+        freeze(net) if phase == "head" else unfreeze(net)
+    result = find_rate(net, dataset.train, transform, len(names), batch_size=batch_size, seed=seed,
+                       augment=Augment(crop_scale=(0.35, 1.0)), progress=progress, steps=steps, start_lr=start_lr,
+                       end_lr=end_lr, optimizer=optimizer, label_smoothing=label_smoothing,
+                       from_logits=True if not user_model else ends_in_logits(net))
+    if out is not None:
+        from .plots import lr_find_png
+
+        result.plot = str(lr_find_png(result, out, overwrite=overwrite))
+    return result
 
 
 def fine_tune(data, model: Optional[str] = None, weights="imagenet", out=None, *, val_data=None,
@@ -240,7 +300,7 @@ def fine_tune(data, model: Optional[str] = None, weights="imagenet", out=None, *
     from .datasets import Augment, open_dataset
     from .inference import choose_default_model
     from .presets import get_preset
-    from .registry import get_spec, list_models
+    from .registry import check_image_size, get_spec, list_models
     from .training import Trainer
     from .transforms import EvalTransform
 
@@ -250,6 +310,7 @@ def fine_tune(data, model: Optional[str] = None, weights="imagenet", out=None, *
     model = model or choose_default_model(weights)
     preset = get_preset(model)  # the weights' own preprocessing (a zoo name, or a preset arch.tag)
     spec = get_spec(preset.arch)
+    check_image_size(spec, image_size)
     if preset.weights is not None and preset.arch != model and model in list_models():
         model = preset.name  # a bare "googlenet" means the published GoogLeNet here (googlenet.tv_in1k)
     dataset = open_dataset(data, val_data, class_names=class_names, val_fraction=val_fraction, seed=seed,
@@ -306,7 +367,8 @@ def _finish(out, net, names, history, ev, dataset, trainer, spec, model, transfo
     settings = {k: args[k] for k in _SETTINGS} | {"image_size": size, "crop_fraction": transform.crop_fraction,
                                                    "augment": dataclasses.asdict(args["augment"])}
     _write_json(out / "report.json", {**result.summary(), "model": model, "phase_kept": kept, "settings": settings,
-                                      "phases": result.phases})
+                                      "phases": result.phases, **({"lr_find": args["lr_find"]} if "lr_find" in
+                                                                  args else {})})
     return result
 
 
@@ -334,6 +396,7 @@ def _two_phases(trainer, net, dataset, transform, out: Path, args: dict) -> dict
     first = Continued(user, 0, begin=True, end=not whole)
     if head:
         freeze(net)
+        _find_rate(net, dataset, transform, args, "head_lr")
         phases["head"] = trainer.fit(net, dataset, transform, RunConfig(
             epochs=head, lr=args["head_lr"], warmup_epochs=0, optimizer=args["head_optimizer"], phase="head",
             **common), [first])
@@ -343,10 +406,29 @@ def _two_phases(trainer, net, dataset, transform, out: Path, args: dict) -> dict
     if whole and not (head and phases["head"].interrupted) and not trainer.interruption.requested \
             and not first.stopped:
         _open_backbone(net, args["unfreeze"], train_bn=args["train_bn"], bn_momentum=args["bn_momentum"])
+        _find_rate(net, dataset, transform, args, "lr")
         phases["all"] = trainer.fit(net, dataset, transform, RunConfig(
             epochs=whole, lr=args["lr"], warmup_epochs=args["warmup_epochs"], optimizer=args["optimizer"],
             phase="all", epoch_offset=head, **common), [Continued(user, head, begin=not head, end=True)])
     return phases
+
+
+def _find_rate(net, dataset, transform, args: dict, name: str) -> None:
+    """``args[name]`` given as ``"find"``: the learning-rate finder's suggestion on the network as it is now
+    (its weights restored after the probe), written into ``args`` with the curve in ``args["lr_find"]``."""
+    if args[name] != FIND:
+        return
+    from .training.lr_find import find_rate
+
+    optimizer = args["head_optimizer"] if name == "head_lr" else args["optimizer"]
+    found = find_rate(net, dataset.train, transform, len(dataset.class_names), batch_size=args["batch_size"],
+                      seed=args["seed"], augment=args["augment"], progress=args["progress"], optimizer=optimizer,
+                      label_smoothing=args["label_smoothing"], from_logits=True)
+    args[name] = found.suggestion
+    args.setdefault("lr_find", {})[name] = {"suggestion": found.suggestion, "steepest": found.steepest,
+                                            "minimum": found.minimum, "steps": len(found.lrs)}
+    logging.getLogger("ilsvrc_keras").info("%s: %.3g, read off the learning-rate finder's curve (valley)", name,
+                                           found.suggestion)
 
 
 def _history(phases: dict) -> list:

@@ -17,6 +17,7 @@ from typing import Iterable, Optional, Sequence, Union
 import numpy as np
 import tensorflow as tf
 
+from .checks import check
 from .errors import IlsvrcKerasError
 from .images import ImageInput, load_image
 from .labels import decode
@@ -92,9 +93,8 @@ class Classifier:
         return self.predict_batch(batch) if len(batch) else np.zeros((0, self.num_classes), np.float32)
 
     def classify(self, images: Union[ImageInput, Sequence[ImageInput]], top: int = 5):
-        from .checks import whole
 
-        whole("top", top, low=1)
+        check("top", top)
         single = not isinstance(images, (list, tuple))
         results = decode(self.predict([images] if single else images), self.class_labels, top)
         return results[0] if single else results

@@ -41,7 +41,8 @@ from typing import TYPE_CHECKING, Optional, Sequence
 import numpy as np
 
 from ._lazy import tf
-from .errors import IlsvrcKerasError
+from .checks import check, choice
+from .errors import ArgumentError, IlsvrcKerasError
 from .images import ImageInput, load_image
 
 if TYPE_CHECKING:
@@ -153,7 +154,6 @@ class Localizer:
     def heatmaps(self, batch, class_indices: Sequence[int], method: str = DEFAULT_METHOD) -> np.ndarray:
         """``(N, S, S)`` maps in [0, 1] for preprocessed inputs ``batch`` (``(N, S, S, 3)``, S the
         input size times a scale) and one class each."""
-        from .checks import choice
 
         choice("method", method, METHODS)
         with warnings.catch_warnings():
@@ -289,15 +289,13 @@ def check_options(top: int = 5, method: str = DEFAULT_METHOD, threshold: float =
                   component: str = DEFAULT_COMPONENT, **unknown) -> dict:
     """The localization options, each checked (an :class:`~ilsvrc_keras.ArgumentError` naming the
     first bad one), before any network is loaded."""
-    from .checks import choice, number, whole
-    from .errors import ArgumentError
 
     if unknown:
         raise ArgumentError(f"unknown localization option(s) {', '.join(sorted(unknown))}; they are top, method, "
                             "threshold, region, scale and component")
-    return {"top": whole("top", top, low=1), "method": choice("method", method, METHODS),
-            "threshold": number("threshold", threshold, 0, 1), "region": choice("region", region, REGIONS),
-            "scale": number("scale", scale, 0, 16, low_open=True, optional=True),
+    return {"top": check("top", top), "method": choice("method", method, METHODS),
+            "threshold": check("threshold", threshold), "region": choice("region", region, REGIONS),
+            "scale": check("scale", scale, optional=True),
             "component": choice("component", component, ("all", "largest"))}
 
 

@@ -6,7 +6,11 @@ import numpy as np
 
 
 def topk_correct(probabilities, labels, k: int) -> np.ndarray:
-    """Boolean per row: is ``labels[i]`` among the ``k`` highest scores of row ``i``?"""
+    """Boolean per row: is ``labels[i]`` among the ``k`` highest scores of row ``i``?
+
+    >>> topk_correct([[0.1, 0.7, 0.2], [0.6, 0.3, 0.1]], [2, 2], k=2).tolist()
+    [True, False]
+    """
     p = np.asarray(probabilities)
     labels = np.asarray(labels)
     k = min(k, p.shape[1])
@@ -53,9 +57,14 @@ def localization_hits(top_classes, boxes_by_class, true_class, true_boxes, iou_t
     return hit(top_classes[0]), any(hit(c) for c in top_classes[:5]), gt_known
 
 
-def confusion_matrix(true, predicted, num_classes: int) -> np.ndarray:
-    """``m[i, j]``: how many examples of class ``i`` were predicted as ``j``."""
-    m = np.zeros((num_classes, num_classes), np.int64)
+def confusion_matrix(true, predicted, num_classes: int, into: np.ndarray = None) -> np.ndarray:
+    """``m[i, j]``: how many examples of class ``i`` were predicted as ``j``, counted into ``into`` where
+    given (a running matrix, as the evaluation loop keeps one).
+
+    >>> confusion_matrix([0, 1, 1], [0, 0, 1], 2).tolist()
+    [[1, 0], [1, 1]]
+    """
+    m = np.zeros((num_classes, num_classes), np.int64) if into is None else into
     np.add.at(m, (np.asarray(true, int), np.asarray(predicted, int)), 1)
     return m
 

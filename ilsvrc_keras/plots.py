@@ -72,12 +72,14 @@ def _pyplot():
     return plt
 
 
-def _save_figure(fig, path) -> Path:
-    from .files import image_output, save_atomic
+def _save_figure(fig, path, overwrite=None) -> Path:
+    from .files import IMAGE_MARK, image_output, save_atomic
 
     fig.tight_layout()
+    # PNGs carry this package's mark, so that a later --overwrite knows the file as its own.
+    mark = {"metadata": {"Software": IMAGE_MARK}} if Path(path).suffix.lower() == ".png" else {}
     try:
-        return save_atomic(image_output(path), lambda tmp: fig.savefig(tmp, dpi=100))
+        return save_atomic(image_output(path, overwrite=overwrite), lambda tmp: fig.savefig(tmp, dpi=100, **mark))
     finally:
         _pyplot().close(fig)
 
@@ -138,6 +140,28 @@ def training_curves(history, path) -> Path:
                 ax.axvline(epochs[i] - 0.5, color="grey", linestyle=":", linewidth=1)
             ax2.text(epochs[i] - 0.4, 0.03, f"{sizes[i]} px", color="grey", fontsize=8)
     return _save_figure(fig, path)
+
+
+def lr_find_png(result, path, overwrite=None) -> Path:
+    """The learning-rate finder's curve (smoothed loss against the rate, log scale) with the suggested rate
+    (valley) and the steepest descent marked."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    ax.plot(result.lrs, result.losses, color="lightgrey", linewidth=1, label="loss")
+    ax.plot(result.lrs, result.smoothed, color="C0", label="smoothed loss")
+    low = min(result.smoothed)
+    for rate, name, colour in ((result.suggestion, "suggested (valley)", "C3"), (result.steepest, "steepest", "C2")):
+        at = result.smoothed[result.lrs.index(rate)] if rate in result.lrs else low
+        ax.plot([rate], [at], "o", color=colour, label=f"{name}: {rate:.2g}")
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel("training loss")
+    top = min(max(result.smoothed), 4 * low) if low > 0 else max(result.smoothed)
+    ax.set_ylim(min(result.smoothed) * 0.95, top * 1.05)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend()
+    ax.set_title("Learning-rate finder" + (" (stopped at divergence)" if result.stopped_early else ""))
+    return _save_figure(fig, path, overwrite=overwrite)
 
 
 # The most classes a confusion matrix figure shows (beyond: the most confused of them, said in its title).

@@ -72,7 +72,10 @@ class Preset:
     interpolation: str = "bilinear"
     weights: Optional[WeightsSource] = None
     labels: Optional[tuple] = None  # the class names; None: ImageNet-1k's 1000 wnids
-    outputs: str = "probabilities"  # what the saved network ends in: "probabilities" or "logits"
+    outputs: str = "probabilities"  # what the network ends in: "probabilities" or "logits"
+    # A model folder whose model.keras takes pixels and gives probabilities: the name of the network inside it
+    # (what the library runs, with this preset's normalization and outputs). None: model.keras is the network.
+    network: Optional[str] = None
     figures: dict = dataclasses.field(default_factory=dict)  # measured with these weights (and how)
     folder: Optional[str] = None  # a model folder's path
     card_extra: dict = dataclasses.field(default_factory=dict)
@@ -260,13 +263,21 @@ def save_folder(out, model, class_names: Sequence[str], transform, card: Optiona
         raise IlsvrcKerasError(f"{out} holds {', '.join(theirs)} that this package did not write; choose a new "
                                "folder (nothing was changed)")
     writable_folder(out)
+    from .serving import pixels_model
+
+    # model.keras is what a Keras user loads and calls: uint8 pixels of the center crop in, probabilities out.
+    # The network inside it (by name) is what the library runs, with the normalization and outputs recorded.
+    saved = pixels_model(model, transform.normalization, transform.size, outputs, name=f"{model.name}_pixels",
+                         dtype="float32")
     tmp = out / (MODEL_FILE + ".tmp.keras")
-    model.save(tmp)
+    saved.save(tmp)
     os.replace(tmp, out / MODEL_FILE)
     write_atomic(out / LABELS_FILE, json.dumps([str(c) for c in class_names], indent=1))
     prep = {**written_by("model folder"), "size": transform.size, "crop_fraction": transform.crop_fraction,
             "preprocessing": transform.normalization.name, "normalization": transform.normalization.to_dict(),
-            "interpolation": getattr(transform, "interpolation", "bilinear"), "outputs": outputs, "card": card or {}}
+            "interpolation": getattr(transform, "interpolation", "bilinear"), "outputs": "probabilities",
+            "inputs": "RGB pixels (0-255) of the center crop", "network": {"name": model.name, "outputs": outputs},
+            "card": card or {}}
     write_atomic(out / PREPROCESSING_FILE, json.dumps(prep, indent=2))
     return {"model": str(out / MODEL_FILE), "labels": str(out / LABELS_FILE),
             "preprocessing": str(out / PREPROCESSING_FILE)}
@@ -297,6 +308,11 @@ def read_folder(folder) -> Preset:
         raise IlsvrcKerasError(f"{folder / PREPROCESSING_FILE}: {exc}") from None
     if not (16 <= size <= 4096 and 0.1 <= crop <= 1.0):
         raise IlsvrcKerasError(f"{folder / PREPROCESSING_FILE}: size {size} or crop_fraction {crop} out of range")
+    network = prep.get("network")  # a pixels-taking model.keras: the network inside it and what it ends in
+    if network is not None:
+        if not (isinstance(network, dict) and isinstance(network.get("name"), str)):
+            raise IlsvrcKerasError(f"{folder / PREPROCESSING_FILE}: network must be {{\"name\", \"outputs\"}}")
+        prep = {**prep, "outputs": network.get("outputs", "logits")}
     if prep.get("outputs", "probabilities") not in OUTPUTS:
         raise IlsvrcKerasError(f"{folder / PREPROCESSING_FILE}: outputs must be one of {', '.join(OUTPUTS)}, "
                                f"not {prep.get('outputs')!r}")
@@ -304,6 +320,7 @@ def read_folder(folder) -> Preset:
     arch = card.get("fine_tuned_from") or card.get("arch") or card.get("family") or "folder"
     return Preset(str(arch), "folder", size, crop, normalization, str(prep.get("interpolation", "bilinear")),
                   labels=tuple(str(c) for c in labels), outputs=str(prep.get("outputs", "probabilities")),
+                  network=network["name"] if network else None,
                   folder=str(folder), card_extra=card)
 
 
@@ -354,6 +371,12 @@ def load_folder_model(preset: Preset):
         raise IlsvrcKerasError(f"{path}: cannot read the saved model ({exc})") from None
     except OSError as exc:
         raise IlsvrcKerasError(f"{path}: cannot read the saved model ({exc})") from None
+    if preset.network is not None:
+        try:
+            model = model.get_layer(preset.network)
+        except ValueError:
+            raise IlsvrcKerasError(f"{path}: holds no network named {preset.network!r}, which {PREPROCESSING_FILE} "
+                                   "names; write the model folder again") from None
     outputs = model.outputs[0].shape[-1] if model.outputs else None
     if outputs is not None and preset.labels is not None and outputs != len(preset.labels):
         raise IlsvrcKerasError(f"{preset.folder}: {LABELS_FILE} names {len(preset.labels)} classes but the network "

@@ -14,7 +14,8 @@ import dataclasses
 import difflib
 from typing import Callable, Optional
 
-from .errors import UnknownModelError
+from .checks import check
+from .errors import ArgumentError, UnknownModelError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,3 +116,13 @@ def get_spec(name: str) -> ModelSpec:
         raise UnknownModelError(
             f"unknown model {name!r}.{hint} Known models: {', '.join(list_models())}."
         ) from None
+
+
+def check_image_size(spec: ModelSpec, image_size: Optional[int]) -> Optional[int]:
+    """The one image-size rule: a whole number, at least the architecture's smallest input
+    (``spec.min_input_size``: where its stride-2 stages leave nothing to pool). ``None``: its own size."""
+    check("image_size", image_size, optional=True)
+    if image_size is not None and image_size < spec.min_input_size:
+        raise ArgumentError(f"image_size {image_size} is below {spec.name}'s smallest input, "
+                            f"{spec.min_input_size} px")
+    return image_size

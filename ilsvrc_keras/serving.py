@@ -17,6 +17,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Optional
 
 from .errors import IlsvrcKerasError
 from .files import check_output, marked_as, replace_with, writable_folder, write_atomic, written_by
@@ -26,20 +27,36 @@ EXPORT_FORMATS = ("savedmodel", "tflite", "onnx")
 EXPORT_NAMES = {"savedmodel": "savedmodel", "tflite": "model.tflite", "onnx": "model.onnx"}
 
 
-def serving_model(classifier):
-    """A Keras model: raw ``uint8`` pixels ``(size, size, 3)`` -> :class:`~ilsvrc_keras.transforms.Normalization`
-    (a layer) -> the network -> probabilities (a softmax where the network ends in logits)."""
+def pixels_model(network, normalization, size: int, outputs: str = "logits", name: Optional[str] = None,
+                 dtype: str = "uint8"):
+    """A Keras model: raw RGB pixels ``(size, size, 3)`` (0-255, of ``dtype``) -> ``normalization`` (a layer)
+    -> ``network`` -> probabilities (a softmax where ``outputs`` is ``"logits"``; the first output of a
+    network with side heads). What exports serve (``uint8``) and what a model folder's ``model.keras`` holds
+    (``float32``, which takes uint8 arrays as they are and a resize's fractional pixels unrounded).
+
+    >>> import keras
+    >>> from ilsvrc_keras.transforms import Normalization
+    >>> net = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Flatten(), keras.layers.Dense(3)])
+    >>> wrapped = pixels_model(net, Normalization.named("tf"), 8)
+    >>> wrapped.input.dtype, wrapped.output.shape
+    ('uint8', (None, 3))
+    """
     import keras
 
-    size = classifier.transform.size
-    pixels = keras.Input((size, size, 3), dtype="uint8", name="pixels")
-    x = classifier.transform.normalization.layer()(pixels)
-    y = classifier.model(x, training=False)
+    pixels = keras.Input((size, size, 3), dtype=dtype, name="pixels")
+    x = normalization.layer()(pixels)
+    y = network(x, training=False)
     if isinstance(y, (list, tuple)):
         y = y[0]
-    if classifier.outputs == "logits":
+    if outputs == "logits":
         y = keras.layers.Softmax(name="probabilities", dtype="float32")(y)
-    return keras.Model(pixels, y, name=f"{classifier.model.name}_serving")
+    return keras.Model(pixels, y, name=name or f"{network.name}_pixels")
+
+
+def serving_model(classifier):
+    """:func:`pixels_model` of a :class:`~ilsvrc_keras.Classifier`'s network, size and normalization."""
+    return pixels_model(classifier.model, classifier.transform.normalization, classifier.transform.size,
+                        classifier.outputs, name=f"{classifier.model.name}_serving")
 
 
 def export(model=None, path=None, *, format: str = "savedmodel", weights=None, preset=None,

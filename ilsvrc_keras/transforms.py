@@ -18,7 +18,7 @@ import dataclasses
 import numpy as np
 
 from ._lazy import tf  # TensorFlow loads on first use: the zoo builds on any Keras backend
-from .registry import ModelSpec
+from .errors import IlsvrcKerasError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,14 +58,12 @@ class Normalization:
         try:
             return NORMALIZATIONS[name]
         except (KeyError, TypeError):
-            from .errors import IlsvrcKerasError
 
             raise IlsvrcKerasError(f"unknown normalization {name!r}; known: {', '.join(NORMALIZATIONS)}, "
                                    "or give mean, std and channel_order") from None
 
     @classmethod
     def from_dict(cls, d) -> "Normalization":
-        from .errors import IlsvrcKerasError
 
         try:
             n = cls(tuple(float(v) for v in d["mean"]), tuple(float(v) for v in d["std"]),
@@ -148,7 +146,6 @@ class EvalTransform:
     def __post_init__(self):
         object.__setattr__(self, "preprocessing", Normalization.named(self.preprocessing))
         if self.interpolation not in INTERPOLATIONS:
-            from .errors import IlsvrcKerasError
 
             raise IlsvrcKerasError(f"interpolation must be one of {', '.join(INTERPOLATIONS)}, "
                                    f"not {self.interpolation!r}")
@@ -156,10 +153,6 @@ class EvalTransform:
     @property
     def normalization(self) -> Normalization:
         return self.preprocessing
-
-    @classmethod
-    def for_spec(cls, spec: ModelSpec, size: int | None = None) -> "EvalTransform":
-        return cls(size or spec.input_size, spec.crop_fraction, spec.preprocessing)
 
     def crop(self, image) -> tf.Tensor:
         """uint8 ``(H, W, 3)`` -> float32 ``(size, size, 3)`` in 0-255, not yet normalized."""

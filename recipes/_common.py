@@ -29,9 +29,9 @@ def parser(doc: str) -> argparse.ArgumentParser:
                    help="ImageNet: train/<wnid>/ and val/<wnid>/ (or val/ with --labels), or any class-per-folder tree")
     p.add_argument("--labels", help="ground truth for a flat val/ folder (LOC_val_solution.csv ...)")
     p.add_argument("--out", required=True, help="output folder; rerun the same command to resume")
-    p.add_argument("--batch-size", type=options.positive_int,
+    p.add_argument("--batch-size", type=options.ranged("batch_size"),
                    help="global batch (default: the paper's; the learning rate scales linearly with it)")
-    p.add_argument("--epochs", type=options.positive_int, help="epochs (default: the paper's)")
+    p.add_argument("--epochs", type=options.ranged("epochs"), help="epochs (default: the paper's)")
     p.add_argument("--smoke", action="store_true", help="a tiny run: 2 epochs, 72 px, batch 8")
     p.add_argument("--overwrite", action="store_true", help="replace a run of other settings in --out")
     options.add_group(p, "machine", options.MACHINE, {})  # the same flags as ilsvrc-keras train
@@ -65,7 +65,7 @@ def run(model: str, paper: dict, doc: str, argv=None) -> dict:
     for k in ("replicas", "precision", "xla"):
         if getattr(args, k) is not None:
             cfg[k] = getattr(args, k)
-    summary = train(model, args.data, args.out, labels=args.labels, overwrite=args.overwrite, **cfg).to_dict()
+    summary = train(args.data, model, args.out, labels=args.labels, overwrite=args.overwrite, **cfg).to_dict()
     print(json.dumps(summary, indent=2))
     return summary
 

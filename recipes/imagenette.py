@@ -51,16 +51,16 @@ def parser() -> argparse.ArgumentParser:
     p = Parser(description=__doc__, formatter_class=Formatter)
     p.add_argument("--data", required=True, help="Imagenette's train/ folder: one folder of images per wnid")
     p.add_argument("--out", required=True, help="output folder (a model folder at the end); rerun to resume")
-    p.add_argument("--size", type=options.positive_int, default=RECIPE["size"],
+    p.add_argument("--size", type=options.ranged("image_size"), default=RECIPE["size"],
                    help="image size of the last epochs and of evaluation (px)")
-    p.add_argument("--epochs", type=options.positive_int, default=RECIPE["epochs"], help="epochs")
+    p.add_argument("--epochs", type=options.ranged("epochs"), default=RECIPE["epochs"], help="epochs")
     val = p.add_mutually_exclusive_group()
     val.add_argument("--val", metavar="DIR", help="validation folder (Imagenette's val/): validate on it each epoch")
-    val.add_argument("--val-fraction", type=options.fraction, metavar="F",
+    val.add_argument("--val-fraction", type=options.ranged("val_fraction"), metavar="F",
                      help="hold out this fraction of --data per class for validation (default: none)")
     p.add_argument("--model", default=RECIPE["model"], help="zoo network, trained from random weights")
-    p.add_argument("--batch-size", type=options.positive_int, default=RECIPE["batch_size"], help="global batch")
-    p.add_argument("--lr", type=float, default=RECIPE["lr"], help="peak learning rate for --batch-size")
+    p.add_argument("--batch-size", type=options.ranged("batch_size"), default=RECIPE["batch_size"], help="global batch")
+    p.add_argument("--lr", type=options.ranged("lr"), default=RECIPE["lr"], help="peak learning rate for --batch-size")
     p.add_argument("--seed", type=int, default=0, help="seed of the split, the initialization and the augmentation")
     p.add_argument("--smoke", action="store_true", help="a tiny run: 2 epochs, 72 px, batch 8 (checks the recipe)")
     p.add_argument("--overwrite", action="store_true", help="replace a run of other settings in --out")
@@ -112,7 +112,7 @@ def run(args) -> int:
     configure_cpu_replicas(args.replicas)
     cfg = settings(args)
     started = time.perf_counter()
-    result = train(args.model, args.data, args.out, **cfg)
+    result = train(args.data, args.model, args.out, **cfg)
     summary = result.to_dict()
     summary["recipe"] = {"name": "imagenette", "rules": RULES, "model": args.model, "smoke": args.smoke,
                          **{k: (v.to_dict() if hasattr(v, "to_dict") else v) for k, v in cfg.items()

@@ -12,6 +12,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # Tests never touch the network: weights come from the shared assets or the test's own files.
 os.environ["ILSVRC_KERAS_OFFLINE"] = "1"
 
+# Scripts, not test modules: --doctest-modules must not import them (they run work at import).
+collect_ignore = ["e2e.py"]
+collect_ignore_glob = ["helpers/*", "fixtures/*"]
+
 ROOT = Path(__file__).resolve().parents[1]
 ASSETS = Path(os.environ.get("ILSVRC_KERAS_ASSETS", ROOT.parent / "shared" / "assets"))
 MOBILENET_WEIGHTS = ASSETS / "weights" / "mobilenet_2_5_128_tf.h5"

@@ -89,7 +89,7 @@ def rss_mb(proc) -> float:
 
 CHART = '[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg'
 # Each view and what shows it has rendered: the charts, the comparison's table, the explanations' overlays.
-VIEW_CHECKS = (("Milestones", CHART), ("Compare networks", '[data-testid="stDataFrame"]'),
+VIEW_CHECKS = (("Milestones", CHART), ("Compare networks", '[data-testid="stTable"]'),
                ("Explanations", "text=CAM: box"))
 
 

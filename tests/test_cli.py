@@ -10,7 +10,7 @@ import pytest
 
 import ilsvrc_keras
 
-from conftest import wait_for_stderr
+from conftest import ROOT, wait_for_stderr
 from test_registry import EXPECTED
 
 
@@ -146,7 +146,7 @@ def test_every_option_of_every_subcommand_has_help_text():
 
 
 @pytest.mark.parametrize("args,match", [
-    (("train", "--model", "resnet18", "--data", "d", "--out", "o", "--epochs", "0"), "--epochs: 0 is out of range"),
+    (("train", "--model", "resnet18", "--data", "d", "--out", "o", "--epochs", "-1"), "--epochs: -1 is out of range"),
     (("train", "--model", "resnet18", "--data", "d", "--out", "o", "--batch-size", "-4"), "--batch-size"),
     (("fine-tune", "d", "--out", "o", "--unfreeze", "some"), "'some': give 'all' or a number"),
     (("evaluate", "d", "--threshold", "1.5"), "--threshold: 1.5 is out of range"),
@@ -367,3 +367,65 @@ def test_app_server_lifecycle(tmp_path):
     assert time.monotonic() - sent < 5
     with pytest.raises(OSError):  # nobody serves on the port any more
         urllib.request.urlopen(f"http://localhost:{port}/_stcore/health", timeout=2)
+
+
+def _parsers():
+    """Every parser a user meets: each ilsvrc-keras command, the milestone recipes' and Imagenette's."""
+    import argparse
+    import importlib.util
+
+    from ilsvrc_keras.cli import build_parser
+
+    def walk(parser):
+        yield parser
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    yield from walk(sub)
+
+    found = list(walk(build_parser()))
+    sys.path.insert(0, str(ROOT / "recipes"))
+    try:
+        for name in ("_common", "imagenette"):
+            spec = importlib.util.spec_from_file_location(f"recipe_{name}", ROOT / "recipes" / f"{name}.py")
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            found.append(module.parser("doc") if name == "_common" else module.parser())
+    finally:
+        sys.path.remove(str(ROOT / "recipes"))
+    return found
+
+
+def test_every_range_has_one_definition():
+    """One table (checks.RANGES) for the Python checks and every front end: each numeric option parses with
+    its row, and at each bound the CLI and the Python call accept and refuse the same values."""
+    import argparse
+
+    from ilsvrc_keras.checks import RANGES, check
+    from ilsvrc_keras.errors import ArgumentError
+
+    numeric = 0
+    for parser in _parsers():
+        for action in parser._actions:
+            if not action.option_strings or action.type in (None, str) or action.dest in ("seed",):
+                continue
+            name = getattr(action.type, "range_name", None)
+            assert name in RANGES, f"{parser.prog} {action.option_strings[0]} has a range of its own"
+            numeric += 1
+            r = RANGES[name]
+            step = 1 if r.kind is int else 1e-6
+            probes = [r.low - step, r.low, r.low + step] + ([r.high, r.high + step] if r.high is not None else [])
+            for value in probes:
+                value = r.kind(value) if r.kind is int else value
+                try:
+                    action.type(str(value))
+                    cli_ok = True
+                except argparse.ArgumentTypeError:
+                    cli_ok = False
+                try:
+                    check(name, value)
+                    python_ok = True
+                except ArgumentError:
+                    python_ok = False
+                assert cli_ok == python_ok, (parser.prog, action.option_strings[0], value)
+    assert numeric > 40

@@ -154,7 +154,7 @@ def test_fine_tune_end_to_end_on_the_combinations(kinds, mobilenet_weights, tmp_
 def test_train_evaluate_and_the_cli_on_the_combinations(kinds, mobilenet_weights, tmp_path, capsys):
     from ilsvrc_keras.cli import main
 
-    result = ilsvrc_keras.train("resnet18", kinds["arrays"], tmp_path / "tr", val_data=kinds["batched"], epochs=1,
+    result = ilsvrc_keras.train(kinds["arrays"], "resnet18", tmp_path / "tr", val_data=kinds["batched"], epochs=1,
                                 image_size=32, batch_size=8, progress=False)
     assert result.epochs_completed == 1
     # the command line form of the reported crash: prepared shards with a separate validation folder

@@ -193,13 +193,37 @@ def test_exported_fine_tuned_folder_answers_like_classify(flowers, mobilenet_wei
                                     progress=False,
                                     export=["tflite", "savedmodel"])
     folder = tmp_path / "ft"
-    assert json.loads((folder / "preprocessing.json").read_text())["outputs"] == "logits"
+    assert json.loads((folder / "preprocessing.json").read_text())["network"]["outputs"] == "logits"
     photos = sorted(p for d in ("daisy", "sunflower") for p in (data / d).iterdir())[::3][:20]
     clf = ilsvrc_keras.load(folder)
     expected = [r[0].label for r in clf.classify(photos, top=1)]
     assert result.val_accuracy > 0.75  # a network that has learnt the flowers, so that its answers are not ties
     assert _agreement(_deploy(result.paths["tflite"], photos), expected) >= 19
     assert _agreement(_saved_model_top1(folder / "savedmodel", clf, photos), expected) >= 19
+
+
+def test_a_model_folder_holds_a_keras_model_a_user_can_call(flowers, mobilenet, mobilenet_weights, tmp_path):
+    """model.keras takes pixels and answers probabilities, as classify() does: for a fine-tuned folder and for
+    a zoo network saved with save_folder. The library still runs the network inside it (logits)."""
+    import keras
+
+    data = flower_subset(flowers, tmp_path / "data", ("daisy", "tulip"), 8)
+    ilsvrc_keras.fine_tune(data, model="mobilenet_0.25_128", weights=mobilenet_weights, out=tmp_path / "ft",
+                           head_epochs=1, epochs=0, batch_size=8, progress=False)
+    save_folder(tmp_path / "zoo", mobilenet.model, [label for label, _ in mobilenet.class_labels], mobilenet.transform,
+                outputs=mobilenet.outputs)
+    photos = sorted((data / "daisy").iterdir())[:3] + sorted((data / "tulip").iterdir())[:3]
+    for folder in (tmp_path / "ft", tmp_path / "zoo"):
+        clf = ilsvrc_keras.load(folder)
+        expected = clf.predict(photos)
+        pixels = np.stack([clf.transform.crop(ilsvrc_keras.load_image(p)).numpy() for p in photos])
+        users = keras.models.load_model(folder / "model.keras")
+        assert users.input.dtype == "float32" and users.output.shape == (None, clf.num_classes)
+        np.testing.assert_allclose(users.predict(pixels, verbose=0), expected, atol=1e-3)
+        assert np.allclose(users.predict(pixels, verbose=0).sum(axis=1), 1.0, atol=1e-4)  # probabilities
+        uint8 = users.predict(np.round(pixels).astype(np.uint8), verbose=0)  # as a user's PIL crop gives them
+        assert (uint8.argmax(1) == expected.argmax(1)).all()
+    assert ilsvrc_keras.load(tmp_path / "ft").outputs == "logits"  # the library's own view: the network's logits
 
 
 @pytest.mark.slow

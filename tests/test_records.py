@@ -192,7 +192,7 @@ def test_tfds_dataset_trains_with_encoded_images(folder, tmp_path):
     t = EvalTransform(48, 0.875, "tf")
     batch = next(iter(file_dataset(ds.train, t, 4, 3, training=True)))
     assert batch[0].shape == (4, 48, 48, 3)
-    result = ilsvrc_keras.train("resnet18", "flower_records_for_test", tmp_path / "run", data_dir=tmp_path / "tfds",
+    result = ilsvrc_keras.train("flower_records_for_test", "resnet18", tmp_path / "run", data_dir=tmp_path / "tfds",
                                 epochs=1, batch_size=8, image_size=32, lr=0.01, progress=False)
     assert result.epochs_completed == 1
     with pytest.raises(DataError, match="neither a folder here nor a TFDS dataset"):

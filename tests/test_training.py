@@ -51,7 +51,7 @@ def test_train_drives_ordinary_keras_callbacks(two_classes, tmp_path):
     log = tmp_path / "keras_log.csv"
     keras_own = [keras.callbacks.CSVLogger(str(log)), keras.callbacks.TensorBoard(str(tmp_path / "tb")),
                  keras.callbacks.ModelCheckpoint(str(tmp_path / "ck.keras"))]
-    result = ilsvrc_keras.train("resnet18", two_classes, tmp_path / "run", epochs=4, batch_size=4, image_size=32,
+    result = ilsvrc_keras.train(two_classes, "resnet18", tmp_path / "run", epochs=4, batch_size=4, image_size=32,
                                 lr=0.05, progress=False, callbacks=[recorder, *keras_own])
     # model.stop_training set by a callback ends the run after that epoch, and the run is finished
     assert recorder.events[0] == "train_begin" and recorder.events[-1] == "train_end"
@@ -86,7 +86,7 @@ def test_keras_callbacks_monitor_keras_metric_names(two_classes, tmp_path):
     best = keras.callbacks.ModelCheckpoint(str(tmp_path / "best.keras"), monitor="val_accuracy", save_best_only=True)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = ilsvrc_keras.train("resnet18", two_classes, tmp_path / "run", epochs=5, batch_size=4, image_size=32,
+        result = ilsvrc_keras.train(two_classes, "resnet18", tmp_path / "run", epochs=5, batch_size=4, image_size=32,
                                     lr=1e-9, warmup_epochs=0, progress=False, callbacks=[stop, best])
     assert result.epochs_completed == 2 and result.stopped_early and stop.stopped_epoch == 1
     assert (tmp_path / "best.keras").is_file()
@@ -171,7 +171,7 @@ def test_a_run_folder_records_its_run_and_refuses_another(flowers, mobilenet_wei
     with pytest.raises(ilsvrc_keras.IlsvrcKerasError, match="is a file"):
         ilsvrc_keras.fine_tune(rose, **{**kw, "out": tmp_path / "file"})
     with pytest.raises(ilsvrc_keras.IlsvrcKerasError, match="holds another run"):  # train into it: refused too
-        ilsvrc_keras.train("resnet18", rose, out, epochs=1, batch_size=4, image_size=64, progress=False)
+        ilsvrc_keras.train(rose, "resnet18", out, epochs=1, batch_size=4, image_size=64, progress=False)
 
 
 def test_a_full_disk_during_training_is_said_as_such_and_the_last_checkpoint_survives(tmp_path, monkeypatch):

@@ -12,6 +12,8 @@ import json
 from pathlib import Path
 from typing import Iterable, Optional
 
+from ..errors import IlsvrcKerasError
+
 # The human reference the literature quotes: one trained annotator's top-5 error on 1,500 ILSVRC-2012
 # test images (Russakovsky et al., "ImageNet Large Scale Visual Recognition Challenge", IJCV 2015).
 HUMAN_TOP5_ERROR = 5.1
@@ -63,7 +65,6 @@ def zoo_table(available: Iterable[str] = (), measured: Optional[dict] = None):
     presets."""
     import pandas as pd
 
-    from ..errors import IlsvrcKerasError
     from ..presets import get_preset, list_presets, zoo_preset
     from ..registry import get_spec, list_models
 

@@ -15,6 +15,8 @@ import logging
 import os
 import sys
 
+from ..errors import IlsvrcKerasError
+from ..training.schedules import OPTIMIZERS
 from . import options as o
 
 EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED = 2, 1, 143
@@ -50,12 +52,12 @@ def _localize_args(sp) -> None:
 
     g = sp.add_argument_group("localization")
     g.add_argument("--method", choices=METHODS, default=DEFAULT_METHOD, help="class activation method")
-    g.add_argument("--threshold", type=o.unit, default=DEFAULT_THRESHOLD,
+    g.add_argument("--threshold", type=o.ranged("threshold"), default=DEFAULT_THRESHOLD,
                    help="heat-map threshold for the box, relative to the map's maximum")
     g.add_argument("--region", choices=REGIONS, default=DEFAULT_REGION,
                    help="what the heat map covers: the classification crop, the whole image, or the whole image "
                         "squashed to the input size")
-    g.add_argument("--scale", type=o.positive_float, default=DEFAULT_SCALE,
+    g.add_argument("--scale", type=o.ranged("scale"), default=DEFAULT_SCALE,
                    help="run the heat map at this multiple of the input size (finer maps; default 2 where the "
                         "network takes any size, else 1)")
     g.add_argument("--component", choices=["all", "largest"], default=DEFAULT_COMPONENT,
@@ -94,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     _prepare_command(add("prepare", c.cmd_prepare,
                          "write a class-per-folder or ILSVRC dataset as TFRecord shards (in parallel)"))
     _fine_tune_command(add("fine-tune", c.cmd_fine_tune, "adapt a pretrained network to a new dataset (two phases)"))
+    _lr_find_command(add("lr-find", c.cmd_lr_find, "the learning-rate finder: train while the rate grows, draw "
+                                                   "the loss curve, suggest a rate"))
     _export_command(add("export", c.cmd_export, "write a SavedModel / TFLite / ONNX file that takes raw pixels"))
     _app_command(add("app", c.cmd_app, "start the web demo (Streamlit) on http://localhost:PORT"))
     return p
@@ -112,14 +116,14 @@ def _inference_commands(add, c) -> None:
     sp = add("classify", c.cmd_classify, "classify images with a pretrained network")
     sp.add_argument("images", nargs="+", metavar="IMAGE", help="image files")
     _model_args(sp)
-    sp.add_argument("--top", type=o.positive_int, default=5, help="how many classes to show per image")
+    sp.add_argument("--top", type=o.ranged("top"), default=5, help="how many classes to show per image")
 
     sp = add("evaluate", c.cmd_evaluate, "ILSVRC top-1/top-5 over a labeled image folder")
     sp.add_argument("data", help="flat folder of validation images (with --labels) or class-per-folder tree")
     _model_args(sp)
     sp.add_argument("--labels", help="LOC_val_solution.csv, a label-per-line file, or a Pascal-VOC XML folder")
-    sp.add_argument("--limit", type=o.positive_int, help="evaluate the first N images only")
-    sp.add_argument("--batch-size", type=o.positive_int, default=32, help="images per batch")
+    sp.add_argument("--limit", type=o.ranged("limit"), help="evaluate the first N images only")
+    sp.add_argument("--batch-size", type=o.ranged("batch_size"), default=32, help="images per batch")
     sp.add_argument("--localization", action="store_true",
                     help="also ILSVRC localization: top1_loc, top5_loc, gt_known_loc (needs boxes)")
     _localize_args(sp)
@@ -127,7 +131,7 @@ def _inference_commands(add, c) -> None:
     sp = add("localize", c.cmd_localize, "class activation map and box for the top classes of an image")
     sp.add_argument("image", metavar="IMAGE", help="an image file")
     _model_args(sp)
-    sp.add_argument("--top", type=o.positive_int, default=5, help="how many classes to localize")
+    sp.add_argument("--top", type=o.ranged("top"), default=5, help="how many classes to localize")
     _localize_args(sp)
     sp.add_argument("--out", help="write a PNG overlay (heat map of the top class, boxes with names)")
     sp.add_argument("--all-boxes", action="store_true", help="draw the box of every top class on the overlay")
@@ -155,12 +159,12 @@ def _train_command(sp) -> None:
     g.add_argument("--val", dest="val_data", metavar="DIR",
                    help="validation data: class folders, prepared shards or a TFDS split (default: a held-out part "
                         "of --data)")
-    g.add_argument("--val-fraction", type=o.unit, default=train_defaults["val_fraction"],
+    g.add_argument("--val-fraction", type=o.ranged("val_fraction"), default=train_defaults["val_fraction"],
                    help="fraction of each class held out for validation when --val is not given (0: no validation)")
-    g.add_argument("--epochs", type=o.positive_int, default=train_defaults["epochs"], help="epochs")
-    g.add_argument("--batch-size", type=o.positive_int, default=train_defaults["batch_size"],
+    g.add_argument("--epochs", type=o.ranged("epochs"), default=train_defaults["epochs"], help="epochs")
+    g.add_argument("--batch-size", type=o.ranged("batch_size"), default=train_defaults["batch_size"],
                    help="global batch size, across all replicas")
-    g.add_argument("--image-size", type=o.positive_int, help="input size in px (default: the paper's)")
+    g.add_argument("--image-size", type=o.ranged("image_size"), help="input size in px (default: the paper's)")
     g.add_argument("--seed", type=int, default=0, help="seed of the split, the initialization and augmentation")
     g.add_argument("--overwrite", action="store_true",
                    help="replace a run of other settings in --out (default: refuse it; the same settings resume)")
@@ -175,11 +179,11 @@ def _prepare_command(sp) -> None:
     sp.add_argument("out", help="output folder for the shards and dataset.json (then: train --data OUT)")
     sp.add_argument("--overwrite", action="store_true",
                     help="replace a previous `prepare` output at OUT (nothing else is ever replaced)")
-    sp.add_argument("--shard-size", type=o.positive_int, default=1024, help="examples per shard")
-    sp.add_argument("--val-fraction", type=o.unit, default=0.2, help="held out when SRC has no val/ (0: none)")
+    sp.add_argument("--shard-size", type=o.ranged("shard_size"), default=1024, help="examples per shard")
+    sp.add_argument("--val-fraction", type=o.ranged("val_fraction"), default=0.2, help="held out when SRC has no val/ (0: none)")
     sp.add_argument("--labels", help="ground truth of a flat val/ folder (LOC_val_solution.csv ...)")
-    sp.add_argument("--workers", type=o.positive_int, help="threads writing shards (default: 2 per core)")
-    sp.add_argument("--shorter-side", type=_shorter_side, metavar="PX",
+    sp.add_argument("--workers", type=o.ranged("workers"), help="threads writing shards (default: 2 per core)")
+    sp.add_argument("--shorter-side", type=o.ranged("shorter_side"), metavar="PX",
                     help="shrink images whose shorter side is larger to PX (JPEG quality 90): fewer pixels to "
                          "decode every epoch (256 for 224 px training); default: the files' own bytes")
     sp.add_argument("--seed", type=int, default=0, help="seed of the split and of the shards' order")
@@ -198,10 +202,10 @@ def _fine_tune_command(sp) -> None:
     sp.add_argument("--out", required=True, help="output folder (model, report, plots, checkpoints)")
     _model_args(sp)
     g = sp.add_argument_group("data and run")
-    g.add_argument("--epochs", type=o.nonneg_int, default=ft_defaults["epochs"],
+    g.add_argument("--epochs", type=o.ranged("epochs"), default=ft_defaults["epochs"],
                    help="epochs of the whole-network phase")
-    g.add_argument("--batch-size", type=o.positive_int, default=ft_defaults["batch_size"], help="global batch size")
-    g.add_argument("--image-size", type=o.positive_int, help="input size in px (default: the network's)")
+    g.add_argument("--batch-size", type=o.ranged("batch_size"), default=ft_defaults["batch_size"], help="global batch size")
+    g.add_argument("--image-size", type=o.ranged("image_size"), help="input size in px (default: the network's)")
     g.add_argument("--seed", type=int, default=ft_defaults["seed"], help="seed of the split and the training")
     g.add_argument("--overwrite", action="store_true",
                    help="replace a run of other settings in --out (default: refuse it; the same settings resume)")
@@ -211,6 +215,27 @@ def _fine_tune_command(sp) -> None:
     o.add_group(sp, "schedule of the whole-network phase", o.SCHEDULE, ft_defaults)
     o.add_group(sp, "augmentation", o.AUGMENT, ft_defaults)
 
+
+
+def _lr_find_command(sp) -> None:
+    from ..finetune import lr_find
+
+    d = o.defaults_of(lr_find)
+    sp.add_argument("data", help="class-per-folder dataset (as fine-tune takes it)")
+    _model_args(sp)
+    sp.add_argument("--out", help="draw the curve into this PNG")
+    sp.add_argument("--overwrite", action="store_true", help="replace a curve this command drew before at --out")
+    sp.add_argument("--phase", choices=("head", "all"), default=d["phase"],
+                    help="probe the new head on the frozen backbone (the rate for --head-lr), or every layer "
+                         "(for --lr)")
+    sp.add_argument("--steps", type=o.ranged("steps"), default=d["steps"], help="most steps of the probe")
+    sp.add_argument("--start-lr", type=o.ranged("start_lr"), default=d["start_lr"], help="the first rate")
+    sp.add_argument("--end-lr", type=o.ranged("end_lr"), default=d["end_lr"], help="the last rate")
+    sp.add_argument("--batch-size", type=o.ranged("batch_size"), default=d["batch_size"], help="batch size")
+    sp.add_argument("--image-size", type=o.ranged("image_size"), help="input size in px (default: the network's)")
+    sp.add_argument("--optimizer", choices=OPTIMIZERS, default=d["optimizer"], help="optimizer of the probe")
+    sp.add_argument("--labels", help="ground truth of a flat val/ folder")
+    sp.add_argument("--seed", type=int, default=d["seed"], help="seed of the split and the batches")
 
 
 def _export_command(sp) -> None:
@@ -225,7 +250,7 @@ def _export_command(sp) -> None:
 
 
 def _app_command(sp) -> None:
-    sp.add_argument("--port", type=o.positive_int, default=8501, help="port to serve on")
+    sp.add_argument("--port", type=o.ranged("port"), default=8501, help="port to serve on")
     sp.add_argument("--address", default="localhost", help="address to listen on (0.0.0.0 for every interface)")
     sp.add_argument("--models-dir", action="append", default=[],
                     help="a fine-tuned model folder, or a folder of them, to offer (repeatable)")
@@ -235,13 +260,6 @@ def _app_command(sp) -> None:
                     help="passed to the page after `--`")
 
 
-
-
-def _shorter_side(text):
-    value = o.positive_int(text)
-    if value < 8:
-        raise argparse.ArgumentTypeError(f"{text}: at least 8 px")
-    return value
 
 
 class _CurrentStderr(logging.StreamHandler):
@@ -316,7 +334,6 @@ def guarded(call, as_json: bool = False, resumable: bool = True) -> int:
     import signal
     import threading
 
-    from ..errors import IlsvrcKerasError
 
     def interrupted(signum):
         name, status = signal_exit(signum)

@@ -10,6 +10,8 @@ import json
 import os
 import sys
 
+from ..errors import ArgumentError, IlsvrcKerasError, ImageError
+
 
 @contextlib.contextmanager
 def _quiet_native_stderr():
@@ -114,7 +116,6 @@ def cmd_weights(args) -> int:
 
     if args.action == "download":
         if not args.names:
-            from ..errors import ArgumentError
 
             raise ArgumentError("weights download: name the presets to fetch (see ilsvrc-keras models)")
         rows = download_weights(args.names)
@@ -138,7 +139,6 @@ def cmd_classify(args) -> int:
     import_tensorflow()
     import signal
 
-    from ..errors import ImageError
     from ..inference import load
     from . import Stopped, signal_exit
 
@@ -252,7 +252,7 @@ def cmd_train(args) -> int:
     options.update(milestones=tuple(args.milestones or ()), progressive_ramp=tuple(args.progressive_ramp),
                    restore_best=args.restore_best, progress=not args.quiet,
                    augment=_augment(args, args.image_size or get_spec(args.model).input_size))
-    result = train(args.model, args.data, args.out, epochs=args.epochs, batch_size=args.batch_size,
+    result = train(args.data, args.model, args.out, epochs=args.epochs, batch_size=args.batch_size,
                    image_size=args.image_size, weights=args.weights, val_data=args.val_data,
                    val_fraction=args.val_fraction,
                    labels=args.labels, seed=args.seed, data_dir=args.data_dir, manual_dir=args.manual_dir,
@@ -318,12 +318,27 @@ def cmd_fine_tune(args) -> int:
     return 0
 
 
+def cmd_lr_find(args) -> int:
+    import_tensorflow()
+    from ..finetune import lr_find
+
+    found = lr_find(args.data, model=args.model, weights=args.weights or "imagenet", phase=args.phase,
+                    steps=args.steps, start_lr=args.start_lr, end_lr=args.end_lr, batch_size=args.batch_size,
+                    image_size=args.image_size, optimizer=args.optimizer, labels=args.labels, seed=args.seed,
+                    out=args.out, overwrite=args.overwrite if args.out else None, progress=not args.quiet)
+    text = (f"suggested learning rate {found.suggestion:.2g} (valley); steepest descent at {found.steepest:.2g}; "
+            f"lowest loss at {found.minimum * 10:.2g} ({len(found.lrs)} steps"
+            + (", stopped at divergence" if found.stopped_early else "") + ")"
+            + (f"; curve in {found.plot}" if found.plot else ""))
+    _emit(found.to_dict(), args.json, text)
+    return 0
+
+
 def cmd_app(args) -> int:
     """Start the web demo with its server settings, wherever the command runs."""
     import importlib.util
 
     from ..app import SCRIPT, SERVER_OPTIONS
-    from ..errors import IlsvrcKerasError
 
     if importlib.util.find_spec("streamlit") is None:
         raise IlsvrcKerasError("the web app needs Streamlit: pip install 'ilsvrc-keras[app]'")
@@ -352,7 +367,6 @@ def _check_port_free(address: str, port: int) -> None:
     import errno
     import socket
 
-    from ..errors import IlsvrcKerasError
 
     host = "" if address in ("0.0.0.0", "") else address
     try:

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import inspect
+
+from ..checks import RANGES
 
 # The choices are the library's own lists (light modules: no TensorFlow at --help time).
 from ..serving import EXPORT_FORMATS
@@ -36,13 +39,26 @@ def _number(kind, low=None, high=None, low_open=False, what=""):
     return parse
 
 
-positive_int = _number(int, 1, what="a whole number >= 1")
-nonneg_int = _number(int, 0, what="a whole number >= 0")
-positive_float = _number(float, 0, low_open=True, what="a number > 0")
-nonneg_float = _number(float, 0, what="a number >= 0")
-fraction = _number(float, 0, 1, low_open=True, what="a number in (0, 1]")
-unit = _number(float, 0, 1, what="a number in [0, 1]")
-momentum = _number(float, 0, 1, what="a number in [0, 1]")
+@functools.lru_cache(maxsize=None)
+def ranged(name: str):
+    """The argparse type of ``name``'s range in :data:`ilsvrc_keras.checks.RANGES` (the table the Python
+    functions check against): a value outside it is a usage error naming what it accepts."""
+    r = RANGES[name]
+    parse = _number(r.kind, r.low, r.high, r.low_open, what=r.words())
+    parse.range_name = name  # which row of the table it parses (the tests walk them)
+    return parse
+
+
+@functools.lru_cache(maxsize=None)
+def rate_or_find(name: str):
+    """A learning rate in ``name``'s range, or ``find``: read off the learning-rate finder's curve."""
+    number = ranged(name)
+
+    def parse(text):
+        return text if text == "find" else number(text)
+
+    parse.__name__, parse.range_name = "float", name
+    return parse
 
 
 def unfreeze_value(text):
@@ -52,9 +68,12 @@ def unfreeze_value(text):
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r}: give 'all' or a number of layers >= 0") from None
-    if value < 0:
+    if value < RANGES["unfreeze"].low:
         raise argparse.ArgumentTypeError(f"{text}: give 'all' or a number of layers >= 0")
     return value
+
+
+unfreeze_value.range_name = "unfreeze"  # beside "all", a number in the table's range
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,7 +97,7 @@ def opt(*flags, help, **kwargs) -> Opt:  # noqa: A002 (argparse's own word)
 # --- the groups ----------------------------------------------------------------------------------------
 
 MACHINE = [
-    opt("--replicas", type=positive_int, metavar="N",
+    opt("--replicas", type=ranged("replicas"), metavar="N",
         help="replicas to train on; on a CPU-only machine the CPU is split into N devices (default: every GPU, "
              "else one device)"),
     opt("--xla", dest="xla", action="store_true",
@@ -86,66 +105,67 @@ MACHINE = [
     opt("--no-xla", dest="xla", action="store_false", help="do not compile the step with XLA"),
     opt("--precision", choices=PRECISIONS,
         help="numeric precision (default: bf16 on GPUs that have it, fp16 on older GPUs, fp32 on CPUs)"),
-    opt("--cluster-timeout", type=positive_float, metavar="SECONDS",
+    opt("--cluster-timeout", type=ranged("cluster_timeout"), metavar="SECONDS",
         help="with TF_CONFIG naming a cluster: give up after this long waiting for the other workers, naming "
              "those that never answered (default: 600)"),
 ]
 
 SCHEDULE = [
-    opt("--lr", type=positive_float,
-        help="peak learning rate for the global batch (train without it: --base-lr scaled to --batch-size)"),
+    opt("--lr", type=rate_or_find("lr"),
+        help="peak learning rate for the global batch, or 'find' (the learning-rate finder's suggestion; train "
+             "without it: --base-lr scaled to --batch-size)"),
     opt("--optimizer", choices=OPTIMIZERS, help="optimizer"),
-    opt("--weight-decay", type=nonneg_float, help="decoupled weight decay of kernels (not BatchNorm or biases)"),
-    opt("--warmup-epochs", type=nonneg_float, help="epochs of linear warmup to the peak rate"),
-    opt("--label-smoothing", type=unit, help="label smoothing of the loss"),
-    opt("--patience", type=positive_int,
+    opt("--weight-decay", type=ranged("weight_decay"), help="decoupled weight decay of kernels (not BatchNorm or biases)"),
+    opt("--warmup-epochs", type=ranged("warmup_epochs"), help="epochs of linear warmup to the peak rate"),
+    opt("--label-smoothing", type=ranged("label_smoothing"), help="label smoothing of the loss"),
+    opt("--patience", type=ranged("patience"),
         help="stop after this many epochs without a better validation top-1 (default: never)"),
 ]
 
 TRAIN_SCHEDULE = [
-    opt("--base-lr", type=positive_float,
+    opt("--base-lr", type=ranged("base_lr"),
         help="learning rate at batch 256, scaled linearly to --batch-size when --lr is not given"),
     opt("--schedule", choices=SCHEDULES, help="learning-rate decay after the warmup"),
-    opt("--milestones", type=nonneg_float, nargs="*", metavar="EPOCH",
+    opt("--milestones", type=ranged("milestones"), nargs="*", metavar="EPOCH",
         help="epochs at which the step schedule divides the rate by 10"),
-    opt("--ema", type=momentum, metavar="MOMENTUM",
+    opt("--ema", type=ranged("ema"), metavar="MOMENTUM",
         help="keep an exponential moving average of the weights with this momentum (default: off)"),
-    opt("--checkpoint-every", type=positive_int, metavar="STEPS", help="steps between mid-epoch checkpoints"),
+    opt("--checkpoint-every", type=ranged("checkpoint_every"), metavar="STEPS", help="steps between mid-epoch checkpoints"),
     opt("--keep-best", action="store_true", dest="restore_best",
         help="end with the weights of the best validation epoch (model.keras and the figures)"),
-    opt("--progressive-from", type=positive_int, metavar="PX",
+    opt("--progressive-from", type=ranged("progressive_from"), metavar="PX",
         help="progressive resizing: the first epochs train at PX, growing to --image-size by the last ones "
              "(evaluation stays at --image-size; default: off)"),
-    opt("--progressive-ramp", type=unit, nargs=2, metavar=("START", "END"),
+    opt("--progressive-ramp", type=ranged("progressive_ramp"), nargs=2, metavar=("START", "END"),
         help="fractions of the run over which the size grows"),
 ]
 
 AUGMENT = [
-    opt("--crop-scale", type=fraction, metavar="AREA",
+    opt("--crop-scale", type=ranged("crop_scale"), metavar="AREA",
         help="smallest crop area (fraction of the image) of the random-resized crop"),
-    opt("--scale-jitter", type=positive_int, nargs=2, metavar=("MIN", "MAX"),
+    opt("--scale-jitter", type=ranged("scale_jitter"), nargs=2, metavar=("MIN", "MAX"),
         help="AlexNet/VGG-style crops instead: the shorter side resized to MIN-MAX px, then a random square of "
              "the input size (AlexNet at 224 px: 256 256; VGG: 256 512; default: off)"),
     opt("--randaugment", action="store_true", help="RandAugment (Keras' layer) on every training batch"),
-    opt("--mixup", type=nonneg_float, metavar="ALPHA", help="MixUp's Beta(alpha, alpha); 0 is off"),
-    opt("--cutmix", type=nonneg_float, metavar="ALPHA", help="CutMix's Beta(alpha, alpha); 0 is off"),
+    opt("--mixup", type=ranged("mixup"), metavar="ALPHA", help="MixUp's Beta(alpha, alpha); 0 is off"),
+    opt("--cutmix", type=ranged("cutmix"), metavar="ALPHA", help="CutMix's Beta(alpha, alpha); 0 is off"),
 ]
 
 FINE_TUNE = [
     opt("--val", dest="val_data", metavar="DIR", help="validation data (default: a held-out part of DATA)"),
     opt("--data-dir", help="TFDS: where its prepared records live"),
-    opt("--val-fraction", type=unit,
+    opt("--val-fraction", type=ranged("val_fraction"),
         help="fraction of each class held out for validation when --val is not given (0: no validation)"),
-    opt("--head-epochs", type=nonneg_int, help="epochs of the head phase (the backbone frozen)"),
-    opt("--head-lr", type=positive_float, help="learning rate of the head phase"),
+    opt("--head-epochs", type=ranged("head_epochs"), help="epochs of the head phase (the backbone frozen)"),
+    opt("--head-lr", type=rate_or_find("head_lr"), help="learning rate of the head phase, or 'find'"),
     opt("--head-optimizer", choices=OPTIMIZERS, help="optimizer of the head phase"),
     opt("--unfreeze", type=unfreeze_value, metavar="all|N", help="'all' or the number of top layers to unfreeze"),
     opt("--frozen-bn", dest="train_bn", action="store_false",
         help="keep BatchNorm in inference mode in the whole-network phase too"),
-    opt("--bn-momentum", type=momentum, help="momentum of BatchNorm's moving statistics while it trains"),
-    opt("--dropout", type=unit, help="dropout before the new head"),
+    opt("--bn-momentum", type=ranged("bn_momentum"), help="momentum of BatchNorm's moving statistics while it trains"),
+    opt("--dropout", type=ranged("dropout"), help="dropout before the new head"),
     opt("--class-weight", choices=("balanced",), help="weight the loss by inverse class frequency (default: off)"),
-    opt("--crop-fraction", type=fraction,
+    opt("--crop-fraction", type=ranged("crop_fraction"),
         help="evaluation crop: the shorter side resized to size / fraction (default: the network's own)"),
     opt("--export", nargs="*", choices=EXPORT_FORMATS, default=(),
         help="also write these serving formats into --out"),

@@ -21,7 +21,8 @@ import tempfile
 from pathlib import Path
 from typing import Optional
 
-from ..errors import DataError, IlsvrcKerasError
+from ..checks import check
+from ..errors import DataError, IlsvrcKerasError, ImageError
 from ..files import check_output, marked_as, path_sources, replace_with, writable_folder, written_by
 from .sources import META_FILE, Split, open_dataset
 
@@ -56,7 +57,6 @@ def shrink_image(contents: bytes, shorter_side: int, quality: int = JPEG_QUALITY
     """
     from PIL import Image
 
-    from ..errors import ImageError
     from ..images import load_image
 
     def target(size):  # (width, height) with the shorter side at shorter_side, aspect kept
@@ -163,9 +163,10 @@ def prepare(src, out, *, shard_size: int = SHARD_SIZE, val_fraction: float = 0.2
     dataset = open_dataset(src, val_fraction=val_fraction, seed=seed, labels=labels)
     if not all(isinstance(s, Split) and s.kind == "file" for s in (dataset.train, dataset.val)):
         raise DataError(f"{src}: prepare writes shards of image folders, not of {dataset.root}")
-    if shorter_side is not None and (isinstance(shorter_side, bool) or not isinstance(shorter_side, int)
-                                     or shorter_side < 8):
-        raise DataError(f"shorter_side must be a whole number of at least 8 px, not {shorter_side!r}")
+    check("shard_size", shard_size)
+    check("val_fraction", val_fraction)
+    check("workers", workers, optional=True)
+    check("shorter_side", shorter_side, optional=True)
     ours = marked_as(Path(out) / META_FILE, "prepare")
     if ours and not overwrite:
         held = json.loads((Path(out) / META_FILE).read_text()).get("source")

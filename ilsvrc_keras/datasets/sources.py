@@ -20,8 +20,8 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from ..checks import number
-from ..errors import DataError
+from ..checks import check
+from ..errors import DataError, ImageError
 from .ground_truth import labeled_images, list_images
 
 KINDS = ("file", "encoded", "decoded", "cropped")
@@ -165,7 +165,6 @@ def readable_images(files) -> tuple:
     limits (:func:`ilsvrc_keras.images.check_file`: a few KB each, about 30 us), and ``(path, reason)``
     of the others. Files that pass and still fail to decode (a truncated body) are skipped and
     counted by the pipelines."""
-    from ..errors import ImageError
     from ..images import check_file
 
     good, bad = [], []
@@ -220,7 +219,7 @@ def stratified_split(by_class: dict, val_fraction: float, seed: int = 0) -> tupl
 
 
 def _check_fraction(val_fraction: float) -> None:
-    number("val_fraction", val_fraction, 0, 1)  # the CLI's --val-fraction rule: [0, 1], 0 trains on everything
+    check("val_fraction", val_fraction)  # 0 trains on everything
 
 
 def _file_split(files_by_class: dict, index: dict) -> Split:

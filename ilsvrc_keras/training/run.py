@@ -14,15 +14,14 @@ import logging
 from pathlib import Path
 from typing import Optional, Sequence
 
+from ..checks import check, choice
+from ..errors import ArgumentError
 from ..files import path_sources, run_folder, write_atomic
 from .strategy import PRECISIONS, check_machine, chief_task
 from .trainer import RunConfig, RunResult, Trainer
 
-# Five stride-2 stages take 32 px to 1x1; below that the networks have nothing left to pool.
-MIN_IMAGE_SIZE = 32
 
-
-def train(model: str, data, out, *, epochs: int = 10, batch_size: int = 128, image_size: Optional[int] = None,
+def train(data, model: str, out, *, epochs: int = 10, batch_size: int = 128, image_size: Optional[int] = None,
           weights=None, val_data=None, val_fraction: float = 0.2, labels=None, seed: int = 0, data_dir=None, manual_dir=None,
           callbacks: Sequence = (), overwrite: bool = False, **options) -> RunResult:
     """Train a zoo network on a class-per-folder dataset, the raw ILSVRC layout, TFRecord shards,
@@ -38,22 +37,31 @@ def train(model: str, data, out, *, epochs: int = 10, batch_size: int = 128, ima
     :class:`RunResult` (``result.to_dict()`` is also written to ``summary.json``).
 
     >>> import ilsvrc_keras
-    >>> result = ilsvrc_keras.train("resnet18", "flowers/", "runs/r18", epochs=30, image_size=96,
+    >>> result = ilsvrc_keras.train("flowers/", "resnet18", "runs/r18", epochs=30, image_size=96,
     ...                             batch_size=64, lr=0.2, warmup_epochs=2)  # doctest: +SKIP
     >>> result.val_accuracy  # doctest: +SKIP
     0.8
     """
-    from ..checks import choice, whole
     from ..datasets import open_dataset
-    from ..registry import get_spec
+    from ..registry import check_image_size, get_spec, list_models
     from ..transforms import EvalTransform
     from ..zoo import create_model
 
+    if isinstance(data, str) and data in list_models() and not (isinstance(model, str) and model in list_models()):
+        raise ArgumentError(f"train takes the data first, as fine_tune and evaluate do: train(data, model, out); "
+                            f"got train({data!r}, {model!r}, ...)")
     spec = get_spec(model)
-    whole("epochs", epochs, low=1)
-    whole("image_size", image_size, low=MIN_IMAGE_SIZE, optional=True)
+    check("epochs", epochs)
+    if epochs == 0:
+        raise ArgumentError("epochs is 0: nothing would be trained")
+    check_image_size(spec, image_size)
     machine = {k: options.pop(k) for k in ("replicas", "xla", "precision", "cluster_timeout") if k in options}
-    whole("replicas", machine.get("replicas"), low=1, optional=True)
+    find = options.get("lr") == "find"  # read off the learning-rate finder's curve once the network is built
+    if find:
+        options["lr"] = None
+        if (machine.get("replicas") or 1) > 1:
+            raise ArgumentError("lr='find' probes on one device: give the rate, or leave out replicas")
+    check("replicas", machine.get("replicas"), optional=True)
     choice("precision", machine.get("precision"), PRECISIONS, optional=True)
     # The network is built to end in logits below (classifier_activation=None): declared, not measured.
     config = RunConfig(out=str(out), epochs=epochs, batch_size=batch_size, seed=seed, from_logits=True, **options)
@@ -73,11 +81,27 @@ def train(model: str, data, out, *, epochs: int = 10, batch_size: int = 128, ima
         # Logits: the loss folds the softmax in; the model folder records it (load() applies it).
         net = trainer.build(lambda: create_model(model, weights=weights, num_classes=len(dataset.class_names),
                                                  input_shape=shape, classifier_activation=None, **extra))
+        found = _find_lr(net, dataset, transform, config) if find else None
         result = trainer.fit(net, dataset, transform, config, callbacks)
+        result.lr_find = found
         result.unreadable, result.unlabeled = list(dataset.unreadable), list(dataset.unlabeled)
         card = {**spec.card(), "trained_on": str(data), "image_size": size}
         finish_run(result, dataset.class_names, transform, card, trainer)
     return result
+
+
+def _find_lr(net, dataset, transform, config: RunConfig) -> dict:
+    """``config.lr`` set to the learning-rate finder's suggestion for this network on this data (its weights
+    restored after the probe); what the finder read, for ``summary.json``."""
+    from .lr_find import find_rate
+
+    found = find_rate(net, dataset.train, transform, len(dataset.class_names), batch_size=config.batch_size,
+                      seed=config.seed, augment=config.augment, progress=config.progress, optimizer=config.optimizer,
+                      label_smoothing=config.label_smoothing, from_logits=True)
+    config.lr = found.suggestion
+    logging.getLogger("ilsvrc_keras").info("lr: %.3g, read off the learning-rate finder's curve (valley)", config.lr)
+    return {"suggestion": found.suggestion, "steepest": found.steepest, "minimum": found.minimum,
+            "steps": len(found.lrs)}
 
 
 def finish_run(result: RunResult, class_names, transform, card: dict, trainer: Trainer) -> None:

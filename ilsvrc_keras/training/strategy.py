@@ -18,6 +18,7 @@ from typing import Optional
 
 import numpy as np
 
+from ..checks import check
 from ..errors import IlsvrcKerasError
 
 PRECISIONS = ("bf16", "fp16", "fp32")
@@ -32,9 +33,8 @@ def check_machine(replicas: Optional[int] = None) -> None:
     cluster and this task in it, and ``replicas`` fits the devices (on a CPU, at most one per core)."""
     import tensorflow as tf
 
-    from ..checks import whole
 
-    whole("replicas", replicas, low=1, optional=True)
+    check("replicas", replicas, optional=True)
     config = _tf_config()
     cluster = config.get("cluster", {})
     if cluster:

@@ -20,7 +20,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from ..errors import IlsvrcKerasError
+from ..checks import check, choice
+from ..errors import ArgumentError, IlsvrcKerasError
 from .strategy import (
     DEFAULT_CLUSTER_TIMEOUT,
     PRECISIONS,
@@ -78,28 +79,18 @@ class RunConfig:
     def validate(self) -> None:
         """Every field in its range or among its choices: one :class:`~ilsvrc_keras.ArgumentError`
         naming the first that is not, before any model is built."""
-        from ..checks import choice, number, whole
         from .schedules import OPTIMIZERS, SCHEDULES
 
-        whole("epochs", self.epochs)
-        for name in ("batch_size", "checkpoint_every", "keep_checkpoints"):
-            whole(name, getattr(self, name), low=1)
-        for name in ("patience", "progressive_from", "stop_after_steps"):
-            whole(name, getattr(self, name), low=1, optional=True)
-        whole("epoch_offset", self.epoch_offset)
-        number("lr", self.lr, 0, low_open=True, optional=True)
-        number("base_lr", self.base_lr, 0, low_open=True)
-        for name in ("momentum", "label_smoothing", "gamma"):
-            number(name, getattr(self, name), 0, 1)
-        number("ema", self.ema, 0, 1, optional=True)
-        for name in ("weight_decay", "warmup_epochs", "aux_weight"):
-            number(name, getattr(self, name), 0)
+        for name in ("epochs", "batch_size", "checkpoint_every", "keep_checkpoints", "epoch_offset", "base_lr",
+                     "momentum", "label_smoothing", "gamma", "weight_decay", "warmup_epochs", "aux_weight"):
+            check(name, getattr(self, name))
+        for name in ("patience", "progressive_from", "stop_after_steps", "lr", "ema"):
+            check(name, getattr(self, name), optional=True)
         choice("optimizer", self.optimizer, OPTIMIZERS)
         choice("schedule", self.schedule, SCHEDULES)
         for m in self.milestones:
-            number("milestones", m, 0)
+            check("milestones", m)
         if len(tuple(self.progressive_ramp)) != 2 or not 0 <= self.progressive_ramp[0] <= self.progressive_ramp[1] <= 1:
-            from ..errors import ArgumentError
 
             raise ArgumentError(f"progressive_ramp must be (start, end) with 0 <= start <= end <= 1, "
                                 f"not {self.progressive_ramp!r}")
@@ -142,6 +133,7 @@ class RunResult:
     # ground truth does not name; set by train() from the dataset.
     unreadable: list = dataclasses.field(default_factory=list)
     unlabeled: list = dataclasses.field(default_factory=list)
+    lr_find: Optional[dict] = None  # with lr="find": what the learning-rate finder read (train sets it)
 
     def to_dict(self) -> dict:
         """Every field but the model: what ``summary.json`` and ``--json`` hold."""
@@ -214,12 +206,11 @@ class Trainer:
                  xla: Optional[bool] = None, seed: int = 0, cluster_timeout: float = DEFAULT_CLUSTER_TIMEOUT):
         import tensorflow as tf
 
-        from ..checks import choice, number, whole
         from ..datasets import DecodedCache
 
-        whole("replicas", replicas, low=1, optional=True)
+        check("replicas", replicas, optional=True)
         choice("precision", precision, PRECISIONS, optional=True)
-        number("cluster_timeout", cluster_timeout, low=1)
+        check("cluster_timeout", cluster_timeout)
         check_machine(replicas)
         self.strategy = choose_strategy(replicas, cluster_timeout)
         self.precision = precision or default_precision()

@@ -144,7 +144,7 @@ def load_weights(model, path, converter: Optional[str] = None, new_head: bool = 
     not its exact layer order; ``converter`` names a hook for files whose layout differs from ours
     (keras' old ResNeXt). PyTorch ``.pth`` and ``.safetensors`` state dicts are read without running
     code and converted by name and shape (:mod:`ilsvrc_keras.weights.convert`).
-    ``new_head``: the classifier layers (:data:`HEAD_LAYERS`) keep their fresh initialization where
+    ``new_head``: the classifier layers (:data:`CLASSIFIER_LAYERS`) keep their fresh initialization where
     the file's do not fit (another number of classes); every other layer must fit.
     """
     from .torch_files import file_format
@@ -173,7 +173,7 @@ def load_weights(model, path, converter: Optional[str] = None, new_head: bool = 
     with _damaged(path):
         saved = _read_legacy_file(path)
     _assign_by_name(model, saved, CONVERTERS.get(converter), source=path.name,
-                    keep=HEAD_LAYERS if new_head else frozenset())
+                    keep=CLASSIFIER_LAYERS if new_head else frozenset())
 
 
 def _load_torch_state(model, path: Path, fmt: str, arch: str, new_head: bool) -> None:
@@ -181,13 +181,13 @@ def _load_torch_state(model, path: Path, fmt: str, arch: str, new_head: bool) ->
     from .torch_files import read_pth, read_safetensors
 
     state = read_pth(path) if fmt == "pth" else read_safetensors(path)
-    keep = HEAD_LAYERS if new_head else frozenset()
+    keep = CLASSIFIER_LAYERS if new_head else frozenset()
     saved = convert(model, state, arch, path.name, keep)
     _assign_by_name(model, saved, None, source=path.name, keep=keep)
 
 
 # The classifier layers of the zoo's builders (keras.applications' names; MobileNet's is a 1x1 conv).
-HEAD_LAYERS = frozenset({"predictions", "conv_preds", "aux1_predictions", "aux2_predictions"})
+CLASSIFIER_LAYERS = frozenset({"predictions", "conv_preds", "aux1_predictions", "aux2_predictions"})
 
 
 @contextlib.contextmanager
@@ -234,7 +234,7 @@ def _load_keras_file(model, path, new_head):
         return
     before = {layer.name: [w.numpy() for w in layer.weights] for layer in all_layers(model) if layer.weights}
     model.load_weights(str(path), skip_mismatch=True)
-    unchanged = [name for name, arrays in before.items() if name not in HEAD_LAYERS and all(
+    unchanged = [name for name, arrays in before.items() if name not in CLASSIFIER_LAYERS and all(
         np.array_equal(a, w.numpy()) for a, w in zip(arrays, _layer(model, name).weights))]
     if unchanged:
         raise WeightsError(f"{path.name} does not fit model {model.name}: layers {unchanged[:5]} "

@@ -26,6 +26,6 @@ class Preempt(keras.callbacks.Callback):
             os.kill(os.getpid(), signal.SIGTERM)
 
 
-result = ilsvrc_keras.train("resnet18", args.data, args.out, epochs=1, batch_size=8, image_size=48, lr=0.02,
+result = ilsvrc_keras.train(args.data, "resnet18", args.out, epochs=1, batch_size=8, image_size=48, lr=0.02,
                             checkpoint_every=1000, progress=False, callbacks=[Preempt()])
 print(json.dumps(result.to_dict()))
