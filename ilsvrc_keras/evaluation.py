@@ -14,6 +14,7 @@ import numpy as np
 from .checks import check
 from .errors import DataError, ImageError
 from .inference import Classifier, load
+from .interpretation import LossTracker, most_confused
 from .metrics import confusion_matrix, per_class_report, topk_correct
 
 
@@ -33,20 +34,25 @@ class Evaluator:
     (0.5, 2)
     """
 
-    def __init__(self, num_classes: int, top: int = 5):
+    def __init__(self, num_classes: int, top: int = 5, track_losses: bool = False):
         self.num_classes = num_classes
         self.top = min(top, num_classes)
         self.matrix = np.zeros((num_classes, num_classes), np.int64)
         self.loss_sum = 0.0
         self.topk_hits = 0
         self.positions = []
+        # Each example's loss and classes, for the top losses (interpretation.LossTracker); off by default.
+        self.losses = LossTracker() if track_losses else None
 
     def update(self, probs, labels, weights=None, positions=None) -> None:
         probs, labels = np.asarray(probs, np.float32), np.asarray(labels, np.int64).reshape(-1)
         keep = np.ones(len(labels), bool) if weights is None else np.asarray(weights).reshape(-1) > 0
         probs, labels = probs[keep], labels[keep]
         if positions is not None:
-            self.positions.extend(int(i) for i in np.asarray(positions).reshape(-1)[keep])
+            kept = np.asarray(positions).reshape(-1)[keep]
+            self.positions.extend(int(i) for i in kept)
+            if self.losses is not None:
+                self.losses.update(probs, labels, kept)
         if not len(labels):
             return
         confusion_matrix(labels, probs.argmax(1), len(self.matrix), into=self.matrix)
@@ -114,7 +120,8 @@ def skipped_items(split, evaluator: Evaluator, served=None) -> list:
 
 def evaluate(data: Union[str, os.PathLike], model: Union[str, Classifier, None] = None,
              weights=None, labels=None, limit: Optional[int] = None, batch_size: int = 32,
-             progress: bool = True, localization: bool = False, **localize_options) -> dict:
+             progress: bool = True, localization: bool = False, tta: bool = False, top_losses=None,
+             overwrite: Optional[bool] = None, **localize_options) -> dict:
     """Top-1 / top-5 accuracy (and ILSVRC error) of ``model`` on a labeled image folder.
 
     With ``localization=True`` (ground truth with boxes needed: ``LOC_val_solution.csv`` or the
@@ -122,6 +129,11 @@ def evaluate(data: Union[str, os.PathLike], model: Union[str, Classifier, None] 
     class right and its box at IoU >= 0.5 with a true box), ``top5_loc`` (any of the top 5) and
     ``gt_known_loc`` (the box of the true class), using :mod:`ilsvrc_keras.localization`;
     ``localize_options`` (``method``, ``threshold``, ``region``, ``scale``, ``component``) go to it.
+    ``tta``: test-time augmentation, each image's probabilities averaged over six views (center, four
+    corners, mirrored center; :class:`~ilsvrc_keras.Classifier`), the classification only.
+    The result names the most confused class pairs (``most_confused``); ``top_losses``: a PNG path where the
+    images it got most confidently wrong are drawn with the Grad-CAM of the class it chose, and listed
+    (:mod:`ilsvrc_keras.interpretation`); an existing picture there is replaced only with ``overwrite``.
 
     ``model``: a zoo name, ``arch.tag``, a model folder or a :class:`Classifier`; None: the default
     network (:func:`ilsvrc_keras.load`).
@@ -144,6 +156,10 @@ def evaluate(data: Union[str, os.PathLike], model: Union[str, Classifier, None] 
     check("batch_size", batch_size)
     if localization:
         check_options(**localize_options)
+    if top_losses is not None:
+        from .files import image_output
+
+        image_output(top_losses, overwrite=bool(overwrite))  # a bad place to draw fails now, not after the pass
     if not isinstance(data, (str, os.PathLike)) or not os.path.isdir(data):
         raise DataError(f"{data}: no such folder")
     ds = open_dataset(data, labels=labels, val_fraction=1.0)  # cheap checks before the model loads
@@ -159,23 +175,26 @@ def evaluate(data: Union[str, os.PathLike], model: Union[str, Classifier, None] 
         raise DataError(f"{data}: labels not among {clf.name}'s classes: {unknown[:5]}")
     split = remap_labels(split, [index[c] for c in ds.class_names])
     result = (_evaluate_localization(clf, split, progress, **localize_options) if localization
-              else _evaluate_classification(clf, split, batch_size, progress, data))
+              else _evaluate_classification(clf, split, batch_size, progress, data, tta, top_losses, overwrite))
     # Files left out at the door (not images) beside those the evaluation could not decode.
     result["skipped"] = sorted([p for p, _ in ds.unreadable] + result["skipped"])
     result["unlabeled"] = len(ds.unlabeled)
     return result
 
 
-def _evaluate_classification(clf, split, batch_size, progress, data) -> dict:
+def _evaluate_classification(clf, split, batch_size, progress, data, tta: bool = False, top_losses=None,
+                             overwrite=None) -> dict:
     from tqdm import tqdm
 
     from .datasets import make_dataset
 
     start = time.perf_counter()
     bar = tqdm(total=len(split), unit="img", desc=f"evaluate {clf.name}", file=sys.stderr, disable=not progress)
-    batches = make_dataset(split, clf.transform, batch_size, clf.num_classes, training=False)
-    ev = run_evaluation(batches, lambda b: (clf.predict_batch(b[0]), np.argmax(b[1], -1), b[2], b[3]),
-                        Evaluator(clf.num_classes), bar.update)
+    # With TTA the pipeline hands over the squares the views are cut from (one batched pass per batch).
+    batches = make_dataset(split, clf.tta_transform if tta else clf.transform, batch_size, clf.num_classes,
+                           training=False)
+    ev = run_evaluation(batches, lambda b: (clf.predict_batch(b[0], tta=tta), np.argmax(b[1], -1), b[2], b[3]),
+                        Evaluator(clf.num_classes, track_losses=top_losses is not None), bar.update)
     bar.close()
     seconds = time.perf_counter() - start
     r = ev.result()
@@ -183,6 +202,7 @@ def _evaluate_classification(clf, split, batch_size, progress, data) -> dict:
         raise DataError(f"{data}: none of its {len(split)} images could be decoded; nothing was scored")
     return {
         "model": clf.name,
+        "tta": bool(tta),
         "n": r["n"],
         "top1": r["top1"],
         "top5": r["top5"],
@@ -191,7 +211,20 @@ def _evaluate_classification(clf, split, batch_size, progress, data) -> dict:
         "skipped": skipped_items(split, ev),
         "seconds": round(seconds, 3),
         "images_per_sec": round(r["n"] / seconds, 1) if seconds > 0 else None,
+        "most_confused": most_confused(ev.matrix, [name for _, name in clf.class_labels]),
+        **(_top_losses(clf, split, ev, top_losses, overwrite) if top_losses is not None else {}),
     }
+
+
+def _top_losses(clf, split, ev, path, overwrite) -> dict:
+    from .images import load_image
+    from .interpretation import named, top_losses_png
+
+    items = named(ev.losses.top(), [name for _, name in clf.class_labels], split.paths)
+    images = [load_image(i["image"]) if split.kind == "file" else np.asarray(split.items[i["position"]], np.uint8)
+              for i in items]
+    drawn = top_losses_png(items, images, clf, path, overwrite=bool(overwrite)) if items else None
+    return {"top_losses": items, "top_losses_png": str(drawn) if drawn else None}
 
 
 def _evaluate_localization(clf, split, progress, **options) -> dict:

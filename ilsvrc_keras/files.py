@@ -124,7 +124,7 @@ RUN_FILE = "run.json"
 # What a run folder holds besides run.json: removed by overwrite=True, never anything else.
 RUN_OUTPUTS = ("checkpoints", "tensorboard", "history.csv", "summary.json", "report.json", "curves.png",
                "confusion_matrix.png", "model.keras", "labels.json", "preprocessing.json", "savedmodel",
-               "model.tflite", "model.labels.json", "model.onnx", "workers", "run.json")
+               "model.tflite", "model.labels.json", "model.onnx", "workers", "top_losses.png", "run.json")
 
 
 @contextlib.contextmanager

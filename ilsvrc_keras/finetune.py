@@ -35,6 +35,7 @@ import numpy as np
 from .checks import check, choice
 from .errors import ArgumentError, DataError, IlsvrcKerasError
 from .files import path_sources, run_folder
+from .interpretation import most_confused, named
 from .serving import EXPORT_FORMATS, EXPORT_NAMES
 from .training.strategy import DEFAULT_CLUSTER_TIMEOUT, check_machine, chief_task
 
@@ -291,9 +292,8 @@ def fine_tune(data, model: Optional[str] = None, weights="imagenet", out=None, *
     (:func:`ilsvrc_keras.presets.default_model`); the choice is logged and in ``report.json``.
 
     >>> import ilsvrc_keras
-    >>> result = ilsvrc_keras.fine_tune("../shared/assets/flowers", model="mobilenet_0.25_128",
-    ...     weights="../shared/assets/weights/mobilenet_2_5_128_tf.h5",
-    ...     out="runs/flowers")  # doctest: +SKIP
+    >>> result = ilsvrc_keras.fine_tune("flowers/", model="mobilenet_0.25_128", out="runs/flowers",
+    ...                                 head_lr="find")  # doctest: +SKIP
     >>> result.val_accuracy  # doctest: +SKIP
     0.765
     """
@@ -338,7 +338,7 @@ def fine_tune(data, model: Optional[str] = None, weights="imagenet", out=None, *
             return FineTuneResult(net, names, history, {}, {"out": str(out)}, time.perf_counter() - started, True,
                                   {k: r.to_dict() for k, r in phases.items()})
         kept = _keep_better_phase(net, phases)
-        ev = trainer.evaluate(top=min(5, max(1, len(names) - 1)))
+        ev = trainer.evaluate(top=min(5, max(1, len(names) - 1)), track_losses=True)
         return _finish(out, net, names, history, ev, dataset, trainer, spec, model, transform, kept, args, export,
                        phases, started, size)
 
@@ -354,11 +354,17 @@ def _finish(out, net, names, history, ev, dataset, trainer, spec, model, transfo
     report = ev.report(names)
     if "warning" in report:
         logging.getLogger("ilsvrc_keras").warning("warning: %s", report["warning"])
-    metrics = {**report, "skipped": skipped_items(dataset.val, ev, trainer.val_split),
-               "unreadable": [path for path, _ in dataset.unreadable]}
+    served = trainer.val_split
+    losses = named(ev.losses.top(), names, served.paths)
+    metrics = {**report, "skipped": skipped_items(dataset.val, ev, served),
+               "unreadable": [path for path, _ in dataset.unreadable],
+               "most_confused": most_confused(ev.matrix, names), "top_losses": losses}
     card = {**spec.card(), "fine_tuned_from": model, "classes": names}
     paths = {"out": str(out), **save_folder(out, net, names, transform, card, outputs="logits")}
     paths.update(write_report(out, history, metrics, names))
+    gallery = _top_losses_gallery(out, net, names, transform, losses, served, model)
+    if gallery:
+        paths["top_losses"] = gallery
     for fmt in export or ():
         # the run folder is this run's: a previous export inside it is replaced
         paths[fmt] = export_to(out, out / EXPORT_NAMES[fmt], format=fmt, overwrite=True)["path"]
@@ -370,6 +376,25 @@ def _finish(out, net, names, history, ev, dataset, trainer, spec, model, transfo
                                       "phases": result.phases, **({"lr_find": args["lr_find"]} if "lr_find" in
                                                                   args else {})})
     return result
+
+
+def _top_losses_gallery(out: Path, net, names, transform, losses: list, served, model: str) -> Optional[str]:
+    """``top_losses.png``: the validation images the network got most confidently wrong, with the Grad-CAM
+    of the class it chose (none when it got none wrong). A picture never costs a finished run."""
+    from .images import load_image
+    from .inference import Classifier
+    from .interpretation import top_losses_png
+
+    if not losses:
+        return None
+    try:
+        images = [load_image(item["image"]) if Path(item["image"]).is_file() else
+                  np.asarray(served.items[item["position"]], np.uint8) for item in losses]
+        clf = Classifier(net, transform, [(n, n) for n in names], model, outputs="logits")
+        return str(top_losses_png(losses, images, clf, out / "top_losses.png", overwrite=True))
+    except Exception as exc:
+        logging.getLogger("ilsvrc_keras").warning("could not draw the top losses (%s)", exc)
+        return None
 
 
 # What report.json records of a call (with the image size, crop and augmentation it resolved to).

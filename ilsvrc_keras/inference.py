@@ -34,6 +34,7 @@ from .registry import get_spec
 from .transforms import EvalTransform
 
 MODELS_DIR_ENV = "ILSVRC_KERAS_MODELS_DIR"
+TTA_VIEWS = 6  # test-time augmentation: center, four corners, mirrored center
 
 
 class Classifier:
@@ -43,6 +44,11 @@ class Classifier:
     ``class_labels`` (``(label, readable name)`` per output), ``name``, ``card`` (metadata) and
     ``outputs`` (``"probabilities"``, or ``"logits"`` for a network without its softmax: the
     classifier applies it, so :meth:`predict` always returns probabilities).
+
+    Test-time augmentation (``tta=True`` in :meth:`predict` and :meth:`classify`): the probabilities of
+    :data:`TTA_VIEWS` views averaged, all of them in one batched pass: the center crop, the four corner
+    crops and the mirrored center crop, cut from the center square of the image resized as for the
+    center crop (:attr:`tta_transform` makes that square).
     """
 
     def __init__(self, model, transform: EvalTransform, class_labels: Sequence[tuple[str, str]],
@@ -60,6 +66,23 @@ class Classifier:
             input_signature=[tf.TensorSpec([None, size, size, 3], tf.float32)],
         )
         self._prepare = tf.function(transform, input_signature=[tf.TensorSpec([None, None, 3], tf.uint8)])
+        # The square the views are cut from: the center crop's resize, cropped to its shorter side.
+        self.tta_transform = EvalTransform(round(size / transform.crop_fraction), 1.0, transform.normalization,
+                                           transform.interpolation)
+        square = self.tta_transform.size
+        self._views_forward = tf.function(self._average_views,
+                                          input_signature=[tf.TensorSpec([None, square, square, 3], tf.float32)])
+        self._prepare_square = tf.function(self.tta_transform,
+                                           input_signature=[tf.TensorSpec([None, None, 3], tf.uint8)])
+
+    def _average_views(self, squares):
+        c, s = self.transform.size, self.tta_transform.size
+        o = (s - c) // 2
+        center = squares[:, o:o + c, o:o + c]
+        views = [center, squares[:, :c, :c], squares[:, :c, s - c:], squares[:, s - c:, :c], squares[:, s - c:, s - c:],
+                 tf.reverse(center, axis=[2])]
+        probs = self.probabilities(self.model(tf.concat(views, 0), training=False))
+        return tf.reduce_mean(tf.reshape(probs, [len(views), -1, probs.shape[-1]]), axis=0)
 
     def probabilities(self, y):
         """The network's first output as probabilities (a softmax over logits)."""
@@ -84,19 +107,25 @@ class Classifier:
             (0, self.transform.size, self.transform.size, 3), np.float32)
         return batch, [a.shape[:2] for a in arrays]
 
-    def predict_batch(self, batch) -> np.ndarray:
-        """Class probabilities for an already preprocessed batch ``(N, size, size, 3)``."""
-        return self._forward(tf.convert_to_tensor(batch, tf.float32)).numpy()
+    def predict_batch(self, batch, tta: bool = False) -> np.ndarray:
+        """Class probabilities for an already preprocessed batch: ``(N, size, size, 3)`` center crops, or
+        with ``tta`` the squares of :attr:`tta_transform` (the views are cut from them)."""
+        forward = self._views_forward if tta else self._forward
+        return forward(tf.convert_to_tensor(batch, tf.float32)).numpy()
 
-    def predict(self, images: Iterable[ImageInput]) -> np.ndarray:
+    def predict(self, images: Iterable[ImageInput], tta: bool = False) -> np.ndarray:
+        if tta:
+            arrays = [load_image(im) for im in images]
+            if not arrays:
+                return np.zeros((0, self.num_classes), np.float32)
+            return self.predict_batch(np.stack([self._prepare_square(a).numpy() for a in arrays]), tta=True)
         batch, _ = self.preprocess(images)
         return self.predict_batch(batch) if len(batch) else np.zeros((0, self.num_classes), np.float32)
 
-    def classify(self, images: Union[ImageInput, Sequence[ImageInput]], top: int = 5):
-
+    def classify(self, images: Union[ImageInput, Sequence[ImageInput]], top: int = 5, tta: bool = False):
         check("top", top)
         single = not isinstance(images, (list, tuple))
-        results = decode(self.predict([images] if single else images), self.class_labels, top)
+        results = decode(self.predict([images] if single else images, tta=tta), self.class_labels, top)
         return results[0] if single else results
 
     def __repr__(self):
@@ -128,8 +157,9 @@ def load(model: Union[str, os.PathLike, Classifier, None] = None,
     cached; a model folder rewritten since is loaded again.
 
     >>> import ilsvrc_keras
-    >>> clf = ilsvrc_keras.load("mobilenet_0.25_128",
-    ...                         weights="../shared/assets/weights/mobilenet_2_5_128_tf.h5")
+    >>> clf = ilsvrc_keras.load("mobilenet_0.25_128")  # its weights are inside the package
+    >>> clf
+    Classifier('mobilenet_0.25_128', 1000 classes, 128 px)
     >>> clf.classify("photo.jpg", top=1)  # doctest: +SKIP
     [Prediction(label='n02123045', name='tabby', probability=0.61)]
     """
@@ -164,8 +194,10 @@ def choose_default_model(weights=None) -> str:
     return name
 
 
-def classify(images, model: Union[str, os.PathLike, Classifier, None] = None, weights=None, top: int = 5):
-    """Top-``top`` classes of one image or a list of images.
+def classify(images, model: Union[str, os.PathLike, Classifier, None] = None, weights=None, top: int = 5,
+             tta: bool = False):
+    """Top-``top`` classes of one image or a list of images (``tta``: averaged over six views, see
+    :class:`Classifier`).
 
     ``images``: a path, bytes, a file object, a PIL image or an ``(H, W, 3)`` array, or a list of
     them. ``model``: a zoo name, ``arch.tag``, a model folder or a :class:`Classifier` (default: the
@@ -178,7 +210,7 @@ def classify(images, model: Union[str, os.PathLike, Classifier, None] = None, we
     ...                       weights="mobilenet_2_5_128_tf.h5", top=1)  # doctest: +SKIP
     [Prediction(label='n02123045', name='tabby', probability=0.61)]
     """
-    return load(model, weights).classify(images, top=top)
+    return load(model, weights).classify(images, top=top, tta=tta)
 
 
 @dataclasses.dataclass(frozen=True)

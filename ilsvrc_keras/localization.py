@@ -23,7 +23,7 @@ Heat map to box (:func:`heatmap_to_box`): keep the pixels at or above ``threshol
 map's maximum and box them all (``component="all"``) or only the largest connected region
 (``"largest"``). Boxes and heat maps are returned in the original image's pixels.
 
-The defaults were chosen on the 100 ILSVRC2012 validation images in ``../shared`` with
+The defaults were chosen on the 100 ILSVRC2012 validation images of the development assets with
 MobileNet-0.25 (docs/benchmarks.md has the sweep): Grad-CAM, crop, scale 2, threshold 0.3, all
 pixels. Moving the threshold by 0.05 moved GT-known localization by 1-3 points there; 100 images
 cannot resolve finer differences, so the defaults are a plateau, not a peak.
@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 
 METHODS = ("gradcam", "gradcam++", "scorecam", "cam")
 REGIONS = ("image", "crop", "full")
-# Chosen on the 100 ILSVRC2012 validation images in ../shared (docs/benchmarks.md has the sweep).
+# Chosen on the 100 ILSVRC2012 validation images of the development assets (docs/benchmarks.md has the sweep).
 DEFAULT_METHOD = "gradcam"
 DEFAULT_REGION = "crop"
 DEFAULT_THRESHOLD = 0.3

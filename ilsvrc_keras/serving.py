@@ -79,8 +79,7 @@ def export(model=None, path=None, *, format: str = "savedmodel", weights=None, p
     file appears whole or not at all.
 
     >>> import ilsvrc_keras
-    >>> ilsvrc_keras.export("mobilenet_0.25_128", "exports/mobilenet.tflite", format="tflite",
-    ...                     weights="../shared/assets/weights/mobilenet_2_5_128_tf.h5")  # doctest: +SKIP
+    >>> ilsvrc_keras.export("mobilenet_0.25_128", "exports/mobilenet.tflite", format="tflite")  # doctest: +SKIP
     {'format': 'tflite', 'path': 'exports/mobilenet.tflite', ...}
     """
     if format not in EXPORT_FORMATS:

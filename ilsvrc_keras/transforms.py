@@ -64,7 +64,6 @@ class Normalization:
 
     @classmethod
     def from_dict(cls, d) -> "Normalization":
-
         try:
             n = cls(tuple(float(v) for v in d["mean"]), tuple(float(v) for v in d["std"]),
                     str(d.get("channel_order", "rgb")), str(d.get("name", "custom")))

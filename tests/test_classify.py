@@ -1,6 +1,8 @@
 """Pretrained classification and ILSVRC evaluation on real ImageNet validation images."""
 
 import io
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -125,3 +127,53 @@ def test_classifier_index_by_label_or_name(mobilenet):
     assert mobilenet.index("n02123045") == mobilenet.index("tabby") == 281
     with pytest.raises(ilsvrc_keras.IlsvrcKerasError, match="no class"):
         mobilenet.index("unicorn")
+
+
+def test_tta_averages_six_views_in_one_pass(mobilenet, val_sample):
+    """TTA's probabilities are the mean of the network's on the center crop, the four corner crops and the
+    mirrored center crop of the resized image's center square, computed here by hand."""
+    photos = sorted((val_sample / "images").glob("*.JPEG"))[:3]
+    squares = np.stack([mobilenet.tta_transform(ilsvrc_keras.load_image(p)).numpy() for p in photos])
+    c, s = mobilenet.transform.size, squares.shape[1]
+    assert s == round(c / mobilenet.transform.crop_fraction)
+    o = (s - c) // 2
+    views = [squares[:, o:o + c, o:o + c], squares[:, :c, :c], squares[:, :c, s - c:], squares[:, s - c:, :c],
+             squares[:, s - c:, s - c:], squares[:, o:o + c, o:o + c][:, :, ::-1]]
+    by_hand = np.mean([mobilenet.predict_batch(v) for v in views], axis=0)
+    np.testing.assert_allclose(mobilenet.predict(photos, tta=True), by_hand, atol=1e-5)
+    np.testing.assert_allclose(views[0], np.stack([mobilenet.transform(ilsvrc_keras.load_image(p)).numpy()
+                                                   for p in photos]), atol=1e-3)  # the center view is classify's
+    top = ilsvrc_keras.classify(photos[0], model=mobilenet, top=3, tta=True)
+    assert [p.probability for p in top] == sorted([p.probability for p in top], reverse=True)
+
+
+def test_evaluate_and_the_cli_take_tta(mobilenet_weights, val_sample, capsys):
+    from ilsvrc_keras.cli import main
+
+    args = [str(val_sample / "images"), "--labels", str(val_sample / "LOC_val_solution.csv"), "--model",
+            "mobilenet_0.25_128", "--weights", str(mobilenet_weights), "--limit", "12", "--quiet", "--json"]
+    assert main(["evaluate", *args, "--tta"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["tta"] is True and r["n"] == 12 and 0 <= r["top1"] <= r["top5"] <= 1
+    photo = str(sorted((val_sample / "images").glob("*.JPEG"))[0])
+    assert main(["classify", photo, "--model", "mobilenet_0.25_128", "--weights", str(mobilenet_weights), "--tta",
+                 "--top", "2", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["results"][0]["predictions"]) == 2
+
+
+def test_evaluate_names_what_it_confuses_and_draws_its_top_losses(mobilenet_weights, val_sample, tmp_path, capsys):
+    from ilsvrc_keras.cli import main
+
+    args = ["evaluate", str(val_sample / "images"), "--labels", str(val_sample / "LOC_val_solution.csv"), "--model",
+            "mobilenet_0.25_128", "--weights", str(mobilenet_weights), "--limit", "20", "--quiet", "--json",
+            "--top-losses", str(tmp_path / "losses.png")]
+    assert main(args) == 0
+    r = json.loads(capsys.readouterr().out)
+    wrong = round(r["n"] * (1 - r["top1"]))
+    assert len(r["top_losses"]) == min(9, wrong) and all(i["true"] != i["predicted"] for i in r["top_losses"])
+    assert [i["loss"] for i in r["top_losses"]] == sorted((i["loss"] for i in r["top_losses"]), reverse=True)
+    assert all(Path(i["image"]).is_file() for i in r["top_losses"]) and r["most_confused"]
+    assert (tmp_path / "losses.png").read_bytes()[:4] == b"\x89PNG" and r["top_losses_png"] == str(tmp_path / "losses.png")
+    assert main(args) == 2  # the picture it drew is replaced only with --overwrite
+    capsys.readouterr()
+    assert main([*args, "--overwrite"]) == 0

@@ -231,6 +231,18 @@ def test_early_stopping_on_val_accuracy_ends_the_whole_fine_tune(small, mobilene
                                     head_lr=1e-9, lr=1e-9, batch_size=8, progress=False, callbacks=[stop])
     assert [r["phase"] for r in result.history] == ["head", "head"] and stop.stopped_epoch == 1
     assert not result.interrupted and (tmp_path / "ft" / "model.keras").is_file() and result.val_accuracy is not None
+    # The interpretation (an untrained head gets much wrong): the most confused pairs and the top losses,
+    # each wrong, worst first, named by its file, drawn as a gallery with Grad-CAM.
+    report = json.loads((tmp_path / "ft" / "report.json").read_text())
+    confused, losses = report["metrics"]["most_confused"], report["metrics"]["top_losses"]
+    matrix = np.array(report["metrics"]["confusion_matrix"])
+    off = matrix - np.diag(np.diag(matrix))
+    assert confused and confused[0]["count"] == off.max() and confused[0]["true"] != confused[0]["predicted"]
+    assert 0 < len(losses) <= 9 and all(i["true"] != i["predicted"] for i in losses)
+    assert [i["loss"] for i in losses] == sorted((i["loss"] for i in losses), reverse=True)
+    assert all(Path(i["image"]).is_file() and Path(i["image"]).parent.name == i["true"] for i in losses)
+    assert (tmp_path / "ft" / "top_losses.png").read_bytes()[:4] == b"\x89PNG"
+    assert result.paths["top_losses"] == str(tmp_path / "ft" / "top_losses.png")
 
 
 def test_fine_tune_reads_prepared_shards(small, mobilenet_weights, tmp_path):

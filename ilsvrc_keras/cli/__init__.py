@@ -111,12 +111,16 @@ def _weights_command(sp) -> None:
                     help="presets (resnet34.tv_in1k) or zoo names (their default preset); list: default all")
 
 
+TTA_HELP = "test-time augmentation: average six views (center, four corners, mirrored center) in one batched pass"
+
+
 def _inference_commands(add, c) -> None:
     """classify, evaluate and localize."""
     sp = add("classify", c.cmd_classify, "classify images with a pretrained network")
     sp.add_argument("images", nargs="+", metavar="IMAGE", help="image files")
     _model_args(sp)
     sp.add_argument("--top", type=o.ranged("top"), default=5, help="how many classes to show per image")
+    sp.add_argument("--tta", action="store_true", help=TTA_HELP)
 
     sp = add("evaluate", c.cmd_evaluate, "ILSVRC top-1/top-5 over a labeled image folder")
     sp.add_argument("data", help="flat folder of validation images (with --labels) or class-per-folder tree")
@@ -124,6 +128,10 @@ def _inference_commands(add, c) -> None:
     sp.add_argument("--labels", help="LOC_val_solution.csv, a label-per-line file, or a Pascal-VOC XML folder")
     sp.add_argument("--limit", type=o.ranged("limit"), help="evaluate the first N images only")
     sp.add_argument("--batch-size", type=o.ranged("batch_size"), default=32, help="images per batch")
+    sp.add_argument("--tta", action="store_true", help=TTA_HELP)
+    sp.add_argument("--top-losses", metavar="PNG",
+                    help="draw the images it got most confidently wrong (with the Grad-CAM of its answer) here")
+    sp.add_argument("--overwrite", action="store_true", help="replace a --top-losses picture this command drew")
     sp.add_argument("--localization", action="store_true",
                     help="also ILSVRC localization: top1_loc, top5_loc, gt_known_loc (needs boxes)")
     _localize_args(sp)

@@ -147,7 +147,7 @@ def cmd_classify(args) -> int:
     try:
         for path in args.images:
             try:
-                preds = clf.classify(path, top=args.top)
+                preds = clf.classify(path, top=args.top, tta=args.tta)
                 results.append({"image": path, "predictions": [p.to_dict() for p in preds]})
             except ImageError as exc:
                 failed.append(exc)
@@ -184,8 +184,9 @@ def cmd_evaluate(args) -> int:
 
     options = _localize_options(args) if args.localization else {}
     r = evaluate(args.data, model=args.model, weights=args.weights, labels=args.labels, limit=args.limit,
-                 batch_size=args.batch_size, progress=not args.quiet, localization=args.localization, **options)
-    text = (f"{r['model']}: {r['n']} images, top-1 {r['top1']:.1%} (error {r['top1_error']:.1%}), "
+                 batch_size=args.batch_size, progress=not args.quiet, localization=args.localization, tta=args.tta,
+                 top_losses=args.top_losses, overwrite=args.overwrite, **options)
+    text = (f"{r['model']}{' with TTA' if r.get('tta') else ''}: {r['n']} images, top-1 {r['top1']:.1%} (error {r['top1_error']:.1%}), "
             f"top-5 {r['top5']:.1%} (error {r['top5_error']:.1%})")
     if args.localization:
         text += (f", top-1 loc {r['top1_loc']:.1%}, top-5 loc {r['top5_loc']:.1%}, "
@@ -193,6 +194,10 @@ def cmd_evaluate(args) -> int:
     text += f", {r['images_per_sec']} img/s"
     text += f", {len(r['skipped'])} undecodable files skipped" if r["skipped"] else ""
     text += f", {r['unlabeled']} images not in the labels file left out" if r.get("unlabeled") else ""
+    if r.get("most_confused"):
+        text += "; most confused: " + ", ".join(f"{c['true']} as {c['predicted']} ({c['count']})"
+                                               for c in r["most_confused"][:3])
+    text += f"; top losses drawn in {r['top_losses_png']}" if r.get("top_losses_png") else ""
     _emit(r, args.json, text)
     return 0
 

@@ -32,7 +32,7 @@ class DecodedCache:
 
     >>> from ilsvrc_keras.datasets import DecodedCache, open_dataset
     >>> cache = DecodedCache()
-    >>> ds = open_dataset("../shared/assets/flowers")  # doctest: +SKIP
+    >>> ds = open_dataset("flowers/")  # doctest: +SKIP
     >>> train = cache.serve(ds.train, transform, training=True)  # doctest: +SKIP
     """
 

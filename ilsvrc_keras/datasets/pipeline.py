@@ -211,7 +211,7 @@ def make_dataset(split, transform, batch_size: int, num_classes: int, *, trainin
 
     >>> from ilsvrc_keras.datasets import open_dataset, make_dataset
     >>> from ilsvrc_keras.transforms import EvalTransform
-    >>> ds = open_dataset("../shared/assets/flowers")  # doctest: +SKIP
+    >>> ds = open_dataset("flowers/")  # doctest: +SKIP
     >>> x, y, w = next(iter(make_dataset(ds.train, EvalTransform(96, 0.875, "tf"), 32, 5,
     ...                                  training=True)))  # doctest: +SKIP
     """

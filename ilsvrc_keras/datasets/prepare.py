@@ -157,7 +157,7 @@ def prepare(src, out, *, shard_size: int = SHARD_SIZE, val_fraction: float = 0.2
     with it); a folder holding anything else, ``src`` itself or a folder inside it, is refused first.
 
     >>> from ilsvrc_keras.datasets import prepare
-    >>> prepare("../shared/assets/flowers", "/tmp/flowers-records")["train"]["count"]  # doctest: +SKIP
+    >>> prepare("flowers/", "/tmp/flowers-records")["train"]["count"]  # doctest: +SKIP
     3453
     """
     dataset = open_dataset(src, val_fraction=val_fraction, seed=seed, labels=labels)

@@ -657,7 +657,7 @@ def open_dataset(data, val_data=None, *, class_names: Optional[Sequence[str]] = 
     validation split unless ``val_fraction=0``.
 
     >>> from ilsvrc_keras.datasets import open_dataset
-    >>> ds = open_dataset("../shared/assets/flowers", val_fraction=0.2, seed=0)  # doctest: +SKIP
+    >>> ds = open_dataset("flowers/", val_fraction=0.2, seed=0)  # doctest: +SKIP
     >>> ds.class_names, len(ds.train), len(ds.val)  # doctest: +SKIP
     (['daisy', 'dandelion', 'rose', 'sunflower', 'tulip'], 3453, 864)
     """

@@ -191,7 +191,7 @@ class Trainer:
     >>> from ilsvrc_keras.datasets import open_dataset
     >>> from ilsvrc_keras.transforms import EvalTransform
     >>> import ilsvrc_keras, keras
-    >>> data = open_dataset("../shared/assets/flowers")  # doctest: +SKIP
+    >>> data = open_dataset("flowers/")  # doctest: +SKIP
     >>> trainer = Trainer(replicas=None, precision="fp32")
     >>> model = trainer.build(lambda: ilsvrc_keras.create_model("resnet18", num_classes=5,
     ...                                                       input_shape=(96, 96, 3)))  # doctest: +SKIP
@@ -419,18 +419,19 @@ class Trainer:
         ev = self.evaluate(top=5, eval_step=eval_step)
         return {k: round(v, 5) for k, v in ev.result().items() if k != "n"}
 
-    def evaluate(self, top: int = 5, eval_step=None):
+    def evaluate(self, top: int = 5, eval_step=None, track_losses: bool = False):
         """The model of the last :meth:`fit` on its validation split, as it is now, through the one
         evaluation loop (:func:`ilsvrc_keras.evaluation.run_evaluation`): an
         :class:`~ilsvrc_keras.evaluation.Evaluator` holding loss, top-1, top-``top`` and the
-        confusion matrix; ``evaluator.positions`` index :attr:`val_split`."""
+        confusion matrix (and each example's loss with ``track_losses``); ``evaluator.positions`` index
+        :attr:`val_split`."""
         from ..evaluation import Evaluator, run_evaluation
 
         step = eval_step or self._eval_step
         if self._val_batches is None:  # the same every epoch: built once per fit
             self._val_batches = self._distributed(False, 0, 0, self.transform.size)
         return run_evaluation(self._val_batches, lambda batch: (v.numpy() for v in step(batch)),
-                              Evaluator(self.num_classes, top))
+                              Evaluator(self.num_classes, top, track_losses))
 
     def _distributed(self, training: bool, epoch: int, skip_steps: int, size: int):
         """This epoch's batches, one input pipeline per worker, each worker running the same number of
