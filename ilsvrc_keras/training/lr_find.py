@@ -82,9 +82,15 @@ def valley(lrs, losses) -> float:
 
 
 def steepest(lrs, smoothed) -> float:
-    """The rate where the smoothed loss falls fastest per decade of rate."""
-    slope = np.gradient(np.asarray(smoothed), np.log10(np.asarray(lrs)))
-    return float(lrs[int(np.nanargmin(slope))])
+    """The rate where the smoothed loss falls fastest per decade of rate, the curve's first tenth and last
+    five points left out as fastai's plot leaves them (the moving average is still settling at the start;
+    the end is the divergence)."""
+    lrs, smoothed = np.asarray(lrs), np.asarray(smoothed)
+    start, end = len(lrs) // 10, len(lrs) - (5 if len(lrs) > 20 else 0)
+    if end - start < 3:
+        start, end = 0, len(lrs)
+    slope = np.gradient(smoothed[start:end], np.log10(lrs[start:end]))
+    return float(lrs[start + int(np.nanargmin(slope))])
 
 
 def probe(model, batches, *, start_lr: float = 1e-7, end_lr: float = 10.0, steps: int = 100,
