@@ -184,7 +184,7 @@ def evaluate(data: Union[str, os.PathLike], model: Union[str, Classifier, None] 
 
 def _evaluate_classification(clf, split, batch_size, progress, data, tta: bool = False, top_losses=None,
                              overwrite=None) -> dict:
-    from tqdm import tqdm
+    from tqdm.auto import tqdm  # a widget in notebooks, text in terminals
 
     from .datasets import make_dataset
 
@@ -228,7 +228,7 @@ def _top_losses(clf, split, ev, path, overwrite) -> dict:
 
 
 def _evaluate_localization(clf, split, progress, **options) -> dict:
-    from tqdm import tqdm
+    from tqdm.auto import tqdm  # a widget in notebooks, text in terminals
 
     from .images import load_image
     from .localization import (

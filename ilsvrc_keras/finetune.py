@@ -64,6 +64,29 @@ class FineTuneResult:
                 "classes": self.class_names, "out": self.paths.get("out"), "interrupted": self.interrupted,
                 "metrics": self.metrics}
 
+    def _repr_html_(self) -> str:
+        """A notebook shows the result as its figures: accuracy, the curves, the confusion matrix, the top
+        losses and the most confused pairs, the pictures inline."""
+        import base64
+        import html
+
+        out = html.escape(str(self.paths.get("out", "")))
+        if self.interrupted:
+            return f"<p><b>fine_tune</b> into <code>{out}</code>: interrupted; run the same call to resume.</p>"
+        parts = [f"<p><b>fine_tune</b> into <code>{out}</code>: validation accuracy <b>{self.val_accuracy:.1%}</b> "
+                 f"on {self.metrics.get('n')} images, {len(self.history)} epochs in {self.seconds:.0f} s</p>"]
+        for key in ("curves", "confusion_matrix", "top_losses"):
+            path = self.paths.get(key)
+            if path and Path(path).is_file():
+                data = base64.b64encode(Path(path).read_bytes()).decode()
+                parts.append(f'<img src="data:image/png;base64,{data}" alt="{key}" style="max-width:49%">')
+        pairs = self.metrics.get("most_confused") or []
+        if pairs:
+            rows = "".join(f"<tr><td>{html.escape(p['true'])}</td><td>{html.escape(p['predicted'])}</td>"
+                           f"<td>{p['count']}</td></tr>" for p in pairs)
+            parts.append(f"<table><tr><th>true</th><th>predicted</th><th>images</th></tr>{rows}</table>")
+        return "\n".join(parts)
+
 
 # --- the classifier and its parts ------------------------------------------------------------------------
 

@@ -243,6 +243,8 @@ def test_early_stopping_on_val_accuracy_ends_the_whole_fine_tune(small, mobilene
     assert all(Path(i["image"]).is_file() and Path(i["image"]).parent.name == i["true"] for i in losses)
     assert (tmp_path / "ft" / "top_losses.png").read_bytes()[:4] == b"\x89PNG"
     assert result.paths["top_losses"] == str(tmp_path / "ft" / "top_losses.png")
+    shown = result._repr_html_()  # what a notebook shows: the figures and pictures inline
+    assert f"{result.val_accuracy:.1%}" in shown and shown.count("<img") == 3 and confused[0]["true"] in shown
 
 
 def test_fine_tune_reads_prepared_shards(small, mobilenet_weights, tmp_path):

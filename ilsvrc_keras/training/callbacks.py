@@ -161,7 +161,7 @@ class ProgressBar(TrainerCallback):
         self.bar = None
 
     def on_epoch_begin(self, epoch, logs=None):
-        from tqdm import tqdm
+        from tqdm.auto import tqdm  # a widget in notebooks, text in terminals
 
         t = self.trainer
         self.bar = tqdm(total=t.steps_per_epoch, initial=t.first_step, unit="step", file=self.file,
