@@ -95,11 +95,11 @@ _RATE, _NONNEG, _UNIT, _FRACTION = Range(float, 0, low_open=True), Range(float, 
 RANGES = {
     **dict.fromkeys(("epochs", "head_epochs", "epoch_offset", "unfreeze"), _COUNT),
     **dict.fromkeys(("batch_size", "checkpoint_every", "keep_checkpoints", "patience", "progressive_from",
-                     "stop_after_steps", "replicas", "top", "limit", "shard_size", "workers", "scale_jitter", "steps"),
+                     "stop_after_steps", "replicas", "top", "limit", "shard_size", "workers", "scale_jitter", "steps", "accumulate_steps"),
                     _POSITIVE),
     "image_size": Range(int, 1),  # and at least the architecture's own minimum (registry.check_image_size)
     "shorter_side": Range(int, 8),
-    **dict.fromkeys(("lr", "base_lr", "head_lr", "start_lr", "end_lr"), _RATE),
+    **dict.fromkeys(("lr", "base_lr", "head_lr", "start_lr", "end_lr", "clip_norm"), _RATE),
     **dict.fromkeys(("weight_decay", "warmup_epochs", "aux_weight", "milestones", "mixup", "cutmix"), _NONNEG),
     **dict.fromkeys(("momentum", "label_smoothing", "gamma", "ema", "bn_momentum", "dropout", "val_fraction",
                      "threshold", "progressive_ramp"), _UNIT),

@@ -32,6 +32,9 @@ def parser(doc: str) -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=options.ranged("batch_size"),
                    help="global batch (default: the paper's; the learning rate scales linearly with it)")
     p.add_argument("--epochs", type=options.ranged("epochs"), help="epochs (default: the paper's)")
+    p.add_argument("--accumulate-steps", type=options.ranged("accumulate_steps"), metavar="N",
+                   help="the paper's batch in N steps of batch/N (gradients averaged into one update): a small "
+                        "machine trains the paper's schedule")
     p.add_argument("--smoke", action="store_true", help="a tiny run: 2 epochs, 72 px, batch 8")
     p.add_argument("--overwrite", action="store_true", help="replace a run of other settings in --out")
     options.add_group(p, "machine", options.MACHINE, {})  # the same flags as ilsvrc-keras train
@@ -57,6 +60,14 @@ def run(model: str, paper: dict, doc: str, argv=None) -> dict:
         cfg["epochs"] = args.epochs
     # Linear scaling rule (Goyal et al. 2017): the paper's rate belongs to the paper's batch.
     cfg["lr"] = cfg.pop("lr") * cfg["batch_size"] / paper_batch
+    if args.accumulate_steps and args.accumulate_steps > 1:  # the same update batch, in N steps
+        if cfg["batch_size"] % args.accumulate_steps:
+            from ilsvrc_keras.errors import ArgumentError
+
+            raise ArgumentError(f"--accumulate-steps {args.accumulate_steps} does not divide the batch of "
+                                f"{cfg['batch_size']}")
+        cfg["batch_size"] //= args.accumulate_steps
+        cfg["accumulate_steps"] = args.accumulate_steps
     augment = {k: cfg.pop(k) for k in ("scale_jitter", "randaugment") if k in cfg}
     if "scale_jitter" in augment:  # the paper's shorter sides around its 224 px crops, as multiples of the crop
         augment["scale_jitter"] = tuple(side / 224 for side in augment["scale_jitter"])

@@ -404,3 +404,19 @@ def test_imagenette_recipe_smoke_run_then_evaluate(tmp_path):
     assert scored["n"] == 6 and scored["model"] == "nette" and scored["skipped"] == []
     wnids = [d.name for d in sorted(nette.iterdir())[:3]]
     assert json.loads((out / "labels.json").read_text()) == wnids
+
+
+def test_accumulated_steps_equal_one_large_batch():
+    """--accumulate-steps 4 at batch 8 makes the same update as one step of batch 32 (Adam, clipped
+    gradients), on one device and on two replicas alike."""
+    p = subprocess.run([sys.executable, str(ROOT / "tests" / "helpers" / "accumulate_step.py")], capture_output=True,
+                       text=True, env=_env(), timeout=300)
+    assert p.returncode == 0, p.stderr[-3000:]
+    r = json.loads(p.stdout.strip().splitlines()[-1])
+    for name in ("one", "two"):
+        assert r[name]["updates"] == [1, 1], r  # four steps, one update
+        assert r[name]["moved"] > 1e-4, r
+        assert r[name]["max_diff"] < 1e-5, r
+        assert abs(r[name]["sgd_update_norm"] - 0.05) < 1e-6, r  # the whole gradient clipped to the norm
+    # Clipping the sum of the replicas' gradients, not each replica's share: two replicas move as one device.
+    np.testing.assert_allclose(r["two"]["sgd_weights"], r["one"]["sgd_weights"], atol=1e-7)

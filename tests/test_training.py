@@ -264,3 +264,11 @@ def test_a_user_model_ending_in_a_softmax_trains_as_model_fit_would(ending, tmp_
     inputs = tf.cast(x, tf.float32) / 127.5 - 1.0  # the "tf" normalization
     history = reference.fit(inputs, y, batch_size=32, epochs=3, shuffle=False, verbose=0)
     assert [r["loss"] for r in result.history] == pytest.approx(history.history["loss"], rel=1e-3, abs=1e-4)
+
+
+def test_accumulation_and_clipping_through_train(two_classes, tmp_path):
+    result = ilsvrc_keras.train(two_classes, "resnet18", tmp_path / "run", epochs=1, batch_size=4, image_size=32,
+                                accumulate_steps=2, clip_norm=1.0, lr=0.05, progress=False)
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["update_batch_size"] == 8 and summary["global_batch_size"] == 4 and result.epochs_completed == 1
+    assert np.isfinite(result.history[-1]["loss"])

@@ -242,8 +242,8 @@ def _options(args, names) -> dict:
     return {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
 
 
-TRAIN_CONFIG = ("lr", "base_lr", "optimizer", "schedule", "warmup_epochs", "weight_decay", "label_smoothing", "ema",
-                "checkpoint_every", "patience", "progressive_from", "replicas", "xla", "precision", "cluster_timeout")
+TRAIN_CONFIG = ("accumulate_steps", "clip_norm", "lr", "base_lr", "optimizer", "schedule", "warmup_epochs",
+                "weight_decay", "label_smoothing", "ema", "checkpoint_every", "patience", "progressive_from", "replicas", "xla", "precision", "cluster_timeout")
 
 
 def cmd_train(args) -> int:

@@ -130,6 +130,11 @@ TRAIN_SCHEDULE = [
         help="epochs at which the step schedule divides the rate by 10"),
     opt("--ema", type=ranged("ema"), metavar="MOMENTUM",
         help="keep an exponential moving average of the weights with this momentum (default: off)"),
+    opt("--accumulate-steps", type=ranged("accumulate_steps"), metavar="N",
+        help="average the gradients of N steps into one update: an update's batch is N x --batch-size (a "
+             "recipe's batch on a small machine)"),
+    opt("--clip-norm", type=ranged("clip_norm"), metavar="C",
+        help="scale each update's gradients to a global norm of at most C (default: off)"),
     opt("--checkpoint-every", type=ranged("checkpoint_every"), metavar="STEPS", help="steps between mid-epoch checkpoints"),
     opt("--keep-best", action="store_true", dest="restore_best",
         help="end with the weights of the best validation epoch (model.keras and the figures)"),

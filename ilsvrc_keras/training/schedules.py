@@ -45,7 +45,8 @@ def make_schedule(base_lr: float, total_steps: int, warmup_steps: int = 0, kind:
 def make_optimizer(name: str, schedule, weight_decay: float = 0.0, momentum: float = 0.9,
                    ema: Optional[float] = None, precision: str = "fp32"):
     """A Keras optimizer by name (``OPTIMIZERS``), weight decay left off BatchNorm and biases, an EMA of
-    the weights with ``ema``, wrapped in dynamic loss scaling for fp16."""
+    the weights with ``ema``, wrapped in dynamic loss scaling for fp16. (Gradient accumulation and clipping
+    are the training step's: :func:`~ilsvrc_keras.training.make_train_step`.)"""
     import keras
 
     kw = {"use_ema": ema is not None, "ema_momentum": ema or 0.99}

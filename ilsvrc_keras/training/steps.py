@@ -15,7 +15,7 @@ from ..models.common import ends_in_logits
 
 def make_train_step(strategy, model, optimizer, *, global_batch_size: int, label_smoothing: float = 0.0,
                     aux_weight: float = 0.3, xla: bool = False, loss_scale: bool = False,
-                    from_logits: Optional[bool] = None):
+                    from_logits: Optional[bool] = None, accumulate_steps: int = 1, clip_norm: Optional[float] = None):
     """A ``tf.function`` that trains ``model`` on one distributed batch ``(x, one-hot y, weights)``
     and returns ``(mean loss, correct, seen, stop)``: the first three over the real (weight > 0)
     examples of all replicas; ``stop``, how many workers asked to stop. Call it as
@@ -30,6 +30,13 @@ def make_train_step(strategy, model, optimizer, *, global_batch_size: int, label
     ``loss_scale``: the optimizer is a ``LossScaleOptimizer`` (fp16). ``from_logits``: whether the
     model ends in logits (the zoo's training networks do: a softmax folded into the loss is exact
     where a softmax's probabilities underflow); None reads it from the model's last layer.
+
+    ``accumulate_steps``: the optimizer updates once every N calls, with the mean of their gradients (kept per
+    replica between updates), so N steps of batch B make the update of one step of batch N x B.
+    ``clip_norm``: the update's gradient, summed over every replica, scaled to at most that global norm.
+    Both are done here rather than by Keras' optimizer arguments, which under ``tf.distribute`` clip each
+    replica's share before the sum and cannot accumulate (their update sits in a conditional that would hold
+    the all-reduce).
 
     >>> import keras, tensorflow as tf
     >>> from ilsvrc_keras.training import make_optimizer, make_train_step
@@ -72,9 +79,38 @@ def make_train_step(strategy, model, optimizer, *, global_batch_size: int, label
     # layers cost about 1 s of tracing per step function here (Keras' own fit skips it too).
     compiled = tf.function(forward_backward, jit_compile=xla, autograph=False)
 
-    def replica_step(x, y, w, stop):
+    from ..errors import ArgumentError
+
+    if clip_norm is not None and loss_scale:
+        raise ArgumentError("clip_norm with fp16 loss scaling is not supported: train in bf16 or fp32")
+    variables = model.trainable_variables
+    plain = accumulate_steps <= 1 and clip_norm is None
+    if not plain:
+        with strategy.scope():  # each replica's own running sum of its gradients (read where it was written)
+            sums = [tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False,
+                                synchronization=tf.VariableSynchronization.ON_READ,
+                                aggregation=tf.VariableAggregation.SUM) for v in variables]
+
+    def update(grads):
+        if clip_norm is not None:
+            context = tf.distribute.get_replica_context()
+            total, _ = tf.clip_by_global_norm(context.all_reduce("SUM", grads), clip_norm)
+            # The optimizer sums the replicas' gradients: each hands it its share of the clipped total.
+            grads = [g / context.num_replicas_in_sync for g in total]
+        optimizer.apply_gradients(zip(grads, variables))  # all-reduces across replicas
+
+    def replica_step(x, y, w, stop, apply):
         loss_sum, grads, correct = compiled(x, y, w)
-        optimizer.apply_gradients(zip(grads, model.trainable_variables))  # all-reduces across replicas
+        if plain:
+            update(grads)
+        elif not apply:
+            for acc, g in zip(sums, grads):
+                acc.assign_add(g)
+        else:
+            mean = [(acc + g) / accumulate_steps for acc, g in zip(sums, grads)]
+            for acc in sums:
+                acc.assign(tf.zeros_like(acc))
+            update(mean)
         # The worker's stop flag once (on its first replica), so that the sum counts workers.
         first = tf.cast(tf.equal(tf.distribute.get_replica_context().replica_id_in_sync_group
                                  % local_replicas, 0), tf.float32)
@@ -86,12 +122,25 @@ def make_train_step(strategy, model, optimizer, *, global_batch_size: int, label
     except RuntimeError:  # the default strategy (no tf.distribute scope): one replica
         local_replicas = 1
 
-    @tf.function(autograph=False)
+    def step_function(apply: bool):
+        @tf.function(autograph=False)
+        def step(batch, stop=tf.constant(0.0)):
+            # One all-reduce for the four figures (MultiWorkerMirroredStrategy reduces one tensor at a time).
+            sums = strategy.reduce("SUM", strategy.run(
+                replica_step, args=(*batch, tf.cast(stop, tf.float32), apply)), axis=None)
+            return sums[0] / tf.maximum(sums[2], 1.0), sums[1], sums[2], sums[3]
+        return step
+
+    updating = step_function(True)
+    if accumulate_steps <= 1:
+        return updating
+    adding, calls = step_function(False), [0]
+
     def train_step(batch, stop=tf.constant(0.0)):
-        # One all-reduce for the four figures (MultiWorkerMirroredStrategy reduces one tensor at a time).
-        sums = strategy.reduce("SUM", strategy.run(replica_step, args=(*batch, tf.cast(stop, tf.float32))),
-                               axis=None)
-        return sums[0] / tf.maximum(sums[2], 1.0), sums[1], sums[2], sums[3]
+        # Which of the two compiled steps runs is decided here, outside the graph, so that no collective
+        # sits in a conditional; a resumed run starts a fresh accumulation window.
+        calls[0] += 1
+        return (updating if calls[0] % accumulate_steps == 0 else adding)(batch, stop)
 
     return train_step
 

@@ -43,8 +43,11 @@ class RunConfig:
 
     out: str
     epochs: int = 10
-    batch_size: int = 256           # global, across all replicas and workers
-    lr: Optional[float] = None      # for the global batch; default: base_lr * batch_size / 256
+    batch_size: int = 256           # global, across all replicas and workers, per step
+    # Gradients of this many steps averaged into one update: an update's batch is batch_size x accumulate_steps.
+    accumulate_steps: int = 1
+    clip_norm: Optional[float] = None  # the update's gradients scaled to at most this global norm
+    lr: Optional[float] = None      # for the update's batch; default: base_lr * update batch / 256
     base_lr: float = 0.1            # at batch 256 (the linear scaling rule)
     optimizer: str = "sgd"
     momentum: float = 0.9
@@ -74,7 +77,12 @@ class RunConfig:
 
     @property
     def learning_rate(self) -> float:
-        return self.lr if self.lr is not None else self.base_lr * self.batch_size / 256
+        return self.lr if self.lr is not None else self.base_lr * self.update_batch / 256
+
+    @property
+    def update_batch(self) -> int:
+        """The examples behind one optimizer update (the batch the linear scaling rule speaks of)."""
+        return self.batch_size * self.accumulate_steps
 
     def validate(self) -> None:
         """Every field in its range or among its choices: one :class:`~ilsvrc_keras.ArgumentError`
@@ -84,7 +92,8 @@ class RunConfig:
         for name in ("epochs", "batch_size", "checkpoint_every", "keep_checkpoints", "epoch_offset", "base_lr",
                      "momentum", "label_smoothing", "gamma", "weight_decay", "warmup_epochs", "aux_weight"):
             check(name, getattr(self, name))
-        for name in ("patience", "progressive_from", "stop_after_steps", "lr", "ema"):
+        check("accumulate_steps", self.accumulate_steps)
+        for name in ("patience", "progressive_from", "stop_after_steps", "lr", "ema", "clip_norm"):
             check(name, getattr(self, name), optional=True)
         choice("optimizer", self.optimizer, OPTIMIZERS)
         choice("schedule", self.schedule, SCHEDULES)
@@ -134,6 +143,7 @@ class RunResult:
     unreadable: list = dataclasses.field(default_factory=list)
     unlabeled: list = dataclasses.field(default_factory=list)
     lr_find: Optional[dict] = None  # with lr="find": what the learning-rate finder read (train sets it)
+    update_batch_size: Optional[int] = None  # examples per optimizer update (global batch x accumulate_steps)
 
     def to_dict(self) -> dict:
         """Every field but the model: what ``summary.json`` and ``--json`` hold."""
@@ -314,9 +324,12 @@ class Trainer:
         directory = self.checkpoint_dir(config)
         directory.mkdir(parents=True, exist_ok=True)
         spe = self.steps_per_epoch
+        # The schedule runs on the optimizer's iterations, which count updates: N steps make one.
+        ups = spe / config.accumulate_steps
         with self.strategy.scope():
-            schedule = make_schedule(config.learning_rate, spe * config.epochs, int(config.warmup_epochs * spe),
-                                     config.schedule, tuple(int(m * spe) for m in config.milestones), config.gamma)
+            schedule = make_schedule(config.learning_rate, max(1, int(ups * config.epochs)),
+                                     int(config.warmup_epochs * ups), config.schedule,
+                                     tuple(int(m * ups) for m in config.milestones), config.gamma)
             optimizer = make_optimizer(config.optimizer, schedule, config.weight_decay, config.momentum,
                                        config.ema, self.precision)
             optimizer.build(model.trainable_variables)
@@ -337,7 +350,8 @@ class Trainer:
         logits = ends_in_logits(model) if config.from_logits is None else config.from_logits
         train = make_train_step(self.strategy, model, optimizer, global_batch_size=config.batch_size,
                                 label_smoothing=config.label_smoothing, aux_weight=config.aux_weight,
-                                xla=self.xla, loss_scale=self.precision == "fp16", from_logits=logits)
+                                xla=self.xla, loss_scale=self.precision == "fp16", from_logits=logits,
+                                accumulate_steps=config.accumulate_steps, clip_norm=config.clip_norm)
         return train, make_eval_step(self.strategy, model, from_logits=logits)
 
     def _callbacks(self, model, config, extra):
@@ -479,6 +493,7 @@ class Trainer:
             restored_best=restored,
             train_images_per_sec=round(totals[0] / totals[1], 1) if totals[1] else None,
             seconds=round(seconds, 1), steps_per_epoch=self.steps_per_epoch, global_batch_size=config.batch_size,
+            update_batch_size=config.update_batch,
             learning_rate=config.learning_rate, skipped_images=int(totals[2]), classes=self.num_classes,
             replicas=self.replicas, workers=self.workers, xla=self.xla, precision=self.precision,
             weights_fingerprint=weights_fingerprint(model), augment=dc.asdict(augment),
