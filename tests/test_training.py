@@ -272,3 +272,23 @@ def test_accumulation_and_clipping_through_train(two_classes, tmp_path):
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["update_batch_size"] == 8 and summary["global_batch_size"] == 4 and result.epochs_completed == 1
     assert np.isfinite(result.history[-1]["loss"])
+
+
+def test_with_ema_validation_judges_the_averaged_weights(tmp_path):
+    """ema=...: every validation figure is of the averaged weights (the weights the run ends with), not of the
+    training weights of the moment: the last epoch's val_loss is the final model's."""
+    from ilsvrc_keras.training import RunConfig, Trainer
+    from ilsvrc_keras.transforms import EvalTransform
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 255, size=(48, 16, 16, 3)).astype(np.uint8)
+    y = (x[..., 0].mean(axis=(1, 2)) > 127).astype(int)
+    data = ilsvrc_keras.open_dataset((x, y), class_names=["a", "b"], val_fraction=0.25)
+    with Trainer(precision="fp32", seed=0) as trainer:
+        model = trainer.build(lambda: keras.Sequential([
+            keras.Input((16, 16, 3)), keras.layers.Conv2D(4, 3, activation="relu"),
+            keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(2)]))
+        result = trainer.fit(model, data, EvalTransform(16, 1.0, "tf"), RunConfig(
+            out=str(tmp_path / "ema"), epochs=3, batch_size=8, lr=0.2, ema=0.5, weight_decay=0, progress=False))
+        final = trainer.evaluate().result()  # the model after the run: the averaged weights
+    assert result.history[-1]["val_loss"] == pytest.approx(final["loss"], abs=1e-4)

@@ -266,6 +266,7 @@ class Trainer:
         steps = self._steps(model, optimizer, config)
         self._eval_step = steps[1]
         cbs = self._callbacks(model, config, callbacks)
+        self._model = model
         model.stop_training = False
         self.interrupted, self._stop_votes = False, 0.0
         self._asked = {False: tf.constant(0.0), True: tf.constant(1.0)}
@@ -278,8 +279,9 @@ class Trainer:
                 if logs is None:
                     break
                 epoch += 1
-                checkpoints.save(epoch, 0, self.steps_per_epoch)
-                cbs.on_epoch_end(epoch - 1, logs)
+                checkpoints.save(epoch, 0, self.steps_per_epoch)  # the training weights, EMA or not
+                with self._averaged(model, optimizer):  # keep-best and early stopping judge what validation saw
+                    cbs.on_epoch_end(epoch - 1, logs)
                 if model.stop_training:
                     break
                 # A stop agreed at the epoch's last step (or stop_after_steps, set in _epoch): stop here.
@@ -288,8 +290,8 @@ class Trainer:
                 asked = self._stop_votes > 0 or (self.workers == 1 and self.interruption.requested)
                 self.interrupted = self.interrupted or (asked and epoch < config.epochs)
             cbs.on_train_end()
-        if config.ema and not self.interrupted:
-            optimizer.finalize_variable_values(model.trainable_variables)
+        if config.ema and not self.interrupted and not (self.keep_best and self.keep_best.restored):
+            optimizer.finalize_variable_values(model.trainable_variables)  # the model ends as the average
         return self._result(model, config, int(checkpoints.epoch.numpy()), resumed_from, totals,
                             time.perf_counter() - started, model.stop_training)
 
@@ -430,8 +432,25 @@ class Trainer:
         return logs
 
     def _validate(self, eval_step, epoch: int) -> dict:
-        ev = self.evaluate(top=5, eval_step=eval_step)
+        with self._averaged(self._model, self.optimizer):
+            ev = self.evaluate(top=5, eval_step=eval_step)
         return {k: round(v, 5) for k, v in ev.result().items() if k != "n"}
+
+    @contextlib.contextmanager
+    def _averaged(self, model, optimizer):
+        """With ``ema``, the averaged weights in the model for the block (Keras' ``SwapEMAWeights``
+        semantics): validation, keep-best and early stopping see the weights the run will end with; the
+        training weights come back after."""
+        if not self.config.ema:
+            yield
+            return
+        training = [v.numpy() for v in model.trainable_variables]
+        optimizer.finalize_variable_values(model.trainable_variables)
+        try:
+            yield
+        finally:
+            for v, value in zip(model.trainable_variables, training):
+                v.assign(value)
 
     def evaluate(self, top: int = 5, eval_step=None, track_losses: bool = False):
         """The model of the last :meth:`fit` on its validation split, as it is now, through the one
