@@ -105,3 +105,53 @@ def test_tfjob_pod_template_validates_and_carries_what_kubeflow_needs():
     assert container["name"] == "tensorflow" and container["image"].startswith("REGISTRY/")
     readme = (ROOT / "docker" / "README.md").read_text()
     assert "docker push" in readme and "REGISTRY" in readme and "job-resnet50.yaml" in readme
+
+
+def _crd_schema(kind: str) -> dict:
+    import gzip
+
+    path = ROOT / "tests" / "fixtures" / "kubeflow" / f"{kind.lower()}-v2.3.0.schema.json.gz"
+    return json.loads(gzip.decompress(path.read_bytes()))
+
+
+def test_trainer_v2_trainjob_validates_against_the_crds_and_derives_tf_config():
+    """Kubeflow Trainer v2: the TrainingRuntime and the TrainJob validate against the v2.3.0 CRDs' schemas
+    (tests/fixtures/kubeflow, made by make_schemas.py from kubeflow/trainer), the pod template against core
+    Kubernetes, and the pods' script names the cluster from the JobSet's pod names."""
+    import os
+    import subprocess
+    import sys
+
+    import jsonschema
+
+    kv = pytest.importorskip("kubernetes_validate")
+    docs = _manifests("trainjob-resnet50.yaml")
+    assert [d["kind"] for d in docs] == ["TrainingRuntime", "TrainJob"]
+    for doc in docs:
+        schema = _crd_schema(doc["kind"])
+        assert doc["apiVersion"] == schema["apiVersion"] and "v2.3.0" in schema["source"]
+        jsonschema.validate(doc, schema["openAPIV3Schema"])
+    with pytest.raises(jsonschema.ValidationError):  # the schemas do refuse: a mistyped field
+        jsonschema.validate({**docs[1], "spec": {**docs[1]["spec"], "trainer": {"numNodes": "four"}}},
+                            _crd_schema("TrainJob")["openAPIV3Schema"])
+    runtime, job = docs
+    assert job["spec"]["runtimeRef"] == {"apiGroup": "trainer.kubeflow.org", "kind": "TrainingRuntime",
+                                         "name": runtime["metadata"]["name"]}
+    assert job["metadata"]["labels"]["kueue.x-k8s.io/queue-name"]
+    (node,) = runtime["spec"]["template"]["spec"]["replicatedJobs"]
+    template = node["template"]["spec"]["template"]
+    kv.validate({"apiVersion": "v1", "kind": "PodTemplate", "metadata": {"name": "node"}, "template": template},
+                kv.latest_version(), strict=True)
+    container = template["spec"]["containers"][0]
+    assert container["image"].startswith("REGISTRY/")
+    workers = job["spec"]["trainer"]["numNodes"]
+    assert {"name": "WORKERS", "value": str(workers)} in job["spec"]["trainer"]["env"]
+    script = container["args"][0].split("\nexec ")[0] + '\necho "$TF_CONFIG"\n'
+    configs = []
+    for index in range(workers):
+        env = {**os.environ, "WORKERS": str(workers), "JOB_COMPLETION_INDEX": str(index),
+               "JOBSET_NAME": job["metadata"]["name"], "PATH": f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}"}
+        out = subprocess.run(["/bin/sh", "-c", script], capture_output=True, text=True, env=env, check=True)
+        configs.append(json.loads(out.stdout))
+    assert configs[0]["cluster"]["worker"] == [f"resnet50-imagenet-node-0-{i}.resnet50-imagenet:2222" for i in range(4)]
+    assert [c["task"] for c in configs] == [{"type": "worker", "index": i} for i in range(4)]
