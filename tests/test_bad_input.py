@@ -269,7 +269,7 @@ CLI_CASES = [
     ("prepare-shard-size", lambda c: ["prepare", c.two, c.root / "p", "--shard-size", "0"], "UsageError",
      "--shard-size"),
     ("prepare-shorter-side", lambda c: ["prepare", c.two, c.root / "p", "--shorter-side", "4"], "UsageError",
-     "at least 8 px"),
+     "--shorter-side: 4 is out of range: a whole number >= 8"),
     # export
     ("export-format", lambda c: ["export", c.root / "e", *M, "--format", "pdf"], "UsageError", "invalid choice"),
     ("export-under-a-file", lambda c: ["export", c.a_file / "m", "--model", c.folder], "IlsvrcKerasError", "a file"),

@@ -134,6 +134,7 @@ def test_every_option_of_every_subcommand_has_help_text():
 
     sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
     assert set(sub.choices) == {"models", "weights", "classify", "evaluate", "localize", "train", "prepare", "fine-tune",
+                                "lr-find",
                                 "export",
                                 "app"}
     for name, parser in sub.choices.items():

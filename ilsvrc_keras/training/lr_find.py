@@ -50,7 +50,7 @@ def exponential_rates(start_lr: float, end_lr: float, steps: int) -> np.ndarray:
 def smooth(losses, beta: float = 0.98) -> np.ndarray:
     """fastai's debiased exponential moving average of the losses.
 
-    >>> smooth([1.0, 1.0, 1.0]).tolist()
+    >>> smooth([1.0, 1.0, 1.0]).round(12).tolist()
     [1.0, 1.0, 1.0]
     """
     out, avg = [], 0.0
@@ -61,10 +61,10 @@ def smooth(losses, beta: float = 0.98) -> np.ndarray:
 
 
 def valley(lrs, losses) -> float:
-    """fastai's "valley" rule: the longest run of falling loss, and a rate two thirds of the way past its
-    first third (from fastai's ``valley``).
+    """fastai's "valley" rule: the longest run of falling loss, and a rate a little past the start of its
+    middle third (fastai's ``valley``, index arithmetic included).
 
-    >>> valley([1e-4, 1e-3, 1e-2, 1e-1, 1.0], [2.0, 1.5, 1.0, 0.8, 5.0])
+    >>> valley(exponential_rates(1e-6, 1e2, 9), [3, 3, 3, 2.5, 2, 1.5, 1, 0.9, 6])
     0.01
     """
     losses = list(losses)
