@@ -17,8 +17,9 @@ $(VENV)/.installed: requirements.txt requirements-test.txt pyproject.toml
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 
+# The suite on every core (pytest-xdist; a file's tests stay in one process, with their module fixtures).
 test: lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --dist loadfile
 
 # The wheel a user installs, alone in a fresh virtualenv (no requirements.txt), run from outside the
 # source tree: the package, its entry point and the app's page must all be inside it.
@@ -33,8 +34,9 @@ wheel-check:
 	cd / && $(CURDIR)/.wheel-venv/bin/python -c "import ilsvrc_keras.app, pathlib; assert ilsvrc_keras.app.SCRIPT.is_file()"
 	@echo "wheel-check: the wheel installs and runs"
 
+# Without the tests marked slow (each over about 4 s: training, subprocesses, the browser).
 test-fast: $(VENV)/.installed
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -n auto --dist loadfile -m "not slow"
 
 # The main jobs on a public-domain photo every install has (matplotlib's Grace Hopper): the zoo, a
 # classification and a localization, offline, with the MobileNet-0.25 inside the package. With the

@@ -500,6 +500,12 @@ def _default_assets():
     return Path(os.environ.get("ILSVRC_KERAS_ASSETS", ROOT.parent / "shared" / "assets"))
 
 
+def _ema(**kwargs) -> dict:
+    from benchmarks.ema import ema
+
+    return ema(**kwargs)
+
+
 def _tta(**kwargs) -> dict:
     from benchmarks.tta import tta
 
@@ -507,7 +513,7 @@ def _tta(**kwargs) -> dict:
 
 
 TASKS = {"predict": predict, "localize": localize, "input": input_pipeline, "train": train_speed,
-         "fine-tune": fine_tune_vs_plain, "train-recipe": train_recipe, "gpu": gpu_train, "tta": _tta}
+         "fine-tune": fine_tune_vs_plain, "train-recipe": train_recipe, "gpu": gpu_train, "tta": _tta, "ema": _ema}
 
 
 def run(task: str, **kwargs) -> dict:
@@ -557,10 +563,10 @@ def format_table(result: dict) -> str:
                          f"{v['process_seconds']:>11.1f}")
         lines.append(f"accuracy gain {result['accuracy_gain']:+.3f}; training speed ratio (engine / plain) "
                      f"{result['speed_ratio']}")
-    if result["task"] == "tta":
-        from benchmarks.tta import table
+    if result["task"] in ("tta", "ema"):
+        import importlib
 
-        lines += table(result)
+        lines += importlib.import_module(f"benchmarks.{result['task']}").table(result)
     if result["task"] == "train":
         lines.append(f"{'precision':<10}{'xla':<6}{'engine img/s':>14}{'fit img/s':>12}")
         for r in result["rows"]:

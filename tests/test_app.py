@@ -117,6 +117,7 @@ def test_sample_photos_classify(app_env, val_sample, mobilenet, monkeypatch):
     assert _clean(_app()).selectbox(key="sample").options == ["grace_hopper.jpg"]
 
 
+@pytest.mark.slow
 def test_localization_view_overlay_and_download(app_env, val_sample):
     photo = val_sample / "images" / PHOTO
     at = _upload(_app(), [_jpeg(photo)])
@@ -260,6 +261,7 @@ def test_no_weights_offline_names_the_file_and_where(monkeypatch, tmp_path):
     assert "yes" not in set(table["here"]) and len(table) == len(ilsvrc_keras.list_models())
 
 
+@pytest.mark.slow
 def test_fine_tuned_folder_is_offered_and_names_its_classes(app_env, monkeypatch, flowers, mobilenet_weights,
                                                             tmp_path):
     data = flower_subset(flowers, tmp_path / "data", ("daisy", "tulip"), 10)
@@ -333,6 +335,7 @@ def test_milestones_view_charts_the_zoo_and_measured_figures(app_env, val_sample
     assert any("junk.json" in w.value for w in at.warning)  # a bad results file is named, not fatal
 
 
+@pytest.mark.slow
 def test_compare_view_runs_every_available_network(app_env, val_sample, mobilenet, mobilenet_weights, flowers,
                                                     tmp_path, monkeypatch):
     photo = val_sample / "images" / PHOTO
@@ -360,6 +363,7 @@ def test_compare_view_runs_every_available_network(app_env, val_sample, mobilene
     assert str(tmp_path) not in _texts(at)
 
 
+@pytest.mark.slow
 def test_explanations_view_shows_each_method_side_by_side(app_env, val_sample):
     at = _upload(_app(), [_jpeg(val_sample / "images" / PHOTO)])
     at.session_state["view"] = "Explanations"

@@ -5,6 +5,7 @@ through Playwright; then 8 concurrent visitors. Screenshots go to $ILSVRC_KERAS_
 import contextlib
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -114,7 +115,8 @@ def test_milestones_compare_and_explanations_in_chromium(server, val_sample, mob
 
         page.get_by_role("tab", name="Explanations").click()
         for method in ("Grad-CAM", "Grad-CAM++", "CAM"):
-            expect(page.get_by_text(f"{method}: box (")).to_be_visible(timeout=60_000)
+            # Anchored: "CAM: box (" alone would also find "Grad-CAM: box (".
+            expect(page.get_by_text(re.compile(rf"^{re.escape(method)}: box \("))).to_be_visible(timeout=60_000)
         overlays = page.locator('[data-testid="stImage"] img')
         expect(overlays).to_have_count(3)
         assert min(e2e.wait_pictures_loaded(overlays)) > 100  # three real pictures, loaded

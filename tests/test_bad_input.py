@@ -455,6 +455,7 @@ def test_unlabeled_and_unreadable_images_are_counted(c, tmp_path, capsys):
     assert [p.rsplit("/", 1)[-1] for p in r["skipped"]] == ["ILSVRC2012_val_00049999.JPEG"]
 
 
+@pytest.mark.slow
 def test_a_damaged_checkpoint_is_one_clear_error(c, tmp_path):
     """A run folder whose checkpoint was damaged (a full disk, a bad copy) is refused by name on resume."""
     out = tmp_path / "run"

@@ -1,5 +1,7 @@
 """The benchmark tasks run and report every figure they promise (speed itself is in docs/benchmarks.md)."""
 
+import pytest
+
 from benchmarks import elpv
 from benchmarks import tasks as benchmarks
 
@@ -37,6 +39,7 @@ def test_elpv_folders_sorts_cells_by_defect_probability(tmp_path):
     assert (tmp_path / "out" / "defective" / "cell0001.png").read_bytes() == (src / "images" / "cell0001.png").read_bytes()
 
 
+@pytest.mark.slow
 def test_gpu_script_runs_on_cpu_with_a_tiny_setting():
     """benchmarks/gpu.sh, as a GPU machine runs it, shrunk to a tiny CPU run (2 CPU replicas, so that
     MirroredStrategy is exercised): a table and one JSON line with every setting it promises."""
@@ -58,6 +61,7 @@ def test_gpu_script_runs_on_cpu_with_a_tiny_setting():
     assert "images/s" in p.stdout and "step ms" in p.stdout
 
 
+@pytest.mark.slow
 def test_train_recipe_benchmark_smoke(tmp_path):
     """Both sides of the Imagenette benchmark run on a few real Imagenette images (smoke settings)."""
     from conftest import ASSETS, _need

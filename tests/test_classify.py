@@ -161,6 +161,7 @@ def test_evaluate_and_the_cli_take_tta(mobilenet_weights, val_sample, capsys):
     assert len(json.loads(capsys.readouterr().out)["results"][0]["predictions"]) == 2
 
 
+@pytest.mark.slow
 def test_evaluate_names_what_it_confuses_and_draws_its_top_losses(mobilenet_weights, val_sample, tmp_path, capsys):
     from ilsvrc_keras.cli import main
 

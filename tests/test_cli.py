@@ -80,6 +80,7 @@ def test_weights_list_and_download(mobilenet_weights, tmp_path):
     assert "zfnet" in line and "no published weights" in line
 
 
+@pytest.mark.slow
 def test_classify_json(val_sample, mobilenet_weights):
     img = val_sample / "images" / "ILSVRC2012_val_00000020.JPEG"
     p = run("classify", img, "--weights", mobilenet_weights, "--top", "3", "--json")
@@ -92,6 +93,7 @@ def test_classify_json(val_sample, mobilenet_weights):
                                 "mobilenet_2_5_128_tf.h5 is; name another with --model / model=)")
 
 
+@pytest.mark.slow
 def test_evaluate_json(val_sample, mobilenet_weights):
     p = run("evaluate", val_sample / "images", "--labels", val_sample / "LOC_val_solution.csv",
             "--weights", mobilenet_weights, "--limit", "20", "--json")
@@ -100,6 +102,7 @@ def test_evaluate_json(val_sample, mobilenet_weights):
     assert r["n"] == 20 and 0 <= r["top1"] <= r["top5"] <= 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args,match", [
     (("classify", "x.jpg", "--model", "resnet51"), "unknown model 'resnet51'"),
     (("classify", "x.jpg", "--model", "zfnet"), "no ImageNet weights are published"),
@@ -111,6 +114,7 @@ def test_errors_are_one_line(args, match):
     assert match in _one_line_error(run(*args))
 
 
+@pytest.mark.slow
 def test_bad_image_is_one_line(tmp_path, mobilenet_weights):
     bad = tmp_path / "empty.jpg"
     bad.write_bytes(b"")
@@ -162,6 +166,7 @@ def test_bad_arguments_are_usage_errors(args, match):
     assert p.returncode == 2 and "Traceback" not in p.stderr and match in p.stderr, p.stderr
 
 
+@pytest.mark.slow
 def test_runtime_failures_exit_1_with_one_line_and_json(tmp_path, flowers, monkeypatch, capsys):
     from ilsvrc_keras import cli
     from ilsvrc_keras.cli import commands
@@ -280,6 +285,7 @@ def test_train_takes_val_as_fine_tune_does(two_tiny, tmp_path, monkeypatch, caps
     assert calls[1]["val_fraction"] == 0.0  # "0: no validation", as documented
 
 
+@pytest.mark.slow
 def test_train_and_fine_tune_run_with_the_augmentation_flags(two_tiny, mobilenet_weights, tmp_path, capsys):
     """Real runs: MixUp, CutMix, RandAugment and milder crops in one training at the network's size (224 px);
     the AlexNet/VGG-style scale jitter in a fine-tuning."""
@@ -294,6 +300,7 @@ def test_train_and_fine_tune_run_with_the_augmentation_flags(two_tiny, mobilenet
     assert settings["scale_jitter"] == pytest.approx([256 / 128, 288 / 128])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum,status", [(15, 143), (2, 130)])
 def test_a_signal_during_a_long_evaluation_ends_it_promptly(val_sample, mobilenet_weights, signum, status):
     import time
@@ -313,6 +320,7 @@ def test_a_signal_during_a_long_evaluation_ends_it_promptly(val_sample, mobilene
     assert "interrupted (" in stderr and "rerun" not in stderr  # evaluate does not resume: it does not say so
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_classify_prints_what_was_done(val_sample, mobilenet_weights):
     import time
 

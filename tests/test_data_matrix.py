@@ -151,6 +151,7 @@ def test_fine_tune_end_to_end_on_the_combinations(kinds, mobilenet_weights, tmp_
     assert result.metrics["n"] == 9 and len(result.class_names) == 3
 
 
+@pytest.mark.slow
 def test_train_evaluate_and_the_cli_on_the_combinations(kinds, mobilenet_weights, tmp_path, capsys):
     from ilsvrc_keras.cli import main
 

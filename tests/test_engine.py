@@ -31,6 +31,7 @@ def tiny(flowers, tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
 def test_two_replicas_with_xla_equal_one_device():
     p = subprocess.run([sys.executable, str(ROOT / "tests" / "helpers" / "replica_step.py")], capture_output=True,
                        text=True, env=_env(), timeout=300)
@@ -115,6 +116,7 @@ def _history(out):
         return list(csv.DictReader(f))
 
 
+@pytest.mark.slow
 def test_train_cli_json_and_outputs(tiny, tmp_path):
     out = tmp_path / "run"
     p = subprocess.run(_cli("train", "--model", "resnet18", "--data", tiny, "--out", out, "--epochs", 2,
@@ -147,6 +149,7 @@ def test_train_cli_json_and_outputs(tiny, tmp_path):
     assert [p.probability for p in preds] == sorted((p.probability for p in preds), reverse=True)
 
 
+@pytest.mark.slow
 def test_keep_best_ends_with_the_best_epoch_and_reports_it(tiny, tmp_path):
     out = tmp_path / "best"
     # A learning rate high enough that the epochs differ; the run must end at the best of them.
@@ -171,6 +174,7 @@ def test_keep_best_ends_with_the_best_epoch_and_reports_it(tiny, tmp_path):
     assert hits / len(good) == pytest.approx(float(best["val_accuracy"]), abs=1e-4)  # history keeps 5 decimals
 
 
+@pytest.mark.slow
 def test_progressive_resizing_grows_the_training_size_and_ends_at_the_models(tiny, tmp_path):
     from ilsvrc_keras.training import progressive_size
 
@@ -210,6 +214,7 @@ def test_progressive_crops_come_from_the_store_of_the_final_size(flowers, tmp_pa
         create_model("vgg11", num_classes=2, input_shape=(None, None, 3))
 
 
+@pytest.mark.slow
 def test_killed_run_resumes(tiny, tmp_path):
     out = tmp_path / "killed"
     cmd = _cli("train", "--model", "resnet18", "--data", tiny, "--out", out, "--epochs", 3, "--batch-size", 4,
@@ -233,6 +238,7 @@ def test_killed_run_resumes(tiny, tmp_path):
     assert [int(r["epoch"]) for r in _history(out)] == [1, 2, 3]  # no duplicate rows after the resume
 
 
+@pytest.mark.slow
 def test_sigterm_checkpoints_mid_epoch_and_exits_143(tiny, tmp_path):
     out = tmp_path / "term"
     cmd = _cli("train", "--model", "resnet18", "--data", tiny, "--out", out, "--epochs", 2, "--batch-size", 4,
@@ -257,6 +263,7 @@ def _free_port():
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_sigterm_to_one_worker_stops_both_at_the_same_step_and_resumes(tiny, tmp_path):
     """Two workers (MultiWorkerMirroredStrategy over localhost) train in lockstep, and a scheduler preempts
     one of them: SIGTERM reaches worker 1 alone, after its step 2. The stop travels in the step's all-reduce,
@@ -306,6 +313,7 @@ def _lone_worker(tiny, tmp_path, *extra):
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env), ports[1]
 
 
+@pytest.mark.slow
 def test_absent_peer_is_named_after_the_cluster_timeout(tiny, tmp_path):
     proc, absent = _lone_worker(tiny, tmp_path, "--cluster-timeout", "5", "--json")
     stdout, stderr = proc.communicate(timeout=120)
@@ -314,6 +322,7 @@ def test_absent_peer_is_named_after_the_cluster_timeout(tiny, tmp_path):
     assert f"did not start within 5 s: worker 1 (localhost:{absent}) never answered" in message
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum,status", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_a_signal_ends_the_wait_for_the_cluster(tiny, tmp_path, signum, status):
     proc, _ = _lone_worker(tiny, tmp_path)
@@ -355,6 +364,7 @@ def test_stratified_split_is_seeded(flowers):
     assert not set(a.train.paths) & set(a.val.paths)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("recipe", ["googlenet", "resnet50"])
 def test_recipe_smoke_run(recipe, tiny, tmp_path):
     """A recipe runs as it stands (GoogLeNet with its auxiliary classifiers) on a tiny run."""
@@ -372,6 +382,7 @@ def test_recipe_smoke_run(recipe, tiny, tmp_path):
     assert ilsvrc_keras.load(tmp_path / recipe).num_classes == 3
 
 
+@pytest.mark.slow
 def test_imagenette_recipe_smoke_run_then_evaluate(tmp_path):
     """recipes/imagenette.py on a few real Imagenette images (one short epoch): a random-init run under the
     leaderboard's rules, settings recorded in the summary, and a model folder `ilsvrc-keras evaluate` scores
@@ -406,6 +417,7 @@ def test_imagenette_recipe_smoke_run_then_evaluate(tmp_path):
     assert json.loads((out / "labels.json").read_text()) == wnids
 
 
+@pytest.mark.slow
 def test_accumulated_steps_equal_one_large_batch():
     """--accumulate-steps 4 at batch 8 makes the same update as one step of batch 32 (Adam, clipped
     gradients), on one device and on two replicas alike."""

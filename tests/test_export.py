@@ -123,6 +123,7 @@ def test_default_network_is_the_strongest_available(monkeypatch, tmp_path, mobil
     assert "military uniform" in [p.name for p in ilsvrc_keras.classify(hopper, model=name, top=5)]
 
 
+@pytest.mark.slow
 def test_cli_says_which_default_network_it_chose(val_sample, mobilenet_weights, tmp_path):
     photo = _val_photos(val_sample, 1)[0]
     p = subprocess.run(_cli("classify", photo, "--top", "1", "--json"), capture_output=True, text=True,
@@ -202,6 +203,7 @@ def test_exported_fine_tuned_folder_answers_like_classify(flowers, mobilenet_wei
     assert _agreement(_saved_model_top1(folder / "savedmodel", clf, photos), expected) >= 19
 
 
+@pytest.mark.slow
 def test_a_model_folder_holds_a_keras_model_a_user_can_call(flowers, mobilenet, mobilenet_weights, tmp_path):
     """model.keras takes pixels and answers probabilities, as classify() does: for a fine-tuned folder and for
     a zoo network saved with save_folder. The library still runs the network inside it (logits)."""
@@ -241,6 +243,7 @@ def test_onnx_export_answers_like_classify(val_sample, mobilenet, tmp_path):
     assert _agreement([labels[i] for i in probs.argmax(axis=1)], expected) >= 19
 
 
+@pytest.mark.slow
 def test_export_cli_and_its_errors(mobilenet_weights, tmp_path):
     env = _env(ILSVRC_KERAS_WEIGHTS_DIR=str(mobilenet_weights.parent), KERAS_HOME=str(tmp_path))
     p = subprocess.run(_cli("export", tmp_path / "m.tflite", "--model", "mobilenet_0.25_128", "--format", "tflite",

@@ -26,6 +26,7 @@ def small(flowers, tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
 def test_round_trip_save_load_classify(small, mobilenet_weights, tmp_path):
     out = tmp_path / "ft"
     result = ilsvrc_keras.fine_tune(small, model="mobilenet_0.25_128", weights=mobilenet_weights, out=out,
@@ -134,6 +135,7 @@ def test_bad_data(tmp_path, small):
         ilsvrc_keras.fine_tune(small, val_data=val, out=tmp_path / "o")
 
 
+@pytest.mark.slow
 def test_arrays_input(mobilenet_weights, tmp_path):
     rng = np.random.default_rng(0)
     x = rng.integers(0, 255, size=(24, 40, 50, 3), dtype=np.uint8)
@@ -152,6 +154,7 @@ def test_arrays_input(mobilenet_weights, tmp_path):
     assert result.val_accuracy == 1.0  # the colours are trivially separable
 
 
+@pytest.mark.slow
 def test_cli_fine_tune_then_classify(small, mobilenet_weights, tmp_path):
     out = tmp_path / "cli"
     p = subprocess.run(_cli("fine-tune", small, "--out", out, "--weights", mobilenet_weights, "--head-epochs", 1,
@@ -187,6 +190,7 @@ def test_tfds_dataset_by_name(small, mobilenet_weights, tmp_path):
     assert json.loads((tmp_path / "out" / "labels.json").read_text()) == classes
 
 
+@pytest.mark.slow
 def test_keras_datasets_and_callbacks(small, mobilenet_weights, tmp_path):
     """What a Keras user has in hand: batched image_dataset_from_directory pipelines and callbacks."""
     import keras
@@ -221,6 +225,7 @@ def test_keras_datasets_and_callbacks(small, mobilenet_weights, tmp_path):
     assert result.val_accuracy == pytest.approx(max(h["val_accuracy"] for h in result.history), abs=1e-4)
 
 
+@pytest.mark.slow
 def test_early_stopping_on_val_accuracy_ends_the_whole_fine_tune(small, mobilenet_weights, tmp_path):
     """A user's EarlyStopping(monitor="val_accuracy") hears both phases as one training: at a learning rate of
     ~0 nothing improves, so patience 1 stops after the second epoch, before the whole-network phase."""
@@ -247,6 +252,7 @@ def test_early_stopping_on_val_accuracy_ends_the_whole_fine_tune(small, mobilene
     assert f"{result.val_accuracy:.1%}" in shown and shown.count("<img") == 3 and confused[0]["true"] in shown
 
 
+@pytest.mark.slow
 def test_fine_tune_reads_prepared_shards(small, mobilenet_weights, tmp_path):
     from ilsvrc_keras.datasets import prepare
 
@@ -258,6 +264,7 @@ def test_fine_tune_reads_prepared_shards(small, mobilenet_weights, tmp_path):
     assert len(result.metrics["skipped"]) <= 1  # at most the corrupt file, if the split put it there
 
 
+@pytest.mark.slow
 def test_sigterm_interrupts_fine_tune_with_143_and_a_rerun_resumes(small, mobilenet_weights, tmp_path):
     import signal
     import time
@@ -285,6 +292,7 @@ def test_sigterm_interrupts_fine_tune_with_143_and_a_rerun_resumes(small, mobile
     assert rows == [("head", 1), ("head", 2), ("all", 1), ("all", 2)]  # resumed, no duplicate rows
 
 
+@pytest.mark.slow
 def test_sigterm_after_the_last_head_epoch_stops_before_the_next_phase(small, mobilenet_weights, tmp_path):
     """A signal that lands after the head phase's last step (here: in a callback at its last epoch's end) is
     not swallowed: the run stops before the whole-network phase and says so; the rerun resumes there."""
@@ -307,6 +315,7 @@ def test_sigterm_after_the_last_head_epoch_stops_before_the_next_phase(small, mo
                                                                                                 ("all", 1)]
 
 
+@pytest.mark.slow
 def test_the_head_phase_is_kept_when_it_beat_the_whole_network(small, mobilenet_weights, tmp_path):
     """The run ends with the best weights of all: the head phase's own best file when it scored higher."""
     import types
@@ -328,6 +337,7 @@ def test_the_head_phase_is_kept_when_it_beat_the_whole_network(small, mobilenet_
     assert loaded == [head_file]  # the whole network's weights are already in place
 
 
+@pytest.mark.slow
 def test_fine_tune_starts_from_a_torchvision_preset(small, tmp_path, monkeypatch):
     """fastai's default backbone: fine_tune(model="resnet34.tv_in1k") with torchvision's file format, found by its
     published name in $ILSVRC_KERAS_WEIGHTS_DIR; the folder carries the preset's own preprocessing."""

@@ -185,6 +185,7 @@ def test_overlay_png(mobilenet, val_sample, tmp_path):
     assert np.abs(png[..., :3].astype(int) - image.astype(int)).mean() > 5  # the heat map is drawn
 
 
+@pytest.mark.slow
 def test_cli_localize_json_and_overlay(val_sample, mobilenet_weights, tmp_path):
     from test_cli import run
 

@@ -26,6 +26,7 @@ def test_the_rules_read_a_known_curve():
     assert smooth([3.0], beta=0.98).tolist() == [3.0]  # debiased: the first value is itself
 
 
+@pytest.mark.slow
 def test_lr_find_on_real_photos_leaves_the_model_as_it_was(flowers3, mobilenet_weights, tmp_path):
     import keras
 
@@ -46,6 +47,7 @@ def test_lr_find_on_real_photos_leaves_the_model_as_it_was(flowers3, mobilenet_w
     assert (tmp_path / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
 def test_cli_lr_find_prints_a_rate_and_draws_the_curve(flowers3, mobilenet_weights, tmp_path, capsys):
     from ilsvrc_keras.cli import main
 
@@ -61,6 +63,7 @@ def test_cli_lr_find_prints_a_rate_and_draws_the_curve(flowers3, mobilenet_weigh
     assert set(found) >= {"lrs", "losses", "suggestion", "steepest", "plot"}
 
 
+@pytest.mark.slow
 def test_fine_tune_finds_its_rates_and_records_them(flowers3, mobilenet_weights, tmp_path):
     result = ilsvrc_keras.fine_tune(flowers3, model="mobilenet_0.25_128", weights=mobilenet_weights,
                                     out=tmp_path / "ft", head_epochs=1, epochs=1, head_lr="find", lr="find",
@@ -72,6 +75,7 @@ def test_fine_tune_finds_its_rates_and_records_them(flowers3, mobilenet_weights,
     assert 1e-7 <= report["settings"]["lr"] <= 10 and not result.interrupted
 
 
+@pytest.mark.slow
 def test_train_finds_its_rate_and_records_it(flowers3, tmp_path):
     result = ilsvrc_keras.train(flowers3, "resnet18", tmp_path / "run", epochs=1, batch_size=8, image_size=32,
                                 lr="find", progress=False)

@@ -68,6 +68,7 @@ def test_export_never_replaces_what_it_did_not_write(model_folder, tmp_path, cap
     assert (tmp_path / "user.tflite").read_bytes() == b"mine" and (tmp_path / "m.labels.json").read_text() == "mine too"
 
 
+@pytest.mark.slow
 def test_a_previous_export_is_replaced_only_with_overwrite(model_folder, tmp_path):
     target = tmp_path / "exported"
     first = ilsvrc_keras.export(model_folder, target)

@@ -104,6 +104,7 @@ def _val_names(out, meta):
     return {n.decode() for n in names.as_numpy_iterator()}
 
 
+@pytest.mark.slow
 def test_train_cli_on_records_then_classify(records, tmp_path):
     out, meta = records
     run = tmp_path / "run"
@@ -123,6 +124,7 @@ def _stored(out, meta):
     return [bytes(c.numpy()) for c, _ in tf.data.TFRecordDataset(files).map(_parse)]
 
 
+@pytest.mark.slow
 def test_prepare_shorter_side_shrinks_large_images_only(folder, tmp_path):
     src = tmp_path / "src"
     shutil.copytree(folder, src)
@@ -156,6 +158,7 @@ def test_prepare_shorter_side_shrinks_large_images_only(folder, tmp_path):
     assert seen >= len(ds.train) - 1  # only the corrupt file is skipped
 
 
+@pytest.mark.slow
 def test_prepare_cli_json_and_errors(folder, tmp_path):
     summary = _run_json("prepare", str(folder), str(tmp_path / "r"), "--shard-size", "16", "--quiet", "--json")
     assert summary["classes"] == 3 and summary["train_shards"] == -(-summary["train"] // 16)
@@ -166,6 +169,7 @@ def test_prepare_cli_json_and_errors(folder, tmp_path):
         prepare(tmp_path / "nowhere", tmp_path / "r2", progress=False)
 
 
+@pytest.mark.slow
 def test_tfds_dataset_trains_with_encoded_images(folder, tmp_path):
     tfds = pytest.importorskip("tensorflow_datasets")
 

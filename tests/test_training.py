@@ -46,6 +46,7 @@ class Recorder(keras.callbacks.Callback):
         self.batch_logs.append(dict(logs))
 
 
+@pytest.mark.slow
 def test_train_drives_ordinary_keras_callbacks(two_classes, tmp_path):
     recorder = Recorder(stop_at=2)
     log = tmp_path / "keras_log.csv"
@@ -77,6 +78,7 @@ def test_train_drives_ordinary_keras_callbacks(two_classes, tmp_path):
     assert result.to_dict()["epochs_completed"] == 2 and "model" not in result.to_dict()
 
 
+@pytest.mark.slow
 def test_keras_callbacks_monitor_keras_metric_names(two_classes, tmp_path):
     """The logs speak Keras: EarlyStopping and ModelCheckpoint watching val_accuracy work as under model.fit.
     At a learning rate of ~0 the validation accuracy cannot improve, so patience 1 stops after epoch 2."""
@@ -94,6 +96,7 @@ def test_keras_callbacks_monitor_keras_metric_names(two_classes, tmp_path):
     assert {"val_accuracy", "val_top_5_accuracy", "val_loss"} <= set(result.history[-1])
 
 
+@pytest.mark.slow
 def test_trainer_fits_a_user_model_on_arrays_and_evaluates_it(tmp_path):
     from ilsvrc_keras.training import RunConfig, Trainer
     from ilsvrc_keras.transforms import EvalTransform
@@ -146,6 +149,7 @@ def test_evaluator_counts_exactly_and_ignores_padding():
     assert report["top2_accuracy"] == 1.0
 
 
+@pytest.mark.slow
 def test_a_run_folder_records_its_run_and_refuses_another(flowers, mobilenet_weights, tmp_path):
     """fine-tune daisy/rose into a folder, then daisy/sunflower into the same folder: refused with what
     differs (it used to train nothing, exit 0 and label roses as sunflowers); the same run resumes;
@@ -266,6 +270,7 @@ def test_a_user_model_ending_in_a_softmax_trains_as_model_fit_would(ending, tmp_
     assert [r["loss"] for r in result.history] == pytest.approx(history.history["loss"], rel=1e-3, abs=1e-4)
 
 
+@pytest.mark.slow
 def test_accumulation_and_clipping_through_train(two_classes, tmp_path):
     result = ilsvrc_keras.train(two_classes, "resnet18", tmp_path / "run", epochs=1, batch_size=4, image_size=32,
                                 accumulate_steps=2, clip_norm=1.0, lr=0.05, progress=False)
