@@ -16,7 +16,6 @@ def disk_full(exc, where, last=None):
     import errno
     import shutil
 
-
     full = getattr(exc, "errno", None) == errno.ENOSPC or "no space left" in str(exc).lower()
     if not full:
         return None
@@ -163,7 +162,6 @@ def _lock(out: Path):
     import errno
     import fcntl
 
-
     writable_folder(out)
     handle = os.open(out, os.O_RDONLY)
     try:
@@ -179,19 +177,20 @@ def _lock(out: Path):
 
 def _take_back(out: Path, made: list) -> None:
     """Remove what a run that wrote nothing else left: its run.json, its empty output folders, and the
-    folder itself when the run made it."""
+    folders the run made. Anything else in ``out`` (a user's files, given overwrite) stays."""
     try:
-        left = list(out.iterdir())
-        if any(p.name not in RUN_OUTPUTS or (p.is_dir() and any(q.is_file() for q in p.rglob("*"))) for p in left):
-            return
-        for p in left:
+        ours = [p for p in out.iterdir() if p.name in RUN_OUTPUTS]
+        if any((p.is_file() and p.name != RUN_FILE) or (p.is_dir() and any(q.is_file() for q in p.rglob("*")))
+               for p in ours):
+            return  # the run got as far as writing: its files stay (a rerun resumes from them)
+        for p in ours:
             for q in sorted(p.rglob("*"), reverse=True) if p.is_dir() else ():
                 q.rmdir()
             p.rmdir() if p.is_dir() else p.unlink()
         for folder in made:
             folder.rmdir()
     except OSError:
-        pass  # something appeared meanwhile: it stays
+        pass  # something appeared meanwhile, or the folder holds a user's files: they stay
 
 
 def claim_run_folder(out, record: dict, overwrite: bool = False, sources=()) -> Path:
@@ -204,7 +203,6 @@ def claim_run_folder(out, record: dict, overwrite: bool = False, sources=()) -> 
     inside it. Unwritable places fail here, before any model is built."""
     import json
     import shutil
-
 
     check_output(out, "run", ours=True, sources=sources, overwrite=True)  # names, files, sources
     out = Path(out)

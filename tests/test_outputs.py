@@ -242,3 +242,10 @@ def test_a_run_that_fails_before_writing_takes_its_folder_back(tmp_path):
         (mine / "checkpoints" / "ckpt-1.weights.h5").write_bytes(b"x")
         raise RuntimeError("killed mid-run")
     assert (mine / "run.json").is_file() and (mine / "checkpoints" / "ckpt-1.weights.h5").is_file()  # resumable
+    users = _sentinels(tmp_path / "users")  # a user's folder, written into with overwrite: run.json goes, theirs stay
+    (users / "history.csv").unlink()
+    before = snapshot(users)
+    with pytest.raises(RuntimeError), run_folder(users, {"run": "train", "model": "x"}, overwrite=True):
+        assert (users / "run.json").is_file()
+        raise RuntimeError("the strategy could not start")
+    assert snapshot(users) == before

@@ -342,7 +342,6 @@ def guarded(call, as_json: bool = False, resumable: bool = True) -> int:
     import signal
     import threading
 
-
     def interrupted(signum):
         name, status = signal_exit(signum)
         tail = "rerun the same command to resume" if resumable else "stopped before the end"

@@ -372,7 +372,6 @@ def _check_port_free(address: str, port: int) -> None:
     import errno
     import socket
 
-
     host = "" if address in ("0.0.0.0", "") else address
     try:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:

@@ -33,7 +33,6 @@ def check_machine(replicas: Optional[int] = None) -> None:
     cluster and this task in it, and ``replicas`` fits the devices (on a CPU, at most one per core)."""
     import tensorflow as tf
 
-
     check("replicas", replicas, optional=True)
     config = _tf_config()
     cluster = config.get("cluster", {})
