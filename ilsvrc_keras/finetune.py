@@ -241,7 +241,6 @@ def lr_find(data, model=None, weights="imagenet", *, phase: str = "head", start_
     import keras
 
     from .datasets import Augment, open_dataset
-    from .inference import choose_default_model
     from .models.common import ends_in_logits
     from .presets import get_preset
     from .registry import check_image_size, get_spec
@@ -254,9 +253,11 @@ def lr_find(data, model=None, weights="imagenet", *, phase: str = "head", start_
     if user_model and preset is None:
         raise ArgumentError("lr_find of a keras.Model needs preset= (a zoo name or arch.tag) for its size and "
                             "normalization")
-    name = preset if user_model else (model or choose_default_model(weights))
-    p = get_preset(name)
-    check_image_size(get_spec(p.arch), image_size)
+    if user_model:
+        name, p = preset, get_preset(preset)
+        check_image_size(get_spec(p.arch), image_size)
+    else:
+        name, p, _ = _network(model, weights, image_size)
     size = int(image_size or (model.inputs[0].shape[1] if user_model and model.inputs[0].shape[1] else p.size))
     if out is not None:
         from .files import image_output
@@ -321,21 +322,13 @@ def fine_tune(data, model: Optional[str] = None, weights="imagenet", out=None, *
     0.765
     """
     from .datasets import Augment, open_dataset
-    from .inference import choose_default_model
-    from .presets import get_preset
-    from .registry import check_image_size, get_spec, list_models
     from .training import Trainer
     from .transforms import EvalTransform
 
     started = time.perf_counter()
     args = dict(locals())  # every setting of the call, for the phases and the report
     check_arguments(args)
-    model = model or choose_default_model(weights)
-    preset = get_preset(model)  # the weights' own preprocessing (a zoo name, or a preset arch.tag)
-    spec = get_spec(preset.arch)
-    check_image_size(spec, image_size)
-    if preset.weights is not None and preset.arch != model and model in list_models():
-        model = preset.name  # a bare "googlenet" means the published GoogLeNet here (googlenet.tv_in1k)
+    model, preset, spec = _network(model, weights, image_size)
     dataset = open_dataset(data, val_data, class_names=class_names, val_fraction=val_fraction, seed=seed,
                            labels=labels, data_dir=data_dir)
     names = list(dataset.class_names)
@@ -364,6 +357,22 @@ def fine_tune(data, model: Optional[str] = None, weights="imagenet", out=None, *
         ev = trainer.evaluate(top=min(5, max(1, len(names) - 1)), track_losses=True)
         return _finish(out, net, names, history, ev, dataset, trainer, spec, model, transform, kept, args, export,
                        phases, started, size)
+
+
+def _network(model, weights, image_size):
+    """``(name, preset, spec)`` of the network to fine-tune: ``model`` or the default one, its weights' own
+    preprocessing (a zoo name or an ``arch.tag``), ``image_size`` checked against its architecture."""
+    from .inference import choose_default_model
+    from .presets import get_preset
+    from .registry import check_image_size, get_spec, list_models
+
+    model = model or choose_default_model(weights)
+    preset = get_preset(model)
+    spec = get_spec(preset.arch)
+    check_image_size(spec, image_size)
+    if preset.weights is not None and preset.arch != model and model in list_models():
+        model = preset.name  # a bare "googlenet" means the published GoogLeNet here (googlenet.tv_in1k)
+    return model, preset, spec
 
 
 def _finish(out, net, names, history, ev, dataset, trainer, spec, model, transform, kept, args, export, phases,

@@ -31,12 +31,7 @@ def make_train_step(strategy, model, optimizer, *, global_batch_size: int, label
     model ends in logits (the zoo's training networks do: a softmax folded into the loss is exact
     where a softmax's probabilities underflow); None reads it from the model's last layer.
 
-    ``accumulate_steps``: the optimizer updates once every N calls, with the mean of their gradients (kept per
-    replica between updates), so N steps of batch B make the update of one step of batch N x B.
-    ``clip_norm``: the update's gradient, summed over every replica, scaled to at most that global norm.
-    Both are done here rather than by Keras' optimizer arguments, which under ``tf.distribute`` clip each
-    replica's share before the sum and cannot accumulate (their update sits in a conditional that would hold
-    the all-reduce).
+    ``accumulate_steps`` and ``clip_norm``: see :class:`_Updates`.
 
     >>> import keras, tensorflow as tf
     >>> from ilsvrc_keras.training import make_optimizer, make_train_step
@@ -49,68 +44,21 @@ def make_train_step(strategy, model, optimizer, *, global_batch_size: int, label
     >>> float(seen), float(stop)
     (4.0, 0.0)
     """
-    import keras
     import tensorflow as tf
 
-    global_batch = float(global_batch_size)
     logits = ends_in_logits(model) if from_logits is None else from_logits
-
-    def per_example_loss(y, p):
-        return keras.losses.categorical_crossentropy(y, tf.cast(p, tf.float32), from_logits=logits,
-                                                     label_smoothing=label_smoothing)
-
-    def forward_backward(x, y, w):
-        with tf.GradientTape() as tape:
-            out = model(x, training=True)
-            outs = list(out) if isinstance(out, (list, tuple)) else [out]
-            per_ex = per_example_loss(y, outs[0])
-            for aux in outs[1:]:
-                per_ex += aux_weight * per_example_loss(y, aux)
-            loss = tf.reduce_sum(per_ex * w) / global_batch
-            if model.losses:
-                loss += tf.add_n(model.losses) / strategy.num_replicas_in_sync
-            scaled = optimizer.scale_loss(loss) if loss_scale else loss
-        grads = tape.gradient(scaled, model.trainable_variables)
-        real = tf.cast(w > 0, tf.float32)  # w carries class weights; padding has 0
-        correct = tf.reduce_sum(real * tf.cast(tf.equal(tf.argmax(outs[0], -1), tf.argmax(y, -1)), tf.float32))
-        return tf.reduce_sum(per_ex * real), grads, correct
+    forward_backward = _forward_backward(strategy, model, optimizer, float(global_batch_size), logits,
+                                         label_smoothing, aux_weight, loss_scale)
 
     # No autograph: the step has no tensor-dependent Python control flow, and converting Keras'
     # layers cost about 1 s of tracing per step function here (Keras' own fit skips it too).
     compiled = tf.function(forward_backward, jit_compile=xla, autograph=False)
 
-    from ..errors import ArgumentError
-
-    if clip_norm is not None and loss_scale:
-        raise ArgumentError("clip_norm with fp16 loss scaling is not supported: train in bf16 or fp32")
-    variables = model.trainable_variables
-    plain = accumulate_steps <= 1 and clip_norm is None
-    if not plain:
-        with strategy.scope():  # each replica's own running sum of its gradients (read where it was written)
-            sums = [tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False,
-                                synchronization=tf.VariableSynchronization.ON_READ,
-                                aggregation=tf.VariableAggregation.SUM) for v in variables]
-
-    def update(grads):
-        if clip_norm is not None:
-            context = tf.distribute.get_replica_context()
-            total, _ = tf.clip_by_global_norm(context.all_reduce("SUM", grads), clip_norm)
-            # The optimizer sums the replicas' gradients: each hands it its share of the clipped total.
-            grads = [g / context.num_replicas_in_sync for g in total]
-        optimizer.apply_gradients(zip(grads, variables))  # all-reduces across replicas
+    updates = _Updates(strategy, optimizer, model.trainable_variables, accumulate_steps, clip_norm, loss_scale)
 
     def replica_step(x, y, w, stop, apply):
         loss_sum, grads, correct = compiled(x, y, w)
-        if plain:
-            update(grads)
-        elif not apply:
-            for acc, g in zip(sums, grads):
-                acc.assign_add(g)
-        else:
-            mean = [(acc + g) / accumulate_steps for acc, g in zip(sums, grads)]
-            for acc in sums:
-                acc.assign(tf.zeros_like(acc))
-            update(mean)
+        updates.take(grads, apply)
         # The worker's stop flag once (on its first replica), so that the sum counts workers.
         first = tf.cast(tf.equal(tf.distribute.get_replica_context().replica_id_in_sync_group
                                  % local_replicas, 0), tf.float32)
@@ -143,6 +91,87 @@ def make_train_step(strategy, model, optimizer, *, global_batch_size: int, label
         return (updating if calls[0] % accumulate_steps == 0 else adding)(batch, stop)
 
     return train_step
+
+
+def _forward_backward(strategy, model, optimizer, global_batch: float, logits: bool, label_smoothing: float,
+                      aux_weight: float, loss_scale: bool):
+    """One replica's pass: ``(x, y, w) -> (summed loss of the real examples, gradients, correct)``, the loss
+    weighted per example and divided by the global batch (see :func:`make_train_step`)."""
+    import keras
+    import tensorflow as tf
+
+    def per_example_loss(y, p):
+        return keras.losses.categorical_crossentropy(y, tf.cast(p, tf.float32), from_logits=logits,
+                                                     label_smoothing=label_smoothing)
+
+    def forward_backward(x, y, w):
+        with tf.GradientTape() as tape:
+            out = model(x, training=True)
+            outs = list(out) if isinstance(out, (list, tuple)) else [out]
+            per_ex = per_example_loss(y, outs[0])
+            for aux in outs[1:]:
+                per_ex += aux_weight * per_example_loss(y, aux)
+            loss = tf.reduce_sum(per_ex * w) / global_batch
+            if model.losses:
+                loss += tf.add_n(model.losses) / strategy.num_replicas_in_sync
+            scaled = optimizer.scale_loss(loss) if loss_scale else loss
+        grads = tape.gradient(scaled, model.trainable_variables)
+        real = tf.cast(w > 0, tf.float32)  # w carries class weights; padding has 0
+        correct = tf.reduce_sum(real * tf.cast(tf.equal(tf.argmax(outs[0], -1), tf.argmax(y, -1)), tf.float32))
+        return tf.reduce_sum(per_ex * real), grads, correct
+
+    return forward_backward
+
+
+class _Updates:
+    """How a step's gradients become optimizer updates. ``accumulate_steps``: one update every N steps, with
+    the mean of their gradients (kept per replica in between), so N steps of batch B make the update of one
+    step of batch N x B. ``clip_norm``: the update's gradient, summed over every replica, scaled to at most
+    that global norm. Both are done here rather than by Keras' optimizer arguments, which under
+    ``tf.distribute`` clip each replica's share before the sum and cannot accumulate (their update sits in a
+    conditional that would hold the all-reduce)."""
+
+    def __init__(self, strategy, optimizer, variables, accumulate_steps: int = 1, clip_norm: Optional[float] = None,
+                 loss_scale: bool = False):
+        import tensorflow as tf
+
+        from ..errors import ArgumentError
+
+        if clip_norm is not None and loss_scale:
+            raise ArgumentError("clip_norm with fp16 loss scaling is not supported: train in bf16 or fp32")
+        self.optimizer, self.variables = optimizer, variables
+        self.accumulate_steps, self.clip_norm = accumulate_steps, clip_norm
+        self.sums = []
+        if accumulate_steps > 1:
+            with strategy.scope():  # each replica's own running sum of its gradients (read where it was written)
+                self.sums = [tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False,
+                                         synchronization=tf.VariableSynchronization.ON_READ,
+                                         aggregation=tf.VariableAggregation.SUM) for v in variables]
+
+    def take(self, grads, apply: bool) -> None:
+        """In a replica: add ``grads`` to the running sums, or (``apply``) update with their mean."""
+        import tensorflow as tf
+
+        if not self.sums:
+            return self._update(grads)
+        if not apply:
+            for acc, g in zip(self.sums, grads):
+                acc.assign_add(g)
+            return None
+        mean = [(acc + g) / self.accumulate_steps for acc, g in zip(self.sums, grads)]
+        for acc in self.sums:
+            acc.assign(tf.zeros_like(acc))
+        return self._update(mean)
+
+    def _update(self, grads) -> None:
+        import tensorflow as tf
+
+        if self.clip_norm is not None:
+            context = tf.distribute.get_replica_context()
+            total, _ = tf.clip_by_global_norm(context.all_reduce("SUM", grads), self.clip_norm)
+            # The optimizer sums the replicas' gradients: each hands it its share of the clipped total.
+            grads = [g / context.num_replicas_in_sync for g in total]
+        self.optimizer.apply_gradients(zip(grads, self.variables))  # all-reduces across replicas
 
 
 def make_eval_step(strategy, model, from_logits: Optional[bool] = None):
