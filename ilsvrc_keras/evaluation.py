@@ -48,16 +48,17 @@ class Evaluator:
         probs, labels = np.asarray(probs, np.float32), np.asarray(labels, np.int64).reshape(-1)
         keep = np.ones(len(labels), bool) if weights is None else np.asarray(weights).reshape(-1) > 0
         probs, labels = probs[keep], labels[keep]
+        # keras' categorical cross-entropy on probabilities clips them to [1e-7, 1 - 1e-7]
+        losses = -np.log(np.clip(probs[np.arange(len(labels)), labels], 1e-7, 1.0))
         if positions is not None:
             kept = np.asarray(positions).reshape(-1)[keep]
             self.positions.extend(int(i) for i in kept)
             if self.losses is not None:
-                self.losses.update(probs, labels, kept)
+                self.losses.update(probs, labels, kept, losses)
         if not len(labels):
             return
         confusion_matrix(labels, probs.argmax(1), len(self.matrix), into=self.matrix)
-        # keras' categorical cross-entropy on probabilities clips them to [1e-7, 1 - 1e-7]
-        self.loss_sum += float(-np.log(np.clip(probs[np.arange(len(labels)), labels], 1e-7, 1.0)).sum())
+        self.loss_sum += float(losses.sum())
         self.topk_hits += int(topk_correct(probs, labels, self.top).sum())
 
     @property
@@ -217,13 +218,10 @@ def _evaluate_classification(clf, split, batch_size, progress, data, tta: bool =
 
 
 def _top_losses(clf, split, ev, path, overwrite) -> dict:
-    from .images import load_image
-    from .interpretation import named, top_losses_png
+    from .interpretation import images_of, named, top_losses_png
 
     items = named(ev.losses.top(), [name for _, name in clf.class_labels], split.paths)
-    images = [load_image(i["image"]) if split.kind == "file" else np.asarray(split.items[i["position"]], np.uint8)
-              for i in items]
-    drawn = top_losses_png(items, images, clf, path, overwrite=bool(overwrite)) if items else None
+    drawn = top_losses_png(items, images_of(items, split), clf, path, overwrite=bool(overwrite)) if items else None
     return {"top_losses": items, "top_losses_png": str(drawn) if drawn else None}
 
 

@@ -413,17 +413,14 @@ def _finish(out, net, names, history, ev, dataset, trainer, spec, model, transfo
 def _top_losses_gallery(out: Path, net, names, transform, losses: list, served, model: str) -> Optional[str]:
     """``top_losses.png``: the validation images the network got most confidently wrong, with the Grad-CAM
     of the class it chose (none when it got none wrong). A picture never costs a finished run."""
-    from .images import load_image
     from .inference import Classifier
-    from .interpretation import top_losses_png
+    from .interpretation import images_of, top_losses_png
 
     if not losses:
         return None
     try:
-        images = [load_image(item["image"]) if Path(item["image"]).is_file() else
-                  np.asarray(served.items[item["position"]], np.uint8) for item in losses]
         clf = Classifier(net, transform, [(n, n) for n in names], model, outputs="logits")
-        return str(top_losses_png(losses, images, clf, out / "top_losses.png", overwrite=True))
+        return str(top_losses_png(losses, images_of(losses, served), clf, out / "top_losses.png", overwrite=True))
     except Exception as exc:
         logging.getLogger("ilsvrc_keras").warning("could not draw the top losses (%s)", exc)
         return None

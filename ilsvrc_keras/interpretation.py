@@ -36,10 +36,10 @@ class LossTracker:
     def __init__(self):
         self.positions, self.losses, self.true, self.predicted, self.confidence = [], [], [], [], []
 
-    def update(self, probs, labels, positions) -> None:
-        rows = np.arange(len(labels))
+    def update(self, probs, labels, positions, losses) -> None:
+        """One batch: its probabilities, true classes, positions in the split and per-example losses."""
         self.positions.extend(int(p) for p in positions)
-        self.losses.extend(float(v) for v in -np.log(np.clip(probs[rows, labels], 1e-7, 1.0)))
+        self.losses.extend(float(v) for v in losses)
         self.true.extend(int(v) for v in labels)
         self.predicted.extend(int(v) for v in probs.argmax(1))
         self.confidence.extend(float(v) for v in probs.max(1))
@@ -65,6 +65,16 @@ def named(items: list, class_names: Sequence[str], sources: Optional[Sequence] =
     return [{**item, "true": str(class_names[item["true"]]), "predicted": str(class_names[item["predicted"]]),
              "predicted_index": item["predicted"],  # names may repeat (ImageNet has two "crane"s): the index does not
              **({"image": str(sources[item["position"]])} if sources is not None else {})} for item in items]
+
+
+def images_of(items: list, split) -> list:
+    """The pixels of :func:`named` items: read from the file an item names, else the split's own array."""
+    from pathlib import Path
+
+    from .images import load_image
+
+    return [load_image(i["image"]) if Path(i.get("image", "")).is_file() else
+            np.asarray(split.items[i["position"]], np.uint8) for i in items]
 
 
 def top_losses_png(items: list, images: Sequence[np.ndarray], classifier, path, overwrite=None):
