@@ -512,8 +512,15 @@ def _tta(**kwargs) -> dict:
     return tta(**kwargs)
 
 
+def _discriminative(**kwargs) -> dict:
+    from benchmarks.discriminative import discriminative
+
+    return discriminative(**kwargs)
+
+
 TASKS = {"predict": predict, "localize": localize, "input": input_pipeline, "train": train_speed,
-         "fine-tune": fine_tune_vs_plain, "train-recipe": train_recipe, "gpu": gpu_train, "tta": _tta, "ema": _ema}
+         "fine-tune": fine_tune_vs_plain, "train-recipe": train_recipe, "gpu": gpu_train, "tta": _tta, "ema": _ema,
+         "discriminative": _discriminative}
 
 
 def run(task: str, **kwargs) -> dict:
@@ -563,7 +570,7 @@ def format_table(result: dict) -> str:
                          f"{v['process_seconds']:>11.1f}")
         lines.append(f"accuracy gain {result['accuracy_gain']:+.3f}; training speed ratio (engine / plain) "
                      f"{result['speed_ratio']}")
-    if result["task"] in ("tta", "ema"):
+    if result["task"] in ("tta", "ema", "discriminative"):
         import importlib
 
         lines += importlib.import_module(f"benchmarks.{result['task']}").table(result)

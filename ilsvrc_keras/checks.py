@@ -95,8 +95,8 @@ _RATE, _NONNEG, _UNIT, _FRACTION = Range(float, 0, low_open=True), Range(float, 
 RANGES = {
     **dict.fromkeys(("epochs", "head_epochs", "epoch_offset", "unfreeze"), _COUNT),
     **dict.fromkeys(("batch_size", "checkpoint_every", "keep_checkpoints", "patience", "progressive_from",
-                     "stop_after_steps", "replicas", "top", "limit", "shard_size", "workers", "scale_jitter", "steps", "accumulate_steps"),
-                    _POSITIVE),
+                     "stop_after_steps", "replicas", "top", "limit", "shard_size", "workers", "scale_jitter", "steps",
+                     "accumulate_steps"), _POSITIVE),
     "image_size": Range(int, 1),  # and at least the architecture's own minimum (registry.check_image_size)
     "shorter_side": Range(int, 8),
     **dict.fromkeys(("lr", "base_lr", "head_lr", "start_lr", "end_lr", "clip_norm"), _RATE),
@@ -107,6 +107,8 @@ RANGES = {
     "port": Range(int, 1, 65535),
     "scale": Range(float, 0, 16, low_open=True),
     "cluster_timeout": Range(float, 1),
+    "lr_mult": Range(float, 1),  # the head's rate over the first layers' (fine_tune's discriminative rates)
+    "lr_multiplier": _NONNEG,
 }
 
 

@@ -161,6 +161,26 @@ def unfreeze(model, layers: Union[str, int] = "all", *, from_layer: Optional[str
 _open_backbone = unfreeze  # fine_tune's argument of the same name hides the function there
 
 
+def discriminative_rates(model, lr_mult: float, groups: int = 2) -> Optional[dict]:
+    """fastai's discriminative rates (``slice(lr / lr_mult, lr)``) as ``RunConfig.lr_multipliers``: the
+    backbone's weighted layers cut into ``groups`` runs of equal length, the earliest training at
+    ``1 / lr_mult`` of the rate and each later group ``lr_mult ** (1 / groups)`` times faster, the new
+    head at the rate itself. Early filters are general and need little change; the last ones are the
+    most specific to ImageNet. ``lr_mult=1``: None (one rate for all).
+
+    >>> from ilsvrc_keras.finetune import build_classifier, discriminative_rates
+    >>> rates = discriminative_rates(build_classifier("resnet18", 5, None, 64), 100)
+    >>> rates["conv1_conv"], rates["conv5_block2_2_conv"], "head_predictions" in rates
+    (0.01, 0.1, False)
+    """
+    check("lr_mult", lr_mult)
+    if lr_mult == 1:
+        return None
+    weighted = [layer.name for layer in model.layers if layer.name not in NEW_HEAD_LAYERS and layer.weights]
+    per = len(weighted) / groups
+    return {name: float(lr_mult ** (-(groups - int(i // per)) / groups)) for i, name in enumerate(weighted)}
+
+
 def class_weights_for(class_weight, labels, names) -> Optional[list]:
     """Loss weight per class: ``"balanced"`` (inverse frequency), a ``{class: weight}`` dict, or None."""
     if class_weight is None:
@@ -183,38 +203,79 @@ def class_weights_for(class_weight, labels, names) -> Optional[list]:
 # --- the call ------------------------------------------------------------------------------------------
 
 
-def check_arguments(args: dict) -> None:
-    """:func:`fine_tune`'s settings, each in its range (one :class:`~ilsvrc_keras.ArgumentError`
-    naming the first that is not), before any data is read or model built."""
-    from .training.schedules import OPTIMIZERS
-    from .training.strategy import PRECISIONS
-
-    for name in ("head_epochs", "epochs", "batch_size", "weight_decay", "warmup_epochs", "val_fraction", "dropout",
-                 "label_smoothing"):
-        check(name, args[name])
-    for name in ("head_lr", "lr"):  # a rate, or "find": read off the learning-rate finder's curve
-        if args[name] != FIND:
-            check(name, args[name])
-    if FIND in (args["head_lr"], args["lr"]) and (args["replicas"] or 1) > 1:
-        raise ArgumentError("lr='find' probes on one device: give the rates, or leave out replicas")
-    for name in ("patience", "replicas", "crop_fraction", "bn_momentum"):
-        check(name, args[name], optional=True)
-    if args["head_epochs"] + args["epochs"] == 0:
-        raise ArgumentError("head_epochs and epochs are both 0: nothing would be trained")
-    check("image_size", args["image_size"], optional=True)  # and the architecture's minimum, once it is known
-    choice("optimizer", args["optimizer"], OPTIMIZERS)
-    choice("head_optimizer", args["head_optimizer"], OPTIMIZERS)
-    choice("precision", args["precision"], PRECISIONS, optional=True)
-    if args["unfreeze"] != "all":
-        check("unfreeze", args["unfreeze"])
-    if args["class_weight"] is not None and not isinstance(args["class_weight"], dict):
-        choice("class_weight", args["class_weight"], ("balanced",))
-    unknown = sorted(set(args["export"] or ()) - set(EXPORT_FORMATS))
-    if unknown:
-        raise ArgumentError(f"unknown export format(s) {', '.join(unknown)}; choose from {', '.join(EXPORT_FORMATS)}")
-
-
 FIND = "find"  # a rate given as this word is read off the learning-rate finder's curve
+
+
+@dataclasses.dataclass
+class FineTuneConfig:
+    """:func:`fine_tune`'s training settings (its keyword arguments of the same names, documented there),
+    checked by :meth:`validate`; what ``report.json`` records under ``settings``. Beside it, the data,
+    the network, the machine and the output folder are :func:`fine_tune`'s own arguments.
+
+    >>> FineTuneConfig(epochs=3, lr_mult=100).validate().lr_mult
+    100
+    >>> FineTuneConfig(head_lr=-1).validate()
+    Traceback (most recent call last):
+    ...
+    ilsvrc_keras.errors.ArgumentError: head_lr must be a number in (0, inf), not -1
+    """
+
+    head_epochs: int = 3
+    epochs: int = 7
+    batch_size: int = 32
+    image_size: Optional[int] = None
+    crop_fraction: Optional[float] = None
+    head_lr: Union[float, str] = 3e-3
+    lr: Union[float, str] = 1e-3
+    lr_mult: float = 1.0
+    optimizer: str = "adam"
+    head_optimizer: str = "adam"
+    weight_decay: float = 0.0
+    warmup_epochs: float = 1.0
+    unfreeze: Union[str, int] = "all"
+    train_bn: bool = True
+    bn_momentum: Optional[float] = 0.9
+    dropout: float = 0.2
+    label_smoothing: float = 0.1
+    augment: Optional[object] = None
+    class_weight: Union[None, str, dict] = None
+    patience: Optional[int] = None
+    seed: int = 0
+    progress: bool = True
+
+    def validate(self) -> "FineTuneConfig":
+        """Every setting in its range (one :class:`~ilsvrc_keras.ArgumentError` naming the first that is
+        not), before any data is read or model built. Returns the config."""
+        from .training.schedules import OPTIMIZERS
+
+        for name in ("head_epochs", "epochs", "batch_size", "weight_decay", "warmup_epochs", "dropout",
+                     "label_smoothing", "lr_mult"):
+            check(name, getattr(self, name))
+        for name in ("head_lr", "lr"):  # a rate, or "find": read off the learning-rate finder's curve
+            if getattr(self, name) != FIND:
+                check(name, getattr(self, name))
+        for name in ("patience", "crop_fraction", "bn_momentum"):
+            check(name, getattr(self, name), optional=True)
+        if self.head_epochs + self.epochs == 0:
+            raise ArgumentError("head_epochs and epochs are both 0: nothing would be trained")
+        check("image_size", self.image_size, optional=True)  # and the architecture's minimum, once it is known
+        choice("optimizer", self.optimizer, OPTIMIZERS)
+        choice("head_optimizer", self.head_optimizer, OPTIMIZERS)
+        if self.unfreeze != "all":
+            check("unfreeze", self.unfreeze)
+        if self.class_weight is not None and not isinstance(self.class_weight, dict):
+            choice("class_weight", self.class_weight, ("balanced",))
+        return self
+
+    @property
+    def finds(self) -> bool:
+        return FIND in (self.head_lr, self.lr)
+
+    def settings(self, **resolved) -> dict:
+        """What ``report.json`` records: every setting but ``progress``, with ``resolved`` (the image
+        size, crop and augmentation the run settled on, the rates the finder read) over the given ones."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("progress",)}
+        return {**out, **resolved}
 
 
 def lr_find(data, model=None, weights="imagenet", *, phase: str = "head", start_lr: float = 1e-7,
@@ -284,10 +345,10 @@ def lr_find(data, model=None, weights="imagenet", *, phase: str = "head", start_
 def fine_tune(data, model: Optional[str] = None, weights="imagenet", out=None, *, val_data=None,
               class_names: Optional[Sequence[str]] = None, data_dir=None, val_fraction: float = 0.2,
               head_epochs: int = 3, epochs: int = 7, batch_size: int = 32, image_size: Optional[int] = None,
-              crop_fraction: Optional[float] = None, head_lr: float = 3e-3, lr: float = 1e-3, optimizer: str = "adam",
-              head_optimizer: str = "adam", weight_decay: float = 0.0, warmup_epochs: float = 1.0,
-              unfreeze: Union[str, int] = "all", train_bn: bool = True, bn_momentum: Optional[float] = 0.9,
-              dropout: float = 0.2, label_smoothing: float = 0.1, augment=None,
+              crop_fraction: Optional[float] = None, head_lr: Union[float, str] = 3e-3, lr: Union[float, str] = 1e-3,
+              lr_mult: float = 1.0, optimizer: str = "adam", head_optimizer: str = "adam", weight_decay: float = 0.0,
+              warmup_epochs: float = 1.0, unfreeze: Union[str, int] = "all", train_bn: bool = True,
+              bn_momentum: Optional[float] = 0.9, dropout: float = 0.2, label_smoothing: float = 0.1, augment=None,
               class_weight: Union[None, str, dict] = None, patience: Optional[int] = None,
               precision: Optional[str] = None, xla: Optional[bool] = None, replicas: Optional[int] = None,
               cluster_timeout: float = DEFAULT_CLUSTER_TIMEOUT, labels=None,
@@ -302,7 +363,10 @@ def fine_tune(data, model: Optional[str] = None, weights="imagenet", out=None, *
     ``(image, label)``, batched or not (``keras.utils.image_dataset_from_directory``).
     ``head_epochs`` at ``head_lr`` train the new head; ``epochs`` at ``lr`` (warmup, cosine) train the
     unfrozen network; its BatchNorm layers train (``train_bn``) with moving statistics of momentum
-    ``bn_momentum`` (``None``: the network's own). ``class_weight="balanced"`` weights the loss by
+    ``bn_momentum`` (``None``: the network's own). ``lr_mult``: discriminative rates in that phase
+    (fastai's ``slice(lr / lr_mult, lr)``, :func:`discriminative_rates`): the backbone's first half trains at
+    ``lr / lr_mult``, its second half at ``lr / sqrt(lr_mult)``, the head at ``lr``; 1 (the default): one
+    rate for all. The training settings are a :class:`FineTuneConfig`. ``class_weight="balanced"`` weights the loss by
     inverse class frequency. ``callbacks``: Keras callbacks, run across both phases as one training
     (epochs numbered on from the head phase's). Rerunning with the same ``out`` and settings resumes;
     ``out`` holding a run of another model, classes, size, weights or data is refused unless
@@ -326,8 +390,9 @@ def fine_tune(data, model: Optional[str] = None, weights="imagenet", out=None, *
     from .transforms import EvalTransform
 
     started = time.perf_counter()
-    args = dict(locals())  # every setting of the call, for the phases and the report
-    check_arguments(args)
+    given = locals()
+    config = FineTuneConfig(**{f.name: given[f.name] for f in dataclasses.fields(FineTuneConfig)}).validate()
+    _check_run(val_fraction, replicas, precision, export, config)
     model, preset, spec = _network(model, weights, image_size)
     dataset = open_dataset(data, val_data, class_names=class_names, val_fraction=val_fraction, seed=seed,
                            labels=labels, data_dir=data_dir)
@@ -341,22 +406,36 @@ def fine_tune(data, model: Optional[str] = None, weights="imagenet", out=None, *
               "data": dataset.fingerprint()}
     check_machine(replicas)  # before the folder is claimed: a refused run leaves nothing
     # Milder crops than ImageNet's (0.08, 1): a few epochs on a small dataset learn faster from them.
-    args["augment"] = augment if augment is not None else Augment(crop_scale=(0.35, 1.0))
-    args["class_weights"] = class_weights_for(class_weight, dataset.train.labels, names)
+    config.augment = augment if augment is not None else Augment(crop_scale=(0.35, 1.0))
+    class_weights = class_weights_for(class_weight, dataset.train.labels, names)
     with run_folder(out, record, overwrite, sources=path_sources(data, val_data), lock=chief_task()), \
             Trainer(replicas=replicas, precision=precision, xla=xla, seed=seed,
                     cluster_timeout=cluster_timeout) as trainer:
         net = trainer.build(lambda: build_classifier(model, len(names), weights, size, dropout))
-        phases = _two_phases(trainer, net, dataset, transform, out, args)
+        run = _Phases(trainer, net, dataset, transform, out, config, class_weights)
+        phases = run.fit(callbacks)
         history = _history(phases)
-        stopped = trainer.interruption.requested and len(phases) < (bool(args["head_epochs"]) + bool(args["epochs"]))
+        stopped = trainer.interruption.requested and len(phases) < (bool(head_epochs) + bool(epochs))
         if not phases or stopped or any(r.interrupted for r in phases.values()):
             return FineTuneResult(net, names, history, {}, {"out": str(out)}, time.perf_counter() - started, True,
                                   {k: r.to_dict() for k, r in phases.items()})
         kept = _keep_better_phase(net, phases)
         ev = trainer.evaluate(top=min(5, max(1, len(names) - 1)), track_losses=True)
-        return _finish(out, net, names, history, ev, dataset, trainer, spec, model, transform, kept, args, export,
-                       phases, started, size)
+        return _finish(run, ev, spec, model, kept, export, phases, started)
+
+
+def _check_run(val_fraction, replicas, precision, export, config: FineTuneConfig) -> None:
+    """fine_tune's arguments beside its :class:`FineTuneConfig`: the data split, the machine, the exports."""
+    from .training.strategy import PRECISIONS
+
+    check("val_fraction", val_fraction)
+    check("replicas", replicas, optional=True)
+    choice("precision", precision, PRECISIONS, optional=True)
+    if config.finds and (replicas or 1) > 1:
+        raise ArgumentError("lr='find' probes on one device: give the rates, or leave out replicas")
+    unknown = sorted(set(export or ()) - set(EXPORT_FORMATS))
+    if unknown:
+        raise ArgumentError(f"unknown export format(s) {', '.join(unknown)}; choose from {', '.join(EXPORT_FORMATS)}")
 
 
 def _network(model, weights, image_size):
@@ -375,38 +454,38 @@ def _network(model, weights, image_size):
     return model, preset, spec
 
 
-def _finish(out, net, names, history, ev, dataset, trainer, spec, model, transform, kept, args, export, phases,
-            started, size) -> FineTuneResult:
+def _finish(run, ev, spec, model, kept, export, phases, started) -> FineTuneResult:
     """The finished run's deliverables, written while its folder is still locked: the model folder, the
     report and its plots, the exports, ``report.json``."""
     from .evaluation import skipped_items
     from .presets import save_folder
     from .serving import export as export_to
 
+    out, net, names, transform = run.out, run.net, list(run.dataset.class_names), run.transform
     report = ev.report(names)
     if "warning" in report:
         logging.getLogger("ilsvrc_keras").warning("warning: %s", report["warning"])
-    served = trainer.val_split
+    served = run.trainer.val_split
     losses = named(ev.losses.top(), names, served.paths)
-    metrics = {**report, "skipped": skipped_items(dataset.val, ev, served),
-               "unreadable": [path for path, _ in dataset.unreadable],
+    metrics = {**report, "skipped": skipped_items(run.dataset.val, ev, served),
+               "unreadable": [path for path, _ in run.dataset.unreadable],
                "most_confused": most_confused(ev.matrix, names), "top_losses": losses}
     card = {**spec.card(), "fine_tuned_from": model, "classes": names}
     paths = {"out": str(out), **save_folder(out, net, names, transform, card, outputs="logits")}
-    paths.update(write_report(out, history, metrics, names))
+    paths.update(write_report(out, _history(phases), metrics, names))
     gallery = _top_losses_gallery(out, net, names, transform, losses, served, model)
     if gallery:
         paths["top_losses"] = gallery
     for fmt in export or ():
         # the run folder is this run's: a previous export inside it is replaced
         paths[fmt] = export_to(out, out / EXPORT_NAMES[fmt], format=fmt, overwrite=True)["path"]
-    result = FineTuneResult(net, names, history, metrics, paths, time.perf_counter() - started, False,
+    result = FineTuneResult(net, names, _history(phases), metrics, paths, time.perf_counter() - started, False,
                             {k: r.to_dict() for k, r in phases.items()})
-    settings = {k: args[k] for k in _SETTINGS} | {"image_size": size, "crop_fraction": transform.crop_fraction,
-                                                   "augment": dataclasses.asdict(args["augment"])}
+    config = run.config
+    settings = config.settings(image_size=transform.size, crop_fraction=transform.crop_fraction,
+                               augment=dataclasses.asdict(config.augment), **run.rates)
     _write_json(out / "report.json", {**result.summary(), "model": model, "phase_kept": kept, "settings": settings,
-                                      "phases": result.phases, **({"lr_find": args["lr_find"]} if "lr_find" in
-                                                                  args else {})})
+                                      "phases": result.phases, **({"lr_find": run.found} if run.found else {})})
     return result
 
 
@@ -426,63 +505,73 @@ def _top_losses_gallery(out: Path, net, names, transform, losses: list, served, 
         return None
 
 
-# What report.json records of a call (with the image size, crop and augmentation it resolved to).
-_SETTINGS = ("head_epochs", "epochs", "batch_size", "head_lr", "lr", "optimizer", "head_optimizer", "weight_decay",
-             "warmup_epochs", "unfreeze", "train_bn", "bn_momentum", "dropout", "label_smoothing", "class_weight",
-             "patience", "seed")
+class _Phases:
+    """The two phases of one fine_tune run: head on the frozen backbone, then the unfrozen network. The
+    rates given as ``"find"`` are read off the finder's curve as each phase starts (``rates``: what they
+    became, ``found``: the curves' readings)."""
 
+    def __init__(self, trainer, net, dataset, transform, out: Path, config: FineTuneConfig, class_weights):
+        self.trainer, self.net, self.dataset, self.transform, self.out = trainer, net, dataset, transform, out
+        self.config, self.class_weights = config, class_weights
+        self.rates, self.found = {}, {}
 
-def _two_phases(trainer, net, dataset, transform, out: Path, args: dict) -> dict:
-    """Head on the frozen backbone, then the unfrozen network: each phase's RunResult by name.
-    The user's callbacks hear both as one training (one CallbackList, epochs numbered on)."""
-    import keras
+    def fit(self, callbacks: Sequence) -> dict:
+        """Each phase's RunResult by name. The user's callbacks hear both as one training (one
+        CallbackList, epochs numbered on)."""
+        import keras
 
-    from .training import Continued, RunConfig
+        from .training import Continued
 
-    common = dict(out=str(out), batch_size=args["batch_size"], weight_decay=args["weight_decay"], momentum=0.9,
-                  label_smoothing=args["label_smoothing"], seed=args["seed"], progress=args["progress"],
-                  restore_best=True, patience=args["patience"], class_weights=args["class_weights"],
-                  augment=args["augment"], schedule="cosine", checkpoint_every=10_000,
-                  from_logits=True)  # build_classifier ends in logits
-    user = keras.callbacks.CallbackList(list(args["callbacks"]), add_history=False, add_progbar=False)
-    head, whole = max(0, args["head_epochs"]), max(0, args["epochs"])
-    phases = {}
-    first = Continued(user, 0, begin=True, end=not whole)
-    if head:
-        freeze(net)
-        _find_rate(net, dataset, transform, args, "head_lr")
-        phases["head"] = trainer.fit(net, dataset, transform, RunConfig(
-            epochs=head, lr=args["head_lr"], warmup_epochs=0, optimizer=args["head_optimizer"], phase="head",
-            **common), [first])
-        if first.stopped and whole:  # the user's EarlyStopping (or any callback) ended the training
-            user.on_train_end(phases["head"].history[-1] if phases["head"].history else None)
-    # A signal during the head phase's last validation stops here too, not one step into the next phase.
-    if whole and not (head and phases["head"].interrupted) and not trainer.interruption.requested \
-            and not first.stopped:
-        _open_backbone(net, args["unfreeze"], train_bn=args["train_bn"], bn_momentum=args["bn_momentum"])
-        _find_rate(net, dataset, transform, args, "lr")
-        phases["all"] = trainer.fit(net, dataset, transform, RunConfig(
-            epochs=whole, lr=args["lr"], warmup_epochs=args["warmup_epochs"], optimizer=args["optimizer"],
-            phase="all", epoch_offset=head, **common), [Continued(user, head, begin=not head, end=True)])
-    return phases
+        c, trainer, net = self.config, self.trainer, self.net
+        user = keras.callbacks.CallbackList(list(callbacks), add_history=False, add_progbar=False)
+        head, whole = c.head_epochs, c.epochs
+        phases = {}
+        first = Continued(user, 0, begin=True, end=not whole)
+        if head:
+            freeze(net)
+            phases["head"] = trainer.fit(net, self.dataset, self.transform, self._run_config(
+                "head", head, self._rate("head_lr"), c.head_optimizer, warmup_epochs=0), [first])
+            if first.stopped and whole:  # the user's EarlyStopping (or any callback) ended the training
+                user.on_train_end(phases["head"].history[-1] if phases["head"].history else None)
+        # A signal during the head phase's last validation stops here too, not one step into the next phase.
+        if whole and not (head and phases["head"].interrupted) and not trainer.interruption.requested \
+                and not first.stopped:
+            _open_backbone(net, c.unfreeze, train_bn=c.train_bn, bn_momentum=c.bn_momentum)
+            phases["all"] = trainer.fit(net, self.dataset, self.transform, self._run_config(
+                "all", whole, self._rate("lr"), c.optimizer, warmup_epochs=c.warmup_epochs, epoch_offset=head,
+                lr_multipliers=discriminative_rates(net, c.lr_mult)),
+                [Continued(user, head, begin=not head, end=True)])
+        return phases
 
+    def _run_config(self, phase: str, epochs: int, lr: float, optimizer: str, **extra):
+        from .training import RunConfig
 
-def _find_rate(net, dataset, transform, args: dict, name: str) -> None:
-    """``args[name]`` given as ``"find"``: the learning-rate finder's suggestion on the network as it is now
-    (its weights restored after the probe), written into ``args`` with the curve in ``args["lr_find"]``."""
-    if args[name] != FIND:
-        return
-    from .training.lr_find import find_rate
+        c = self.config
+        return RunConfig(out=str(self.out), epochs=epochs, lr=lr, optimizer=optimizer, phase=phase,
+                         batch_size=c.batch_size, weight_decay=c.weight_decay, momentum=0.9,
+                         label_smoothing=c.label_smoothing, seed=c.seed, progress=c.progress, restore_best=True,
+                         patience=c.patience, class_weights=self.class_weights, augment=c.augment,
+                         schedule="cosine", checkpoint_every=10_000,
+                         from_logits=True, **extra)  # build_classifier ends in logits
 
-    optimizer = args["head_optimizer"] if name == "head_lr" else args["optimizer"]
-    found = find_rate(net, dataset.train, transform, len(dataset.class_names), batch_size=args["batch_size"],
-                      seed=args["seed"], augment=args["augment"], progress=args["progress"], optimizer=optimizer,
-                      label_smoothing=args["label_smoothing"], from_logits=True)
-    args[name] = found.suggestion
-    args.setdefault("lr_find", {})[name] = {"suggestion": found.suggestion, "steepest": found.steepest,
-                                            "minimum": found.minimum, "steps": len(found.lrs)}
-    logging.getLogger("ilsvrc_keras").info("%s: %.3g, read off the learning-rate finder's curve (valley)", name,
-                                           found.suggestion)
+    def _rate(self, name: str) -> float:
+        """The setting ``name``; given as ``"find"``, the learning-rate finder's suggestion on the network
+        as it is now (its weights restored after the probe)."""
+        c = self.config
+        if getattr(c, name) != FIND:
+            return getattr(c, name)
+        from .training.lr_find import find_rate
+
+        found = find_rate(self.net, self.dataset.train, self.transform, len(self.dataset.class_names),
+                          batch_size=c.batch_size, seed=c.seed, augment=c.augment, progress=c.progress,
+                          optimizer=c.head_optimizer if name == "head_lr" else c.optimizer,
+                          label_smoothing=c.label_smoothing, from_logits=True)
+        self.rates[name] = found.suggestion
+        self.found[name] = {"suggestion": found.suggestion, "steepest": found.steepest, "minimum": found.minimum,
+                            "steps": len(found.lrs)}
+        logging.getLogger("ilsvrc_keras").info("%s: %.3g, read off the learning-rate finder's curve (valley)",
+                                               name, found.suggestion)
+        return found.suggestion
 
 
 def _history(phases: dict) -> list:

@@ -420,7 +420,7 @@ def test_imagenette_recipe_smoke_run_then_evaluate(tmp_path):
 @pytest.mark.slow
 def test_accumulated_steps_equal_one_large_batch():
     """--accumulate-steps 4 at batch 8 makes the same update as one step of batch 32 (Adam, clipped
-    gradients), on one device and on two replicas alike."""
+    gradients), on one device and on two replicas alike; per-variable rates scale each variable's update."""
     p = subprocess.run([sys.executable, str(ROOT / "tests" / "helpers" / "accumulate_step.py")], capture_output=True,
                        text=True, env=_env(), timeout=300)
     assert p.returncode == 0, p.stderr[-3000:]
@@ -432,3 +432,6 @@ def test_accumulated_steps_equal_one_large_batch():
         assert abs(r[name]["sgd_update_norm"] - 0.05) < 1e-6, r  # the whole gradient clipped to the norm
     # Clipping the sum of the replicas' gradients, not each replica's share: two replicas move as one device.
     np.testing.assert_allclose(r["two"]["sgd_weights"], r["one"]["sgd_weights"], atol=1e-7)
+    # Per-variable rates (fine_tune's lr_mult): the multiplied variables move at that fraction, the rest as before.
+    for name in ("one", "two"):
+        np.testing.assert_allclose(r[name]["update_ratios"], [0.25, 0.25, 1.0, 1.0], rtol=1e-4)

@@ -358,3 +358,27 @@ def test_fine_tune_starts_from_a_torchvision_preset(small, tmp_path, monkeypatch
     assert json.loads((tmp_path / "ft" / "report.json").read_text())["model"] == "resnet34.tv_in1k"
     assert result.model.get_layer("conv5_block3_2_conv") is not None
     assert len(ilsvrc_keras.load(tmp_path / "ft").classify(next((small / "daisy").iterdir()), top=2)) == 2
+
+
+def test_discriminative_rates_reach_the_whole_network_phase(small, mobilenet_weights, tmp_path):
+    """lr_mult: the backbone's early layers update at lr / lr_mult; the head at lr. With lr_mult 1e6 the first
+    convolution's kernel barely moves while the head's does, and with one rate it moves; report.json says
+    which it was."""
+    import keras
+
+    def moves(lr_mult):
+        keras.utils.set_random_seed(0)  # as the Trainer seeds its build: the same new head
+        start = build_classifier("mobilenet_0.25_128", 3, mobilenet_weights, 128, 0.2)
+        result = ilsvrc_keras.fine_tune(small, model="mobilenet_0.25_128", weights=mobilenet_weights,
+                                        out=tmp_path / f"m{lr_mult:g}", head_epochs=0, epochs=1, batch_size=16,
+                                        lr=0.01, warmup_epochs=0, lr_mult=lr_mult, progress=False)
+        after = {w.path: np.asarray(w) for w in result.model.weights}
+        settings = json.loads((tmp_path / f"m{lr_mult:g}" / "report.json").read_text())["settings"]
+        assert settings["lr_mult"] == lr_mult
+        before = {w.path: np.asarray(w) for w in start.weights}
+        return [float(np.abs(after[k] - before[k]).max()) for k in ("conv1/kernel", "head_predictions/kernel")]
+
+    stem_slow, head_slow = moves(1e6)
+    stem_one, head_one = moves(1.0)
+    assert stem_slow < 1e-6 < 1e-3 < stem_one  # Adam's first steps move each weight by about the rate
+    assert head_slow > 1e-3 and head_one > 1e-3

@@ -292,7 +292,7 @@ def cmd_prepare(args) -> int:
 
 
 FINE_TUNE_OPTIONS = ("head_epochs", "head_lr", "lr", "epochs", "batch_size", "image_size", "crop_fraction",
-                     "optimizer", "head_optimizer", "weight_decay", "warmup_epochs", "unfreeze", "train_bn",
+                     "optimizer", "head_optimizer", "weight_decay", "warmup_epochs", "unfreeze", "train_bn", "lr_mult",
                      "bn_momentum", "dropout", "label_smoothing", "class_weight", "patience", "precision", "xla",
                      "replicas", "cluster_timeout", "val_fraction", "data_dir", "val_data", "seed", "overwrite",
                      "labels")

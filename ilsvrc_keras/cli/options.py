@@ -164,6 +164,9 @@ FINE_TUNE = [
     opt("--head-epochs", type=ranged("head_epochs"), help="epochs of the head phase (the backbone frozen)"),
     opt("--head-lr", type=rate_or_find("head_lr"), help="learning rate of the head phase, or 'find'"),
     opt("--head-optimizer", choices=OPTIMIZERS, help="optimizer of the head phase"),
+    opt("--lr-mult", type=ranged("lr_mult"), metavar="M",
+        help="discriminative rates in the whole-network phase (fastai's slice(lr/M, lr)): the backbone's first "
+             "half trains at --lr / M, its second half at --lr / sqrt(M), the head at --lr; 1: one rate"),
     opt("--unfreeze", type=unfreeze_value, metavar="all|N", help="'all' or the number of top layers to unfreeze"),
     opt("--frozen-bn", dest="train_bn", action="store_false",
         help="keep BatchNorm in inference mode in the whole-network phase too"),

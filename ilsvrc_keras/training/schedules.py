@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Optional
+from typing import Optional, Sequence
 
 from ..errors import IlsvrcKerasError
 
@@ -43,10 +43,25 @@ def make_schedule(base_lr: float, total_steps: int, warmup_steps: int = 0, kind:
 
 
 def make_optimizer(name: str, schedule, weight_decay: float = 0.0, momentum: float = 0.9,
-                   ema: Optional[float] = None, precision: str = "fp32"):
+                   ema: Optional[float] = None, precision: str = "fp32", multipliers: Optional[Sequence] = None):
     """A Keras optimizer by name (``OPTIMIZERS``), weight decay left off BatchNorm and biases, an EMA of
     the weights with ``ema``, wrapped in dynamic loss scaling for fp16. (Gradient accumulation and clipping
-    are the training step's: :func:`~ilsvrc_keras.training.make_train_step`.)"""
+    are the training step's: :func:`~ilsvrc_keras.training.make_train_step`.)
+
+    ``multipliers``: one factor per variable, in the order of the variables the optimizer is then built
+    on; each variable's update runs at the schedule's rate times its factor (discriminative rates,
+    fastai's ``slice(lo, hi)``; Keras' optimizers take one rate for all). The decoupled weight decay keeps
+    the schedule's rate.
+
+    >>> import keras
+    >>> dense = keras.layers.Dense(1, use_bias=False, kernel_initializer="ones")
+    >>> dense.build((None, 2))
+    >>> opt = make_optimizer("sgd", 0.1, momentum=0.0, multipliers=[0.5])
+    >>> opt.build(dense.trainable_variables)
+    >>> _ = opt.apply_gradients([(keras.ops.ones((2, 1)), dense.kernel)])
+    >>> [round(float(v), 3) for v in keras.ops.ravel(dense.kernel)]  # 1 - 0.1 x 0.5
+    [0.95, 0.95]
+    """
     import keras
 
     kw = {"use_ema": ema is not None, "ema_momentum": ema or 0.99}
@@ -61,12 +76,27 @@ def make_optimizer(name: str, schedule, weight_decay: float = 0.0, momentum: flo
         opt = keras.optimizers.RMSprop(schedule, momentum=float(momentum), weight_decay=weight_decay or None, **kw)
     else:
         raise IlsvrcKerasError(f"unknown optimizer {name!r}: sgd, adam, adamw or rmsprop")
+    if multipliers is not None:
+        _scale_updates(opt, [float(m) for m in multipliers])
     if weight_decay:
         # The papers decay convolution and dense kernels; BatchNorm and biases are left alone.
         opt.exclude_from_weight_decay(var_names=["bias", "gamma", "beta", "moving_"])
     if precision == "fp16":
         opt = keras.optimizers.LossScaleOptimizer(opt)
     return opt
+
+
+def _scale_updates(opt, multipliers: list) -> None:
+    """Each variable's update at ``multipliers[i]`` times the rate: ``update_step`` is where every Keras
+    optimizer (and every backend, distributed or not) applies one variable's update at the rate it is
+    handed, and ``_get_variable_index`` is how the optimizers themselves find that variable's slots."""
+    base = opt.update_step
+
+    def update_step(gradient, variable, learning_rate):
+        factor = multipliers[opt._get_variable_index(variable)]
+        return base(gradient, variable, learning_rate if factor == 1.0 else learning_rate * factor)
+
+    opt.update_step = update_step
 
 
 def progressive_size(epoch: int, epochs: int, final: int, start: Optional[int] = None,

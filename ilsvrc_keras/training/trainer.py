@@ -47,6 +47,8 @@ class RunConfig:
     # Gradients of this many steps averaged into one update: an update's batch is batch_size x accumulate_steps.
     accumulate_steps: int = 1
     clip_norm: Optional[float] = None  # the update's gradients scaled to at most this global norm
+    # {layer name: factor}: that layer's weights update at the rate times the factor (others at the rate).
+    lr_multipliers: Optional[dict] = None
     lr: Optional[float] = None      # for the update's batch; default: base_lr * update batch / 256
     base_lr: float = 0.1            # at batch 256 (the linear scaling rule)
     optimizer: str = "sgd"
@@ -99,6 +101,8 @@ class RunConfig:
         choice("schedule", self.schedule, SCHEDULES)
         for m in self.milestones:
             check("milestones", m)
+        for layer, factor in (self.lr_multipliers or {}).items():
+            check("lr_multiplier", factor)
         if len(tuple(self.progressive_ramp)) != 2 or not 0 <= self.progressive_ramp[0] <= self.progressive_ramp[1] <= 1:
 
             raise ArgumentError(f"progressive_ramp must be (start, end) with 0 <= start <= end <= 1, "
@@ -333,7 +337,7 @@ class Trainer:
                                      int(config.warmup_epochs * ups), config.schedule,
                                      tuple(int(m * ups) for m in config.milestones), config.gamma)
             optimizer = make_optimizer(config.optimizer, schedule, config.weight_decay, config.momentum,
-                                       config.ema, self.precision)
+                                       config.ema, self.precision, _per_variable(model, config.lr_multipliers))
             optimizer.build(model.trainable_variables)
             checkpoints = Checkpoints(directory, model, optimizer, config.keep_checkpoints)
             resumed_from = checkpoints.restore(spe)
@@ -522,6 +526,17 @@ class Trainer:
             best_weights=(str(self.keep_best.path) if self.keep_best and self.keep_best.best_epoch is not None
                           else None),
         )
+
+
+def _per_variable(model, by_layer: Optional[dict]) -> Optional[list]:
+    """``{layer name: factor}`` as one factor per trainable variable of ``model`` (1 where unnamed)."""
+    if not by_layer:
+        return None
+    unknown = sorted(set(by_layer) - {layer.name for layer in model.layers})
+    if unknown:
+        raise ArgumentError(f"lr_multipliers names {', '.join(unknown[:3])}, not a layer of {model.name}")
+    of = {id(v): float(by_layer.get(layer.name, 1.0)) for layer in model.layers for v in layer.trainable_weights}
+    return [of.get(id(v), 1.0) for v in model.trainable_variables]
 
 
 @contextlib.contextmanager

@@ -1,6 +1,6 @@
 """Run in a fresh process (logical CPU devices must be set before TensorFlow starts): one optimizer update
 from 4 accumulated steps of batch 8 against one step of batch 32, with Adam and gradient clipping, on one
-device and on 2 replicas; prints the largest weight differences as JSON."""
+device and on 2 replicas (and per-variable rates); prints the largest weight differences as JSON."""
 
 import json
 import os
@@ -34,11 +34,11 @@ keras.utils.set_random_seed(1)
 initial = build().get_weights()
 
 
-def run(strategy, accumulate, optimizer="adam", lr=0.01):
+def run(strategy, accumulate, optimizer="adam", lr=0.01, multipliers=None):
     with strategy.scope():
         model = build()
         model.set_weights(initial)
-        opt = make_optimizer(optimizer, lr, momentum=0.0)
+        opt = make_optimizer(optimizer, lr, momentum=0.0, multipliers=multipliers)
         opt.build(model.trainable_variables)
     batch = MICRO if accumulate > 1 else N * MICRO
     step = make_train_step(strategy, model, opt, global_batch_size=batch, from_logits=True,
@@ -61,4 +61,10 @@ for name, strategy in (("one", tf.distribute.OneDeviceStrategy("/cpu:0")),
     clipped, _ = run(strategy, N, "sgd", 1.0)
     out[name]["sgd_update_norm"] = float(np.sqrt(sum(float(((a - b) ** 2).sum()) for a, b in zip(clipped, initial))))
     out[name]["sgd_weights"] = [float(v) for v in clipped[-1].ravel()]
+    # Discriminative rates: the convolution's kernel and bias at a quarter of the rate, the dense layer's at it.
+    # Adam's step does not scale with the gradient, so its update shows the rate itself.
+    full, _ = run(strategy, 1, "adam", 0.01)
+    quarter, _ = run(strategy, 1, "adam", 0.01, multipliers=[0.25, 0.25, 1.0, 1.0])
+    out[name]["update_ratios"] = [float(np.abs(q - i).max() / np.abs(f - i).max())
+                                  for f, q, i in zip(full, quarter, initial)]
 print(json.dumps(out))
