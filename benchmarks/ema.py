@@ -9,9 +9,9 @@ from pathlib import Path
 
 def ema(data=None, model="resnet18", size=64, epochs=12, batch_size=32, momentum=0.99, seed=0, **_) -> dict:
     import ilsvrc_keras
-    from benchmarks.tasks import _default_assets, split_folders
+    from benchmarks.common import assets, split_folders
 
-    data = Path(data or _default_assets() / "flowers")
+    data = Path(data or assets() / "flowers")
     rows = {}
     with tempfile.TemporaryDirectory() as tmp:
         train_dir, val_dir = split_folders(data, Path(tmp) / "split", val_fraction=0.2, seed=seed)

@@ -16,15 +16,15 @@ def _both(data, model, **kw) -> dict:
         start = time.perf_counter()
         r = ilsvrc_keras.evaluate(data, model=model, progress=False, tta=tta, **kw)
         rows["six views (TTA)" if tta else "center crop"] = {
-            "top1": r["top1"], "top5": r["top5"], "n": r["n"], "seconds": round(time.perf_counter() - start, 1)}
+            "accuracy": r["accuracy"], "top_5_accuracy": r["top_5_accuracy"], "n": r["n"], "seconds": round(time.perf_counter() - start, 1)}
     return rows
 
 
 def tta(data=None, model="mobilenet_0.25_128", weights=None, seed=0, **_) -> dict:
     import ilsvrc_keras
-    from benchmarks.tasks import _default_assets, split_folders
+    from benchmarks.common import assets, split_folders
 
-    assets = _default_assets()
+    assets = assets()
     val = assets / "ilsvrc2012-val-sample"
     result = {"task": "tta", "model": model, "tables": {}}
     if val.is_dir():
@@ -46,5 +46,5 @@ def table(result: dict) -> list:
     for name, rows in result["tables"].items():
         lines.append(name)
         for k, v in rows.items():
-            lines.append(f"  {k:<46}{v['top1']:>8.3f}{v['top5']:>8.3f}{v['n']:>8}{v['seconds']:>9.1f}")
+            lines.append(f"  {k:<46}{v['accuracy']:>8.3f}{v['top_5_accuracy']:>8.3f}{v['n']:>8}{v['seconds']:>9.1f}")
     return lines

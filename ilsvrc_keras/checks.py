@@ -102,7 +102,7 @@ RANGES = {
     **dict.fromkeys(("lr", "base_lr", "head_lr", "start_lr", "end_lr", "clip_norm"), _RATE),
     **dict.fromkeys(("weight_decay", "warmup_epochs", "aux_weight", "milestones", "mixup", "cutmix"), _NONNEG),
     **dict.fromkeys(("momentum", "label_smoothing", "gamma", "ema", "bn_momentum", "dropout", "val_fraction",
-                     "threshold", "progressive_ramp"), _UNIT),
+                     "threshold", "progressive_ramp", "flat_fraction"), _UNIT),
     **dict.fromkeys(("crop_fraction", "crop_scale"), _FRACTION),
     "port": Range(int, 1, 65535),
     "scale": Range(float, 0, 16, low_open=True),

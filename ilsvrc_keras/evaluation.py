@@ -30,7 +30,7 @@ class Evaluator:
     >>> from ilsvrc_keras.evaluation import Evaluator
     >>> ev = Evaluator(3)
     >>> ev.update(np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]]), [0, 1])
-    >>> ev.result()["top1"], ev.result()["n"]
+    >>> ev.result()["accuracy"], ev.result()["n"]
     (0.5, 2)
     """
 
@@ -65,21 +65,30 @@ class Evaluator:
     def n(self) -> int:
         return int(self.matrix.sum())
 
+    @property
+    def top_k_name(self) -> Optional[str]:
+        """The top-k figure's name as Keras' logs spell it (``top_5_accuracy``); None where k covers every
+        class (each example would count)."""
+        return f"top_{self.top}_accuracy" if 1 < self.top < self.num_classes else None
+
     def result(self) -> dict:
-        """``n``, ``loss``, ``top1`` and ``top5`` (top-k, k = ``top``, 5 unless given; at most the classes)."""
+        """``n``, ``loss``, ``accuracy`` and, where it means something, the top-k accuracy under
+        :attr:`top_k_name` (k = ``top``, 5 unless given): the names of Keras' logs."""
         n = max(self.n, 1)
-        return {"n": self.n, "loss": self.loss_sum / n, "top1": float(np.trace(self.matrix)) / n,
-                "top5": self.topk_hits / n}
+        out = {"n": self.n, "loss": self.loss_sum / n, "accuracy": float(np.trace(self.matrix)) / n}
+        if self.top_k_name:
+            out[self.top_k_name] = self.topk_hits / n
+        return out
 
     def report(self, class_names: Sequence[str]) -> dict:
         """The classification report: accuracy, top-k where 1 < k < classes (an evaluator made with
         ``top=min(5, classes - 1)`` reports one for any 3 classes or more), per-class
         precision/recall/F1/support and the confusion matrix."""
         r = self.result()
-        out = {"n": r["n"], "accuracy": round(r["top1"], 4), "per_class": per_class_report(self.matrix, class_names),
-               "confusion_matrix": self.matrix.tolist()}
-        if 1 < self.top < len(class_names):
-            out[f"top{self.top}_accuracy"] = round(r["top5"], 4)
+        out = {"n": r["n"], "accuracy": round(r["accuracy"], 4),
+               "per_class": per_class_report(self.matrix, class_names), "confusion_matrix": self.matrix.tolist()}
+        if self.top_k_name:
+            out[self.top_k_name] = round(r[self.top_k_name], 4)
         unseen = [c for c, support in zip(class_names, self.matrix.sum(1)) if support == 0]
         if unseen:
             out["classes_without_validation"] = list(unseen)
@@ -123,7 +132,9 @@ def evaluate(data: Union[str, os.PathLike], model: Union[str, Classifier, None] 
              weights=None, labels=None, limit: Optional[int] = None, batch_size: int = 32,
              progress: bool = True, localization: bool = False, tta: bool = False, top_losses=None,
              overwrite: Optional[bool] = None, **localize_options) -> dict:
-    """Top-1 / top-5 accuracy (and ILSVRC error) of ``model`` on a labeled image folder.
+    """The accuracy of ``model`` on a labeled image folder, in the names of Keras' logs (``loss``,
+    ``accuracy``, ``top_5_accuracy``) with the challenge's errors beside them (``top1_error``,
+    ``top5_error``).
 
     With ``localization=True`` (ground truth with boxes needed: ``LOC_val_solution.csv`` or the
     Pascal-VOC folder) it also reports the ILSVRC localization accuracies ``top1_loc`` (top-1
@@ -146,8 +157,8 @@ def evaluate(data: Union[str, os.PathLike], model: Union[str, Classifier, None] 
     >>> import ilsvrc_keras
     >>> r = ilsvrc_keras.evaluate("val/images", labels="LOC_val_solution.csv",
     ...                           model="mobilenet_0.25_128")  # doctest: +SKIP
-    >>> r["top1"], r["top5"]  # doctest: +SKIP
-    (0.42, 0.66)
+    >>> r["accuracy"], r["top_5_accuracy"], r["top5_error"]  # doctest: +SKIP
+    (0.42, 0.66, 0.34)
     """
 
     from .datasets import Split, all_of, first, open_dataset, remap_labels
@@ -204,17 +215,28 @@ def _evaluate_classification(clf, split, batch_size, progress, data, tta: bool =
     return {
         "model": clf.name,
         "tta": bool(tta),
-        "n": r["n"],
-        "top1": r["top1"],
-        "top5": r["top5"],
-        "top1_error": 1.0 - r["top1"],
-        "top5_error": 1.0 - r["top5"],
+        **r,
+        **ilsvrc_errors(r),
         "skipped": skipped_items(split, ev),
         "seconds": round(seconds, 3),
         "images_per_sec": round(r["n"] / seconds, 1) if seconds > 0 else None,
         "most_confused": most_confused(ev.matrix, [name for _, name in clf.class_labels]),
         **(_top_losses(clf, split, ev, top_losses, overwrite) if top_losses is not None else {}),
     }
+
+
+def ilsvrc_errors(result: dict) -> dict:
+    """The challenge's figures beside Keras' names: ``top1_error``, ``top5_error`` (where a top-5 accuracy
+    is in ``result``) and each localization accuracy's error (``top1_loc_error``, ...).
+
+    >>> ilsvrc_errors({"accuracy": 0.75, "top_5_accuracy": 0.9})
+    {'top1_error': 0.25, 'top5_error': 0.09999999999999998}
+    """
+    out = {"top1_error": 1.0 - result["accuracy"]}
+    if "top_5_accuracy" in result:
+        out["top5_error"] = 1.0 - result["top_5_accuracy"]
+    out.update({f"{k}_error": 1.0 - result[k] for k in ("top1_loc", "top5_loc", "gt_known_loc") if k in result})
+    return out
 
 
 def _top_losses(clf, split, ev, path, overwrite) -> dict:
@@ -245,7 +267,7 @@ def _evaluate_localization(clf, split, progress, **options) -> dict:
                "scale": DEFAULT_SCALE, "component": DEFAULT_COMPONENT, **options}
     loc = localizer_for(clf)
     options["scale"] = loc.resolve_scale(options["scale"])
-    hits = np.zeros((len(split), 5), bool)  # top1, top5, top1_loc, top5_loc, gt_known_loc
+    hits = np.zeros((len(split), 5), bool)  # accuracy, top-5, top1_loc, top5_loc, gt_known_loc
     skipped, done = [], []
     start = time.perf_counter()
     for i in tqdm(range(len(split)), unit="img", desc=f"localize {clf.name}", file=sys.stderr,
@@ -270,9 +292,9 @@ def _evaluate_localization(clf, split, progress, **options) -> dict:
         raise DataError(f"none of the {len(split)} images could be decoded; nothing was scored")
     h = hits[done]
     rates = h.mean(axis=0)
-    names = ("top1", "top5", "top1_loc", "top5_loc", "gt_known_loc")
+    names = ("accuracy", "top_5_accuracy", "top1_loc", "top5_loc", "gt_known_loc")
     result = {"model": clf.name, "n": len(done), **{k: float(v) for k, v in zip(names, rates)}}
-    result.update({f"{k}_error": 1.0 - result[k] for k in names})
+    result.update(ilsvrc_errors(result))
     result.update({"localization": options, "skipped": skipped, "seconds": round(seconds, 3),
                    "images_per_sec": round(len(done) / seconds, 2) if seconds > 0 else None})
     return result

@@ -377,7 +377,7 @@ def fine_tune(data, model: Optional[str] = None, weights="imagenet", out=None, *
     ``cluster_timeout``: with ``TF_CONFIG`` naming a cluster, seconds to wait for the other workers before
     giving up with an error naming those that never answered.
     ``model=None``: the strongest network whose ImageNet weights are on this machine, else ResNet-50
-    (:func:`ilsvrc_keras.presets.default_model`); the choice is logged and in ``report.json``.
+    (:func:`ilsvrc_keras.discovery.default_model`); the choice is logged and in ``report.json``.
 
     >>> import ilsvrc_keras
     >>> result = ilsvrc_keras.fine_tune("flowers/", model="mobilenet_0.25_128", out="runs/flowers",
@@ -441,7 +441,7 @@ def _check_run(val_fraction, replicas, precision, export, config: FineTuneConfig
 def _network(model, weights, image_size):
     """``(name, preset, spec)`` of the network to fine-tune: ``model`` or the default one, its weights' own
     preprocessing (a zoo name or an ``arch.tag``), ``image_size`` checked against its architecture."""
-    from .inference import choose_default_model
+    from .discovery import choose_default_model
     from .presets import get_preset
     from .registry import check_image_size, get_spec, list_models
 
@@ -458,7 +458,7 @@ def _finish(run, ev, spec, model, kept, export, phases, started) -> FineTuneResu
     """The finished run's deliverables, written while its folder is still locked: the model folder, the
     report and its plots, the exports, ``report.json``."""
     from .evaluation import skipped_items
-    from .presets import save_folder
+    from .model_folder import save_folder
     from .serving import export as export_to
 
     out, net, names, transform = run.out, run.net, list(run.dataset.class_names), run.transform

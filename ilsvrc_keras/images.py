@@ -125,24 +125,28 @@ def inspect_encoded(data: bytes, name: str = "image", max_pixels: int = MAX_PIXE
     image = _open(data, name)
     w, h = image.size
     check_shape(h, w, name, max_pixels)
+    return h, w, _needs_pillow(image)
+
+
+def _needs_pillow(image: Image.Image) -> bool:
+    """Whether TensorFlow's own decoder would not give :func:`load_image`'s pixels (see :func:`inspect_encoded`)."""
     if image.format == "JPEG":
         try:
             orientation = image.getexif().get(0x0112, 1)
         except Exception:  # a damaged EXIF block: let Pillow's reader decide
             orientation = None
-        slow = image.mode not in ("RGB", "L") or orientation != 1
-    elif image.format == "PNG":
-        slow = image.mode not in ("RGB", "L") or "transparency" in image.info
-    else:
-        slow = True
-    return h, w, bool(slow)
+        return image.mode not in ("RGB", "L") or orientation != 1
+    if image.format == "PNG":
+        return image.mode not in ("RGB", "L") or "transparency" in image.info
+    return True
 
 
 def check_file(path, max_pixels: int = MAX_PIXELS) -> tuple:
-    """``(height, width)`` of the image file at ``path``, read from its header alone (a few KB), after
-    the limits :func:`load_image` applies; an :class:`ImageError` naming the file otherwise (empty,
-    not an image, too large, a strip). What datasets check at the door, so that a class whose files
-    are all unreadable is an error before training, not a silent gap.
+    """``(height, width, needs_pillow)`` of the image file at ``path``, read from its header alone (a few
+    KB), after the limits :func:`load_image` applies; an :class:`ImageError` naming the file otherwise
+    (empty, not an image, too large, a strip). What datasets check at the door, so that a class whose files
+    are all unreadable is an error before training, not a silent gap; ``needs_pillow`` as
+    :func:`inspect_encoded` says it, so that the pipelines need not read the header again each epoch.
 
     >>> from ilsvrc_keras.images import check_file
     >>> check_file("/etc/hostname")  # doctest: +SKIP
@@ -160,9 +164,10 @@ def check_file(path, max_pixels: int = MAX_PIXELS) -> tuple:
         if not f.read(1):
             raise ImageError(f"{name}: the file is empty")
         f.seek(0)
-        w, h = _open(f, name).size
-    check_shape(h, w, name, max_pixels)
-    return h, w
+        image = _open(f, name)
+        w, h = image.size
+        check_shape(h, w, name, max_pixels)
+        return h, w, _needs_pillow(image)
 
 
 def _check_pixels(image: Image.Image, name: str, max_pixels: int) -> None:

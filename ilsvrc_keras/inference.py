@@ -7,9 +7,7 @@ this path costs the network's own time); many images go through tf.data in batch
 
 from __future__ import annotations
 
-import dataclasses
 import functools
-import logging
 import os
 from pathlib import Path
 from typing import Iterable, Optional, Sequence, Union
@@ -18,22 +16,14 @@ import numpy as np
 import tensorflow as tf
 
 from .checks import check
+from .discovery import choose_default_model
 from .errors import IlsvrcKerasError
 from .images import ImageInput, load_image
 from .labels import decode
-from .presets import (
-    default_model,
-    folder_state,
-    get_preset,
-    is_model_folder,
-    load_folder_model,
-    preset_for_file,
-    user_name,
-)
-from .registry import get_spec
+from .model_folder import folder_state, is_model_folder, load_folder_model
+from .presets import get_preset
 from .transforms import EvalTransform
 
-MODELS_DIR_ENV = "ILSVRC_KERAS_MODELS_DIR"
 TTA_VIEWS = 6  # test-time augmentation: center, four corners, mirrored center
 
 
@@ -151,9 +141,9 @@ def load(model: Union[str, os.PathLike, Classifier, None] = None,
          weights: Optional[Union[str, os.PathLike]] = None) -> Classifier:
     """A :class:`Classifier` for a zoo name (its ImageNet preset), a preset ``arch.tag``, or a model
     folder written by ``train``, :func:`ilsvrc_keras.fine_tune` or
-    :func:`ilsvrc_keras.presets.save_folder` -- all through :func:`ilsvrc_keras.presets.get_preset`.
+    :func:`ilsvrc_keras.model_folder.save_folder` -- all through :func:`ilsvrc_keras.presets.get_preset`.
     ``weights``: another weights file for a zoo network. ``model=None``: the default network
-    (:func:`ilsvrc_keras.presets.default_model`), named in the log. Loaded once per process and
+    (:func:`ilsvrc_keras.discovery.default_model`), named in the log. Loaded once per process and
     cached; a model folder rewritten since is loaded again.
 
     >>> import ilsvrc_keras
@@ -178,22 +168,6 @@ def load(model: Union[str, os.PathLike, Classifier, None] = None,
     return _load_cached(key, weights, None)
 
 
-def choose_default_model(weights=None) -> str:
-    """The default network's zoo name, said on the ``ilsvrc_keras`` logger (the CLI shows it). A weights
-    file belongs to one network: keras' file names say which (``mobilenet_2_5_128_tf.h5``); any other
-    file needs the network named."""
-    if weights not in (None, "imagenet"):
-        owner = preset_for_file(weights)
-        if owner is None:
-            raise IlsvrcKerasError(f"weights {weights} given without the network they belong to: name it with "
-                                   "--model / model=")
-        name, why = user_name(owner), f"the network whose ImageNet weights file {Path(weights).name} is"
-    else:
-        name, why = default_model()
-    logging.getLogger("ilsvrc_keras").info("model: %s (%s; name another with --model / model=)", name, why)
-    return name
-
-
 def classify(images, model: Union[str, os.PathLike, Classifier, None] = None, weights=None, top: int = 5,
              tta: bool = False):
     """Top-``top`` classes of one image or a list of images (``tta``: averaged over six views, see
@@ -211,74 +185,3 @@ def classify(images, model: Union[str, os.PathLike, Classifier, None] = None, we
     [Prediction(label='n02123045', name='tabby', probability=0.61)]
     """
     return load(model, weights).classify(images, top=top, tta=tta)
-
-
-@dataclasses.dataclass(frozen=True)
-class ModelChoice:
-    """A model :func:`load` can open on this machine, as listed by :func:`available_models`.
-
-    ``key`` is what :func:`load` takes (a registry name or a model folder's path); ``source`` is
-    ``"local"`` (ImageNet weights on this machine), ``"download"`` (keras would fetch them) or
-    ``"folder"`` (a model folder written by :func:`ilsvrc_keras.fine_tune` or ``train``).
-    """
-
-    key: str
-    title: str
-    source: str
-    card: dict
-    weights: Optional[str] = None
-
-
-def _model_folders(dirs) -> list[Path]:
-    found = []
-    for d in dirs:
-        d = Path(d).expanduser()
-        if is_model_folder(d):
-            found.append(d)
-        elif d.is_dir():
-            found += sorted(p for p in d.iterdir() if is_model_folder(p))
-    return found
-
-
-def _folder_choice(folder: Path) -> Optional[ModelChoice]:
-    try:
-        preset = get_preset(folder)
-    except (OSError, IlsvrcKerasError):
-        return None  # a half-written or foreign folder is not offered
-    card = preset.card()
-    base = card.get("fine_tuned_from") or card.get("family") or "trained"
-    return ModelChoice(str(folder), f"{folder.name} ({base}, {len(preset.labels)} classes)", "folder", card)
-
-
-def available_models(models_dirs: Sequence[Union[str, os.PathLike]] = (),
-                     offline: Optional[bool] = None) -> list[ModelChoice]:
-    """The models :func:`load` can open here, best first.
-
-    Registry networks whose ImageNet weights are on this machine (``$ILSVRC_KERAS_WEIGHTS_DIR`` or
-    keras' cache) come first, most accurate (lowest reported top-1 error) first; then model
-    folders found in ``models_dirs`` and ``$ILSVRC_KERAS_MODELS_DIR`` (``os.pathsep``-separated;
-    a folder of model folders or one model folder); then, unless offline (``offline=None`` reads
-    ``$ILSVRC_KERAS_OFFLINE``), networks whose weights keras would download. The first entry is
-    therefore the best choice that works without a download.
-
-    >>> import ilsvrc_keras
-    >>> [c.key for c in ilsvrc_keras.available_models(offline=True)]  # doctest: +SKIP
-    ['mobilenet_0.25_128']
-    """
-    from .presets import list_presets, strength
-    from .weights import find_local_weights, is_offline
-
-    offline = is_offline() if offline is None else offline
-    local, remote = [], []
-    for preset in sorted((get_preset(n) for n in list_presets()), key=strength, reverse=True):
-        card, key = preset.card(), user_name(preset)
-        year = get_spec(preset.arch).year
-        title = f"{key} ({year}, {strength(preset):.1%} top-1)" if strength(preset) else f"{key} ({year})"
-        path = find_local_weights(preset)
-        if path is not None:
-            local.append(ModelChoice(key, title, "local", card, str(path)))
-        elif not offline:
-            remote.append(ModelChoice(key, title + " - download", "download", card))
-    env_dirs = [d for d in os.environ.get(MODELS_DIR_ENV, "").split(os.pathsep) if d]
-    folders = [c for c in map(_folder_choice, _model_folders([*models_dirs, *env_dirs])) if c is not None]
-    return local + folders + remote

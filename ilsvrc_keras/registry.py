@@ -40,13 +40,6 @@ class ModelSpec:
     min_input_size: int = 32
     builder_kwargs: dict = dataclasses.field(default_factory=dict)
 
-    @property
-    def has_imagenet_weights(self) -> bool:
-        """Whether a zoo preset (:mod:`ilsvrc_keras.presets`) publishes ImageNet weights for it."""
-        from .presets import imagenet_preset
-
-        return imagenet_preset(self.name) is not None
-
     def card(self) -> dict:
         """A JSON-friendly description (the model card shown by the CLI and the app)."""
         return {

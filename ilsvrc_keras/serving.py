@@ -17,40 +17,14 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Optional
 
 from .errors import IlsvrcKerasError
 from .files import check_output, marked_as, replace_with, writable_folder, write_atomic, written_by
+from .model_folder import pixels_model
 
 EXPORT_FORMATS = ("savedmodel", "tflite", "onnx")
 # File (or folder) names fine_tune and the CLI give each format inside a model folder.
 EXPORT_NAMES = {"savedmodel": "savedmodel", "tflite": "model.tflite", "onnx": "model.onnx"}
-
-
-def pixels_model(network, normalization, size: int, outputs: str = "logits", name: Optional[str] = None,
-                 dtype: str = "uint8"):
-    """A Keras model: raw RGB pixels ``(size, size, 3)`` (0-255, of ``dtype``) -> ``normalization`` (a layer)
-    -> ``network`` -> probabilities (a softmax where ``outputs`` is ``"logits"``; the first output of a
-    network with side heads). What exports serve (``uint8``) and what a model folder's ``model.keras`` holds
-    (``float32``, which takes uint8 arrays as they are and a resize's fractional pixels unrounded).
-
-    >>> import keras
-    >>> from ilsvrc_keras.transforms import Normalization
-    >>> net = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Flatten(), keras.layers.Dense(3)])
-    >>> wrapped = pixels_model(net, Normalization.named("tf"), 8)
-    >>> wrapped.input.dtype, wrapped.output.shape
-    ('uint8', (None, 3))
-    """
-    import keras
-
-    pixels = keras.Input((size, size, 3), dtype=dtype, name="pixels")
-    x = normalization.layer()(pixels)
-    y = network(x, training=False)
-    if isinstance(y, (list, tuple)):
-        y = y[0]
-    if outputs == "logits":
-        y = keras.layers.Softmax(name="probabilities", dtype="float32")(y)
-    return keras.Model(pixels, y, name=name or f"{network.name}_pixels")
 
 
 def serving_model(classifier):

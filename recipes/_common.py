@@ -29,14 +29,13 @@ def parser(doc: str) -> argparse.ArgumentParser:
                    help="ImageNet: train/<wnid>/ and val/<wnid>/ (or val/ with --labels), or any class-per-folder tree")
     p.add_argument("--labels", help="ground truth for a flat val/ folder (LOC_val_solution.csv ...)")
     p.add_argument("--out", required=True, help="output folder; rerun the same command to resume")
-    p.add_argument("--batch-size", type=options.ranged("batch_size"),
-                   help="global batch (default: the paper's; the learning rate scales linearly with it)")
-    p.add_argument("--epochs", type=options.ranged("epochs"), help="epochs (default: the paper's)")
+    options.add_group(p, "run", options.RUN, {}, only=("--batch-size", "--epochs", "--overwrite"),
+                      helps={"--batch-size": "global batch (default: the paper's; the learning rate scales linearly "
+                                             "with it)", "--epochs": "epochs (default: the paper's)"})
     p.add_argument("--accumulate-steps", type=options.ranged("accumulate_steps"), metavar="N",
                    help="the paper's batch in N steps of batch/N (gradients averaged into one update): a small "
                         "machine trains the paper's schedule")
     p.add_argument("--smoke", action="store_true", help="a tiny run: 2 epochs, 72 px, batch 8")
-    p.add_argument("--overwrite", action="store_true", help="replace a run of other settings in --out")
     options.add_group(p, "machine", options.MACHINE, {})  # the same flags as ilsvrc-keras train
     return p
 

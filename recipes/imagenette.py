@@ -55,18 +55,22 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder (a model folder at the end); rerun to resume")
     p.add_argument("--size", type=options.ranged("image_size"), default=RECIPE["size"],
                    help="image size of the last epochs and of evaluation (px)")
-    p.add_argument("--epochs", type=options.ranged("epochs"), default=RECIPE["epochs"], help="epochs")
     val = p.add_mutually_exclusive_group()
     val.add_argument("--val", metavar="DIR", help="validation folder (Imagenette's val/): validate on it each epoch")
     val.add_argument("--val-fraction", type=options.ranged("val_fraction"), metavar="F",
                      help="hold out this fraction of --data per class for validation (default: none)")
     p.add_argument("--model", default=RECIPE["model"], help="zoo network, trained from random weights")
-    p.add_argument("--batch-size", type=options.ranged("batch_size"), default=RECIPE["batch_size"], help="global batch")
     p.add_argument("--lr", type=options.ranged("lr"), default=RECIPE["lr"], help="peak learning rate for --batch-size")
-    p.add_argument("--seed", type=int, default=0, help="seed of the split, the initialization and the augmentation")
+    g = options.add_group(p, "ingredients (each measured side by side: docs/benchmarks.md)",
+                          options.SCHEDULE + options.TRAIN_SCHEDULE, RECIPE,
+                          only=("--optimizer", "--schedule", "--flat-fraction", "--weight-decay", "--warmup-epochs"))
+    g.add_argument("--activation", default="relu", help="the network's activation (mish: XResNet's)")
+    g.add_argument("--stem-pool", choices=("max", "maxblur"), default="max",
+                   help="the stem's pooling (maxblur: a stride-1 max pool, then an anti-aliased subsampling)")
     p.add_argument("--smoke", action="store_true", help="a tiny run: 2 epochs, 72 px, batch 8 (checks the recipe)")
-    p.add_argument("--overwrite", action="store_true", help="replace a run of other settings in --out")
     p.add_argument("--json", action="store_true", help="print the run's summary as one JSON object")
+    options.add_group(p, "run", options.RUN, {**RECIPE, "seed": 0}, only=("--epochs", "--batch-size", "--seed",
+                                                                         "--overwrite"))
     options.add_group(p, "machine", options.MACHINE, {})  # the same flags as ilsvrc-keras train
     return p
 
@@ -78,8 +82,14 @@ def settings(args) -> dict:
     size, batch, epochs = args.size, args.batch_size, args.epochs
     if args.smoke:
         size, batch, epochs = SMOKE["image_size"], SMOKE["batch_size"], SMOKE["epochs"]
-    cfg = {k: RECIPE[k] for k in ("optimizer", "momentum", "weight_decay", "schedule", "warmup_epochs",
-                                  "label_smoothing")}
+    cfg = {k: RECIPE[k] for k in ("momentum", "label_smoothing")}
+    cfg.update({k: getattr(args, k) for k in ("optimizer", "weight_decay", "schedule", "warmup_epochs")})
+    if args.flat_fraction is not None:
+        cfg["flat_fraction"] = args.flat_fraction
+    network = {k: v for k, v in (("activation", args.activation), ("stem_pool", args.stem_pool))
+               if v != {"activation": "relu", "stem_pool": "max"}[k]}
+    if network:
+        cfg["model_options"] = network
     cfg.update(epochs=epochs, batch_size=batch, image_size=size, lr=args.lr * batch / args.batch_size,
                augment=Augment(crop_scale=RECIPE["crop_scale"]), seed=args.seed,
                val_fraction=args.val_fraction or 0.0, val_data=args.val, overwrite=args.overwrite)

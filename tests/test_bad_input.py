@@ -35,7 +35,8 @@ MOBILENET = "mobilenet_0.25_128"
 @pytest.fixture(scope="module")
 def c(tmp_path_factory, mobilenet_weights, flowers, val_sample):
     """The corpus: one of each bad file beside good ones, built once."""
-    from ilsvrc_keras.presets import get_preset, save_folder
+    from ilsvrc_keras.model_folder import save_folder
+    from ilsvrc_keras.presets import get_preset
 
     root = tmp_path_factory.mktemp("corpus")
     ns = types.SimpleNamespace(root=root, weights=mobilenet_weights,

@@ -78,3 +78,25 @@ def test_train_recipe_benchmark_smoke(tmp_path):
     assert engine["train_images_per_sec"] > 0 and plain["train_images_per_sec"] > 0
     assert result["speed_ratio"] == round(engine["train_images_per_sec"] / plain["train_images_per_sec"], 2)
     assert "speed ratio" in benchmarks.format_table(result)
+
+
+@pytest.mark.slow
+def test_gpu_against_timm_script_runs_on_cpu_in_its_smoke_form():
+    """benchmarks/gpu_vs_timm.py --smoke: the zoo side trains and infers (JAX where installed, else Keras'
+    backend here); the timm side runs where torch and timm are installed and otherwise says why it did not."""
+    import json
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    p = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gpu_vs_timm.py"), "--smoke"], capture_output=True,
+                       text=True, timeout=600)
+    assert p.returncode == 0, p.stderr[-3000:]
+    result = json.loads(p.stdout.strip().splitlines()[-1])
+    zoo = result["sides"]["keras-jax"]
+    assert zoo["model"] == "zoo resnet50b" and set(zoo["rows"]) == {"train", "inference"}, zoo
+    assert all(r["images_per_sec"] > 0 and r["step_ms"] > 0 for r in zoo["rows"].values())
+    timm_side = result["sides"]["timm-torch"]
+    assert set(timm_side.get("rows", {})) == {"train", "inference"} or "No module named" in timm_side["skipped"]
+    assert "images/s" in p.stdout and result["settings"]["batch"] == 2

@@ -40,11 +40,11 @@ def test_evaluate_matches_plain_keras_reference(val_sample, mobilenet_weights):
                               model="mobilenet_0.25_128", weights=mobilenet_weights, progress=False)
     assert r["n"] == 100 and r["skipped"] == []
     ref_top1, ref_top5 = _keras_reference(val_sample, mobilenet_weights)
-    assert abs(round(r["top1"] * 100) - ref_top1) <= 1
-    assert abs(round(r["top5"] * 100) - ref_top5) <= 1
+    assert abs(round(r["accuracy"] * 100) - ref_top1) <= 1
+    assert abs(round(r["top_5_accuracy"] * 100) - ref_top5) <= 1
     # Published: 41.5% top-1 on the full validation set; 100 images scatter around it.
-    assert 0.30 <= r["top1"] <= 0.55 and r["top5"] > r["top1"]
-    assert r["top1_error"] == pytest.approx(1 - r["top1"])
+    assert 0.30 <= r["accuracy"] <= 0.55 and r["top_5_accuracy"] > r["accuracy"]
+    assert r["top1_error"] == pytest.approx(1 - r["accuracy"])
 
 
 def test_classify_inputs_agree_and_are_sorted(mobilenet, val_sample):
@@ -154,7 +154,7 @@ def test_evaluate_and_the_cli_take_tta(mobilenet_weights, val_sample, capsys):
             "mobilenet_0.25_128", "--weights", str(mobilenet_weights), "--limit", "12", "--quiet", "--json"]
     assert main(["evaluate", *args, "--tta"]) == 0
     r = json.loads(capsys.readouterr().out)
-    assert r["tta"] is True and r["n"] == 12 and 0 <= r["top1"] <= r["top5"] <= 1
+    assert r["tta"] is True and r["n"] == 12 and 0 <= r["accuracy"] <= r["top_5_accuracy"] <= 1
     photo = str(sorted((val_sample / "images").glob("*.JPEG"))[0])
     assert main(["classify", photo, "--model", "mobilenet_0.25_128", "--weights", str(mobilenet_weights), "--tta",
                  "--top", "2", "--json"]) == 0
@@ -170,7 +170,7 @@ def test_evaluate_names_what_it_confuses_and_draws_its_top_losses(mobilenet_weig
             "--top-losses", str(tmp_path / "losses.png")]
     assert main(args) == 0
     r = json.loads(capsys.readouterr().out)
-    wrong = round(r["n"] * (1 - r["top1"]))
+    wrong = round(r["n"] * (1 - r["accuracy"]))
     assert len(r["top_losses"]) == min(9, wrong) and all(i["true"] != i["predicted"] for i in r["top_losses"])
     assert [i["loss"] for i in r["top_losses"]] == sorted((i["loss"] for i in r["top_losses"]), reverse=True)
     assert all(Path(i["image"]).is_file() for i in r["top_losses"]) and r["most_confused"]

@@ -99,7 +99,8 @@ def test_evaluate_json(val_sample, mobilenet_weights):
             "--weights", mobilenet_weights, "--limit", "20", "--json")
     assert p.returncode == 0, p.stderr
     r = json.loads(p.stdout)
-    assert r["n"] == 20 and 0 <= r["top1"] <= r["top5"] <= 1
+    assert r["n"] == 20 and 0 <= r["accuracy"] <= r["top_5_accuracy"] <= 1
+    assert r["top1_error"] == pytest.approx(1 - r["accuracy"]) and "top1" not in r
 
 
 @pytest.mark.slow

@@ -1,5 +1,7 @@
 """Ground-truth files: LOC csv (several boxes), label-per-line (wnids or devkit ids), Pascal VOC."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -214,3 +216,50 @@ def test_images_in_a_class_subfolder_belong_to_the_class(flowers, tmp_path):
     ds = open_dataset(tmp_path, val_fraction=0.0)
     assert ds.class_names == ["daisy", "rose"] and len(ds.train) == 8
     assert sum("june" in p for p in ds.train.paths) == 6 and not any(".ipynb" in p for p in ds.train.paths)
+
+
+def test_headers_are_read_once_at_the_door(tmp_path, val_sample, monkeypatch):
+    """A folder's files are inspected when it is opened (plain, or needing Pillow: EXIF-rotated, alpha); the
+    pipelines then read no header in Python, give the same pixels as when they read every header, and still
+    skip a file that was swapped for one over the pixel limit after the door."""
+    import dataclasses
+
+    from PIL import Image
+
+    import ilsvrc_keras.images as images
+    from ilsvrc_keras.datasets import make_dataset, open_dataset
+    from ilsvrc_keras.transforms import EvalTransform
+
+    photo = Image.open(val_sample / "images" / "ILSVRC2012_val_00000010.JPEG").convert("RGB").resize((160, 80))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    for cls in ("a", "b"):
+        (tmp_path / cls).mkdir()
+        photo.save(tmp_path / cls / "plain.jpg", quality=90)
+        photo.save(tmp_path / cls / "plain2.jpg", quality=80)
+    photo.save(tmp_path / "a" / "rotated.jpg", exif=exif)
+    photo.convert("RGBA").save(tmp_path / "b" / "alpha.png")
+    photo.save(tmp_path / "b" / "photo.webp", quality=90)  # neither JPEG nor PNG: Pillow decodes it
+    ds = open_dataset(tmp_path, val_fraction=0)
+    flags = dict(zip(ds.train.paths, ds.train.plain))
+    assert {Path(p).name: v for p, v in flags.items() if "/a/" in p} == {"plain.jpg": True, "plain2.jpg": True,
+                                                                          "rotated.jpg": False}
+    assert flags[str(tmp_path / "b" / "alpha.png")] is False and flags[str(tmp_path / "b" / "photo.webp")] is False
+    calls = []
+    real = images.inspect_encoded
+    monkeypatch.setattr(images, "inspect_encoded", lambda *a, **k: calls.append(1) or real(*a, **k))
+    t = EvalTransform(48, 0.875, "raw")
+
+    def pixels(split, training):
+        batches = make_dataset(split, t, 8, 2, training=training, seed=3)
+        return np.concatenate([b[0].numpy()[b[2].numpy() > 0] for b in batches])
+
+    for training in (True, False):
+        calls.clear()
+        fast = pixels(ds.train, training)
+        assert calls == [] and len(fast) == len(ds.train)  # no header read in Python, no image refused
+        slow = pixels(dataclasses.replace(ds.train, plain=None), training)
+        assert len(calls) == len(ds.train)  # one per image without the door's reading
+        np.testing.assert_array_equal(fast, slow)
+    Image.new("1", (12_000, 9_000)).save(tmp_path / "b" / "plain2.jpg", "PNG")  # swapped after the door
+    assert len(pixels(ds.train, False)) == len(ds.train) - 1

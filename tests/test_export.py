@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 import ilsvrc_keras
-from ilsvrc_keras.presets import default_model, get_preset, list_presets, save_folder
+from ilsvrc_keras.discovery import default_model
+from ilsvrc_keras.model_folder import save_folder
+from ilsvrc_keras.presets import get_preset, list_presets
 from ilsvrc_keras.transforms import NORMALIZATIONS, EvalTransform
 
 from conftest import ROOT, flower_subset

@@ -360,6 +360,7 @@ def test_fine_tune_starts_from_a_torchvision_preset(small, tmp_path, monkeypatch
     assert len(ilsvrc_keras.load(tmp_path / "ft").classify(next((small / "daisy").iterdir()), top=2)) == 2
 
 
+@pytest.mark.slow
 def test_discriminative_rates_reach_the_whole_network_phase(small, mobilenet_weights, tmp_path):
     """lr_mult: the backbone's early layers update at lr / lr_mult; the head at lr. With lr_mult 1e6 the first
     convolution's kernel barely moves while the head's does, and with one rate it moves; report.json says
@@ -382,3 +383,18 @@ def test_discriminative_rates_reach_the_whole_network_phase(small, mobilenet_wei
     stem_one, head_one = moves(1.0)
     assert stem_slow < 1e-6 < 1e-3 < stem_one  # Adam's first steps move each weight by about the rate
     assert head_slow > 1e-3 and head_one > 1e-3
+
+
+def test_fine_tune_takes_its_settings_as_a_typed_config():
+    """Every FineTuneConfig field is a fine_tune keyword with the same default (one rule, two doors), and a bad
+    setting is refused by the config before any data is read."""
+    import dataclasses
+    import inspect
+
+    from ilsvrc_keras.finetune import FineTuneConfig
+
+    signature = inspect.signature(ilsvrc_keras.fine_tune).parameters
+    for field in dataclasses.fields(FineTuneConfig):
+        assert signature[field.name].default == field.default, field.name
+    with pytest.raises(ilsvrc_keras.ArgumentError, match=r"lr_mult must be a number in \[1, inf\), not 0.5"):
+        ilsvrc_keras.fine_tune("/nonexistent", lr_mult=0.5)

@@ -182,3 +182,30 @@ def test_local_response_normalization_is_the_papers_in_keras_ops():
     half = LocalResponseNormalization(dtype="mixed_float16")(keras.ops.convert_to_tensor(x, "float16"))
     assert half.dtype == "float16"
     np.testing.assert_allclose(np.asarray(half, np.float32), ref, rtol=2e-3, atol=2e-3)
+
+
+@pytest.mark.slow
+def test_xresnet_pieces_mish_and_max_blur_pool():
+    """create_model's activation= and stem_pool= (XResNet's Mish and MaxBlurPool) change the computation and
+    not the weights: the same weights give other outputs, and BlurPool2D is the binomial filter, subsampled."""
+    import keras
+
+    from ilsvrc_keras.models.layers import BlurPool2D
+
+    plain = ilsvrc_keras.create_model("resnet18d", num_classes=4, input_shape=(64, 64, 3))
+    x = ilsvrc_keras.create_model("resnet18d", num_classes=4, input_shape=(64, 64, 3), activation="mish",
+                                  stem_pool="maxblur")
+    assert [w.shape for w in x.weights] == [w.shape for w in plain.weights]
+    x.set_weights(plain.get_weights())
+    image = np.random.default_rng(0).normal(size=(1, 64, 64, 3)).astype("float32")
+    assert not np.allclose(x(image), plain(image), atol=1e-4)
+    assert x.get_layer("conv1a_relu").activation is keras.activations.mish
+    assert x.get_layer("pool1_blur").output.shape == plain.get_layer("pool1_pool").output.shape
+    # An impulse comes out as the filter (subsampled: its even rows and columns); a constant stays constant.
+    impulse = np.zeros((1, 7, 7, 2), "float32")
+    impulse[0, 2, 2, :] = 16.0
+    out = np.asarray(BlurPool2D(2)(impulse))[0, :, :, 0]
+    np.testing.assert_allclose(out[:3, :3], [[0, 0, 0], [0, 4, 0], [0, 0, 0]], atol=1e-6)
+    np.testing.assert_allclose(np.asarray(BlurPool2D(2)(np.full((1, 8, 8, 3), 5.0, "float32"))), 5.0, atol=1e-5)
+    with pytest.raises(ilsvrc_keras.IlsvrcKerasError, match="stem_pool must be one of max, maxblur"):
+        ilsvrc_keras.create_model("resnet18d", stem_pool="avg")

@@ -7,7 +7,8 @@ import json
 import pytest
 
 import ilsvrc_keras
-from ilsvrc_keras.presets import get_preset, save_folder
+from ilsvrc_keras.model_folder import save_folder
+from ilsvrc_keras.presets import get_preset
 
 
 def snapshot(root):

@@ -60,7 +60,7 @@ def test_prepare_writes_shards_and_counts(folder, records):
     # The records hold the files' own bytes, unchanged.
     import tensorflow as tf
 
-    from ilsvrc_keras.datasets.sources import parse_record as _parse
+    from ilsvrc_keras.datasets.records import parse_record as _parse
 
     stored = {bytes(c.numpy()) for c, _ in tf.data.TFRecordDataset([str(out / f) for f in meta["val"]["files"]]).map(_parse)}
     originals = {p.read_bytes() for c in CLASSES for p in (folder / c).iterdir()}
@@ -118,7 +118,7 @@ def test_train_cli_on_records_then_classify(records, tmp_path):
 def _stored(out, meta):
     import tensorflow as tf
 
-    from ilsvrc_keras.datasets.sources import parse_record as _parse
+    from ilsvrc_keras.datasets.records import parse_record as _parse
 
     files = [str(out / f) for f in meta["train"]["files"] + meta["val"]["files"]]
     return [bytes(c.numpy()) for c, _ in tf.data.TFRecordDataset(files).map(_parse)]

@@ -44,7 +44,9 @@ def test_metadata_is_complete(name):
 
 
 def test_weights_sources():
-    with_weights = {n for n in EXPECTED if get_spec(n).has_imagenet_weights}
+    from ilsvrc_keras.presets import imagenet_preset
+
+    with_weights = {n for n in EXPECTED if imagenet_preset(n) is not None}
     # every architecture but the papers' AlexNet, ZFNet and GoogLeNet (no one publishes weights for them)
     assert with_weights == set(EXPECTED) - {"alexnet", "zfnet", "googlenet"}
     from ilsvrc_keras.presets import get_preset

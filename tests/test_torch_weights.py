@@ -177,7 +177,7 @@ def test_every_published_checkpoint_is_a_preset_with_its_recipe():
 
 
 def test_default_network_is_the_strongest_preset_here(tmp_path, monkeypatch, mobilenet_weights):
-    from ilsvrc_keras.presets import default_model
+    from ilsvrc_keras.discovery import default_model
 
     (tmp_path / "mobilenet_2_5_128_tf.h5").write_bytes(mobilenet_weights.read_bytes())
     monkeypatch.setenv("ILSVRC_KERAS_WEIGHTS_DIR", str(tmp_path))
@@ -201,8 +201,8 @@ def test_download_checks_the_publishers_hash_prefix(tmp_path, monkeypatch):
     import hashlib
 
     from ilsvrc_keras import presets
+    from ilsvrc_keras.discovery import download_weights, weights_report
     from ilsvrc_keras.presets import Preset, WeightsSource, register_preset
-    from ilsvrc_keras.weights import download_weights, weights_report
 
     monkeypatch.setattr(presets, "_PRESETS", dict(presets._PRESETS))  # this test's presets end with it
 

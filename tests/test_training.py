@@ -64,7 +64,8 @@ def test_train_drives_ordinary_keras_callbacks(two_classes, tmp_path):
     assert len(recorder.batch_logs) == 2 * result.steps_per_epoch
     assert all(isinstance(v, float) for b in recorder.batch_logs for v in b.values())
     for logs in recorder.epoch_logs:
-        assert {"loss", "accuracy", "val_loss", "val_accuracy", "val_top_5_accuracy", "lr"} <= set(logs)
+        assert {"loss", "accuracy", "val_loss", "val_accuracy", "lr"} <= set(logs)
+        assert "val_top_5_accuracy" not in logs  # two classes: a top-5 would count every image
         assert all(isinstance(v, (int, float)) for v in logs.values())
     # keras' own CSVLogger wrote one row per epoch, the same figures the run returns
     with open(log) as f:
@@ -93,7 +94,17 @@ def test_keras_callbacks_monitor_keras_metric_names(two_classes, tmp_path):
     assert result.epochs_completed == 2 and result.stopped_early and stop.stopped_epoch == 1
     assert (tmp_path / "best.keras").is_file()
     assert not [w for w in caught if "val_accuracy" in str(w.message)]  # no "metric not available"
-    assert {"val_accuracy", "val_top_5_accuracy", "val_loss"} <= set(result.history[-1])
+    assert {"val_accuracy", "val_loss"} <= set(result.history[-1])
+
+
+def test_top_k_is_named_as_keras_names_it_and_only_where_it_means_something():
+    """Keras' spelling (top_5_accuracy, val_top_5_accuracy in the logs); none where k covers every class."""
+    probs = np.eye(10, dtype=np.float32)[[0, 1, 2]]
+    ev = Evaluator(10)
+    ev.update(probs, [0, 1, 3])
+    assert set(ev.result()) == {"n", "loss", "accuracy", "top_5_accuracy"}
+    assert ev.result()["accuracy"] == pytest.approx(2 / 3) and ev.top_k_name == "top_5_accuracy"
+    assert Evaluator(3).top_k_name is None and Evaluator(3, top=2).top_k_name == "top_2_accuracy"
 
 
 @pytest.mark.slow
@@ -115,7 +126,7 @@ def test_trainer_fits_a_user_model_on_arrays_and_evaluates_it(tmp_path):
                              RunConfig(out=str(tmp_path / "arr"), epochs=8, batch_size=8, lr=0.1, weight_decay=0,
                                        progress=False))
         ev = trainer.evaluate()
-    assert result.val_accuracy == 1.0 and ev.result()["top1"] == 1.0 and ev.n == len(data.val) == 8
+    assert result.val_accuracy == 1.0 and ev.result()["accuracy"] == 1.0 and ev.n == len(data.val) == 8
     assert ev.matrix.tolist() == [[4, 0], [0, 4]]
     # Stopping as a preempted job would (stop_after_steps), at an epoch's end and mid-epoch, then resuming.
     config = RunConfig(out=str(tmp_path / "stop"), epochs=3, batch_size=8, lr=0.1, weight_decay=0, progress=False,
@@ -139,14 +150,14 @@ def test_evaluator_counts_exactly_and_ignores_padding():
     run_evaluation([(probs, np.array([0, 2, 2, 1]), np.array([1, 1, 1, 0]), np.array([0, 1, 2, -1]))],
                    lambda b: b, ev)
     r = ev.result()
-    assert r["n"] == 3 and r["top1"] == pytest.approx(1 / 3)  # the 4th row is padding (weight 0)
-    assert r["top5"] == pytest.approx(1.0)  # top-2 here: the true class is second in rows 2 and 3
+    assert r["n"] == 3 and r["accuracy"] == pytest.approx(1 / 3)  # the 4th row is padding (weight 0)
+    assert r["top_2_accuracy"] == pytest.approx(1.0)  # top-2 here: the true class is second in rows 2 and 3
     assert r["loss"] == pytest.approx(-(np.log(0.6) + np.log(0.3) + np.log(0.4)) / 3)
     assert ev.matrix.tolist() == [[1, 0, 0], [0, 0, 0], [1, 1, 0]]
     assert ev.positions == [0, 1, 2]
     report = ev.report(["a", "b", "c"])
     assert report["per_class"]["c"]["recall"] == 0.0 and report["per_class"]["a"]["precision"] == 0.5
-    assert report["top2_accuracy"] == 1.0
+    assert report["top_2_accuracy"] == 1.0
 
 
 @pytest.mark.slow

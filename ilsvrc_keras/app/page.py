@@ -25,7 +25,7 @@ import streamlit as st
 import ilsvrc_keras
 from ilsvrc_keras import localization, plots
 from ilsvrc_keras.datasets.ground_truth import IMAGE_EXTENSIONS
-from ilsvrc_keras.presets import get_preset
+from ilsvrc_keras.presets import get_preset, imagenet_preset
 from ilsvrc_keras.weights import EMBEDDED_DIR, OFFLINE_ENV, WEIGHTS_DIR_ENV, keras_cache_dir
 
 SAMPLES_ENV = "ILSVRC_KERAS_SAMPLES_DIR"  # a folder of photos offered as samples
@@ -333,7 +333,7 @@ def compare_view(photos) -> None:
     st.table(pd.DataFrame(rows).set_index("network"))
     if len(rows) <= 1:
         missing = [n for n in ilsvrc_keras.list_models()
-                   if ilsvrc_keras.get_spec(n).has_imagenet_weights and n not in {c.key for c in choices}]
+                   if imagenet_preset(n) is not None and n not in {c.key for c in choices}]
         where = f"the folder `${WEIGHTS_DIR_ENV}` names"
         st.info(f"Only one network is available here. With their ImageNet weights, these would appear beside it: "
                 f"{', '.join(missing)}. Fetch their files with `ilsvrc-keras weights download NAME...` on a machine "

@@ -169,13 +169,7 @@ def _train_command(sp) -> None:
                         "of --data)")
     g.add_argument("--val-fraction", type=o.ranged("val_fraction"), default=train_defaults["val_fraction"],
                    help="fraction of each class held out for validation when --val is not given (0: no validation)")
-    g.add_argument("--epochs", type=o.ranged("epochs"), default=train_defaults["epochs"], help="epochs")
-    g.add_argument("--batch-size", type=o.ranged("batch_size"), default=train_defaults["batch_size"],
-                   help="global batch size, across all replicas")
-    g.add_argument("--image-size", type=o.ranged("image_size"), help="input size in px (default: the paper's)")
-    g.add_argument("--seed", type=int, default=0, help="seed of the split, the initialization and augmentation")
-    g.add_argument("--overwrite", action="store_true",
-                   help="replace a run of other settings in --out (default: refuse it; the same settings resume)")
+    o.add_group(sp, "run", o.RUN, train_defaults, helps={"--image-size": "input size in px (default: the paper's)"})
     o.add_group(sp, "machine", o.MACHINE, train_defaults)
     o.add_group(sp, "schedule", o.SCHEDULE + o.TRAIN_SCHEDULE, train_defaults)
     o.add_group(sp, "augmentation", o.AUGMENT, train_defaults)
@@ -210,14 +204,8 @@ def _fine_tune_command(sp) -> None:
     sp.add_argument("--out", required=True, help="output folder (model, report, plots, checkpoints)")
     _model_args(sp)
     g = sp.add_argument_group("data and run")
-    g.add_argument("--epochs", type=o.ranged("epochs"), default=ft_defaults["epochs"],
-                   help="epochs of the whole-network phase")
-    g.add_argument("--batch-size", type=o.ranged("batch_size"), default=ft_defaults["batch_size"], help="global batch size")
-    g.add_argument("--image-size", type=o.ranged("image_size"), help="input size in px (default: the network's)")
-    g.add_argument("--seed", type=int, default=ft_defaults["seed"], help="seed of the split and the training")
-    g.add_argument("--overwrite", action="store_true",
-                   help="replace a run of other settings in --out (default: refuse it; the same settings resume)")
     g.add_argument("--labels", help="ground truth of a flat val/ folder (the raw ILSVRC layout: LOC_val_solution.csv)")
+    o.add_group(sp, "run", o.RUN, ft_defaults, helps={"--epochs": "epochs of the whole-network phase"})
     o.add_group(sp, "fine-tuning", o.FINE_TUNE, ft_defaults)
     o.add_group(sp, "machine", o.MACHINE, ft_defaults)
     o.add_group(sp, "schedule of the whole-network phase", o.SCHEDULE, ft_defaults)
@@ -239,11 +227,10 @@ def _lr_find_command(sp) -> None:
     sp.add_argument("--steps", type=o.ranged("steps"), default=d["steps"], help="most steps of the probe")
     sp.add_argument("--start-lr", type=o.ranged("start_lr"), default=d["start_lr"], help="the first rate")
     sp.add_argument("--end-lr", type=o.ranged("end_lr"), default=d["end_lr"], help="the last rate")
-    sp.add_argument("--batch-size", type=o.ranged("batch_size"), default=d["batch_size"], help="batch size")
-    sp.add_argument("--image-size", type=o.ranged("image_size"), help="input size in px (default: the network's)")
     sp.add_argument("--optimizer", choices=OPTIMIZERS, default=d["optimizer"], help="optimizer of the probe")
     sp.add_argument("--labels", help="ground truth of a flat val/ folder")
-    sp.add_argument("--seed", type=int, default=d["seed"], help="seed of the split and the batches")
+    o.add_group(sp, "run", o.RUN, d, only=("--batch-size", "--image-size", "--seed"),
+                helps={"--seed": "seed of the split and the batches"})
 
 
 def _export_command(sp) -> None:

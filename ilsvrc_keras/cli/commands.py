@@ -112,7 +112,7 @@ def cmd_models(args) -> int:
 
 
 def cmd_weights(args) -> int:
-    from ..weights import download_weights, weights_report
+    from ..discovery import download_weights, weights_report
 
     if args.action == "download":
         if not args.names:
@@ -186,8 +186,10 @@ def cmd_evaluate(args) -> int:
     r = evaluate(args.data, model=args.model, weights=args.weights, labels=args.labels, limit=args.limit,
                  batch_size=args.batch_size, progress=not args.quiet, localization=args.localization, tta=args.tta,
                  top_losses=args.top_losses, overwrite=args.overwrite, **options)
-    text = (f"{r['model']}{' with TTA' if r.get('tta') else ''}: {r['n']} images, top-1 {r['top1']:.1%} (error {r['top1_error']:.1%}), "
-            f"top-5 {r['top5']:.1%} (error {r['top5_error']:.1%})")
+    text = (f"{r['model']}{' with TTA' if r.get('tta') else ''}: {r['n']} images, accuracy {r['accuracy']:.1%} "
+            f"(top-1 error {r['top1_error']:.1%})")
+    if "top_5_accuracy" in r:
+        text += f", top-5 accuracy {r['top_5_accuracy']:.1%} (error {r['top5_error']:.1%})"
     if args.localization:
         text += (f", top-1 loc {r['top1_loc']:.1%}, top-5 loc {r['top5_loc']:.1%}, "
                  f"GT-known loc {r['gt_known_loc']:.1%}")
@@ -300,8 +302,8 @@ FINE_TUNE_OPTIONS = ("head_epochs", "head_lr", "lr", "epochs", "batch_size", "im
 
 def cmd_fine_tune(args) -> int:
     import_tensorflow()
+    from ..discovery import choose_default_model
     from ..finetune import fine_tune
-    from ..inference import choose_default_model
     from ..presets import get_preset
     from ..training import configure_cpu_replicas
 

@@ -96,6 +96,17 @@ def opt(*flags, help, **kwargs) -> Opt:  # noqa: A002 (argparse's own word)
 
 # --- the groups ----------------------------------------------------------------------------------------
 
+# What every training command takes (train, fine-tune, lr-find and the recipes pick theirs with add_group's
+# ``only``, and may say more in ``helps``).
+RUN = [
+    opt("--epochs", type=ranged("epochs"), help="epochs"),
+    opt("--batch-size", type=ranged("batch_size"), help="global batch size, across all replicas"),
+    opt("--image-size", type=ranged("image_size"), metavar="PX", help="input size in px (default: the network's)"),
+    opt("--seed", type=int, help="seed of the split, the initialization and the augmentation"),
+    opt("--overwrite", action="store_true",
+        help="replace a run of other settings in --out (default: refuse it; the same settings resume)"),
+]
+
 MACHINE = [
     opt("--replicas", type=ranged("replicas"), metavar="N",
         help="replicas to train on; on a CPU-only machine the CPU is split into N devices (default: every GPU, "
@@ -114,7 +125,7 @@ SCHEDULE = [
     opt("--lr", type=rate_or_find("lr"),
         help="peak learning rate for the global batch, or 'find' (the learning-rate finder's suggestion; train "
              "without it: --base-lr scaled to --batch-size)"),
-    opt("--optimizer", choices=OPTIMIZERS, help="optimizer"),
+    opt("--optimizer", choices=OPTIMIZERS, help="optimizer (radam: rectified Adam; ranger: RAdam with Lookahead)"),
     opt("--weight-decay", type=ranged("weight_decay"), help="decoupled weight decay of kernels (not BatchNorm or biases)"),
     opt("--warmup-epochs", type=ranged("warmup_epochs"), help="epochs of linear warmup to the peak rate"),
     opt("--label-smoothing", type=ranged("label_smoothing"), help="label smoothing of the loss"),
@@ -125,7 +136,10 @@ SCHEDULE = [
 TRAIN_SCHEDULE = [
     opt("--base-lr", type=ranged("base_lr"),
         help="learning rate at batch 256, scaled linearly to --batch-size when --lr is not given"),
-    opt("--schedule", choices=SCHEDULES, help="learning-rate decay after the warmup"),
+    opt("--schedule", choices=SCHEDULES, help="learning-rate decay after the warmup (flat_cos: the peak rate, then "
+                                             "cosine decay from --flat-fraction of the run)"),
+    opt("--flat-fraction", type=ranged("flat_fraction"), help="--schedule flat_cos: the part of the run at the peak "
+                                                              "rate"),
     opt("--milestones", type=ranged("milestones"), nargs="*", metavar="EPOCH",
         help="epochs at which the step schedule divides the rate by 10"),
     opt("--ema", type=ranged("ema"), metavar="MOMENTUM",
@@ -195,16 +209,20 @@ def defaults_of(*sources) -> dict:
     return out
 
 
-def add_group(parser, title: str, opts, defaults: dict) -> None:
-    """Add ``opts`` under ``title`` with the defaults of the function they feed."""
+def add_group(parser, title: str, opts, defaults: dict, only=None, helps=None):
+    """Add ``opts`` (those named in ``only``, by flag, where given) under ``title`` with the defaults of the
+    function they feed; ``helps``: help texts by flag that say more for this command. Returns the group."""
     group = parser.add_argument_group(title)
     for o in opts:
+        if only is not None and o.flags[0] not in only:
+            continue
         kwargs = dict(o.kwargs)
         if o.dest in defaults and kwargs.get("action") not in ("store_true", "store_false"):
             kwargs["default"] = _cli_value(defaults[o.dest])
         elif kwargs.get("action") in ("store_true", "store_false") and "default" not in kwargs:
             kwargs["default"] = None if o.dest == "xla" else kwargs["action"] == "store_false"
-        group.add_argument(*o.flags, help=o.help, **kwargs)
+        group.add_argument(*o.flags, help=(helps or {}).get(o.flags[0], o.help), **kwargs)
+    return group
 
 
 def _cli_value(value):

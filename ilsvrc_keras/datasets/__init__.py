@@ -1,8 +1,10 @@
 """The data layer: one front door, :func:`open_dataset`, for training, fine-tuning, evaluation and
 ``prepare``.
 
-- :mod:`.sources`: where labeled images come from (class folders, the ILSVRC layout with its
-  ground truth, ``prepare``'s TFRecord shards, TFDS names, arrays, any ``tf.data.Dataset``);
+- :mod:`.sources`: the front door, over one module per kind of source: :mod:`.folders` (class
+  folders, the ILSVRC layout with its ground truth), :mod:`.records` (``prepare``'s TFRecord shards),
+  :mod:`.tfds` (TFDS names), :mod:`.memory` (arrays, any ``tf.data.Dataset``); the splits they serve
+  are :mod:`.splits`;
 - :mod:`.ground_truth`: ILSVRC's ground-truth files;
 - :mod:`.pipeline`: the training and evaluation ``tf.data`` pipelines over a split;
 - :mod:`.cache`: the decoded-image store, an explicit object a run owns;
@@ -12,6 +14,7 @@ Data flows one way: source -> split -> (cache) -> pipeline -> batches.
 """
 
 from .cache import CACHE_BYTES, DecodedCache
+from .folders import folder_dataset, stratified_split
 from .ground_truth import (
                            IMAGE_EXTENSIONS,
                            GroundTruth,
@@ -23,6 +26,7 @@ from .ground_truth import (
                            read_loc_csv,
                            read_voc_folder,
 )
+from .memory import array_split, stream_split
 from .pipeline import (
                            CROP_RATIO,
                            CROP_SCALE,
@@ -35,23 +39,10 @@ from .pipeline import (
                            scale_jitter_window,
 )
 from .prepare import prepare, shrink_image
-from .sources import (
-                           ImageDataset,
-                           Split,
-                           StreamSplit,
-                           all_of,
-                           array_split,
-                           first,
-                           folder_dataset,
-                           is_record_folder,
-                           open_dataset,
-                           record_dataset,
-                           remap_labels,
-                           stratified_split,
-                           stream_split,
-                           tfds_builder,
-                           tfds_dataset,
-)
+from .records import is_record_folder, record_dataset
+from .sources import open_dataset
+from .splits import ImageDataset, Split, StreamSplit, all_of, first, remap_labels
+from .tfds import tfds_builder, tfds_dataset
 
 __all__ = [
     "CACHE_BYTES", "CROP_RATIO", "CROP_SCALE", "IMAGE_EXTENSIONS", "TRAIN_CACHE_SCALE", "Augment", "DecodedCache",

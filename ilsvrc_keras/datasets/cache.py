@@ -13,7 +13,7 @@ import os
 from typing import Optional
 
 from .pipeline import Augment, decode_image, encoded_bytes
-from .sources import Split
+from .splits import Split
 
 # Decoded images of a split are kept in memory when they fit in this many bytes.
 CACHE_BYTES = int(float(os.environ.get("ILSVRC_KERAS_CACHE_MB", 3072)) * 2**20)

@@ -5,7 +5,7 @@ and ``val/`` with its labels file) as TFRecord shards, many shards at once, each
 original encoded bytes (no re-encoding, so nothing is lost and the training transform still
 decodes only its crop), or with ``shorter_side`` the images larger than that shrunk to it (fewer
 pixels to decode every epoch; what fast.ai's resized ImageNet copies do). :func:`ilsvrc_keras.datasets.open_dataset`
-reads such a folder back (:func:`ilsvrc_keras.datasets.sources.record_dataset`).
+reads such a folder back (:func:`ilsvrc_keras.datasets.records.record_dataset`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,9 @@ from typing import Optional
 from ..checks import check
 from ..errors import DataError, IlsvrcKerasError, ImageError
 from ..files import check_output, marked_as, path_sources, replace_with, writable_folder, written_by
-from .sources import META_FILE, Split, open_dataset
+from .records import META_FILE
+from .sources import open_dataset
+from .splits import Split
 
 SHARD_SIZE = 1024  # examples per shard by default (ILSVRC2012 train: 1,252 shards of ~110 MB)
 

@@ -58,3 +58,30 @@ class PixelNormalization(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "scale": self.scale, "offset": self.offset,
                 "reverse_channels": self.reverse_channels}
+
+
+@keras.saving.register_keras_serializable(package="ilsvrc_keras")
+class BlurPool2D(keras.layers.Layer):
+    """Anti-aliased downsampling (Zhang 2019, "Making Convolutional Networks Shift-Invariant Again"): each
+    channel blurred by the fixed binomial filter ``[1, 2, 1]^T [1, 2, 1] / 16`` (reflection padding), then
+    subsampled by ``strides``. After a stride-1 max pool it is MaxBlurPool, XResNet's stem pool. No weights."""
+
+    def __init__(self, strides: int = 2, **kwargs):
+        super().__init__(**kwargs)
+        self.strides = int(strides)
+
+    def call(self, inputs):
+        taps = ops.convert_to_tensor([1.0, 2.0, 1.0])
+        kernel = ops.outer(taps, taps) / 16.0
+        kernel = ops.tile(ops.reshape(kernel, (3, 3, 1, 1)), (1, 1, inputs.shape[-1], 1))
+        x = ops.pad(inputs, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="reflect")
+        return ops.depthwise_conv(x, ops.cast(kernel, inputs.dtype), strides=self.strides, padding="valid")
+
+    def compute_output_shape(self, input_shape):
+        def out(n):
+            return None if n is None else (n - 1) // self.strides + 1
+
+        return (input_shape[0], out(input_shape[1]), out(input_shape[2]), input_shape[3])
+
+    def get_config(self):
+        return {**super().get_config(), "strides": self.strides}

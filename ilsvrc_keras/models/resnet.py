@@ -20,7 +20,7 @@ BN_MOMENTUM = 0.9
 
 
 def conv_bn(x, filters, kernel, stride, name, *, use_bias=False, groups=1, relu=True, zero_gamma=False,
-            bn_epsilon=BN_EPSILON):
+            bn_epsilon=BN_EPSILON, activation="relu"):
     if kernel > 1:
         # Explicit symmetric padding: "same" pads bottom/right only at stride 2, unlike the papers.
         x = layers.ZeroPadding2D(kernel // 2, name=f"{name}_pad")(x)
@@ -32,7 +32,8 @@ def conv_bn(x, filters, kernel, stride, name, *, use_bias=False, groups=1, relu=
     # as the identity (Goyal et al. 2017); a weights file overrides it like any other weight.
     x = layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=bn_epsilon, name=f"{name}_bn",
                                   gamma_initializer="zeros" if zero_gamma else "ones")(x)
-    return layers.Activation("relu", name=f"{name}_relu")(x) if relu else x
+    # The layer keeps keras.applications' name whatever the activation: it has no weights to load.
+    return layers.Activation(activation, name=f"{name}_relu")(x) if relu else x
 
 
 def squeeze_excite(x, ratio, name):
@@ -44,7 +45,8 @@ def squeeze_excite(x, ratio, name):
     return layers.Multiply(name=f"{name}_se_scale")([x, s])
 
 
-def _residual(x, shortcut, out_channels, stride, name, use_bias, avg_down=False, bn_epsilon=BN_EPSILON):
+def _residual(x, shortcut, out_channels, stride, name, use_bias, avg_down=False, bn_epsilon=BN_EPSILON,
+              activation="relu"):
     if stride != 1 or shortcut.shape[-1] != out_channels:
         if avg_down and stride != 1:
             # ResNet-D (He et al. 2019, "Bag of Tricks"): average-pool, then a stride-1 projection, so the
@@ -54,52 +56,69 @@ def _residual(x, shortcut, out_channels, stride, name, use_bias, avg_down=False,
         shortcut = conv_bn(shortcut, out_channels, 1, stride, f"{name}_0", use_bias=use_bias, relu=False,
                            bn_epsilon=bn_epsilon)
     x = layers.Add(name=f"{name}_add")([shortcut, x])
-    return layers.Activation("relu", name=f"{name}_out")(x)
+    return layers.Activation(activation, name=f"{name}_out")(x)
 
 
-def basic_block(x, width, stride, name, *, use_bias=False, avg_down=False, bn_epsilon=BN_EPSILON):
+def basic_block(x, width, stride, name, *, use_bias=False, avg_down=False, bn_epsilon=BN_EPSILON,
+                activation="relu"):
     """Two 3x3 convolutions (ResNet-18/34)."""
-    y = conv_bn(x, width, 3, stride, f"{name}_1", use_bias=use_bias, bn_epsilon=bn_epsilon)
+    y = conv_bn(x, width, 3, stride, f"{name}_1", use_bias=use_bias, bn_epsilon=bn_epsilon, activation=activation)
     y = conv_bn(y, width, 3, 1, f"{name}_2", use_bias=use_bias, relu=False, zero_gamma=True, bn_epsilon=bn_epsilon)
-    return _residual(y, x, width, stride, name, use_bias, avg_down, bn_epsilon)
+    return _residual(y, x, width, stride, name, use_bias, avg_down, bn_epsilon, activation)
 
 
 def bottleneck_block(x, width, stride, name, *, expansion=4, groups=1, se_ratio=None,
-                     stride_in_1x1=False, use_bias=False, avg_down=False, bn_epsilon=BN_EPSILON):
+                     stride_in_1x1=False, use_bias=False, avg_down=False, bn_epsilon=BN_EPSILON, activation="relu"):
     """1x1 reduce, 3x3 (grouped for ResNeXt), 1x1 expand, optional squeeze-and-excitation."""
     s1, s3 = (stride, 1) if stride_in_1x1 else (1, stride)
     eps = dict(use_bias=use_bias, bn_epsilon=bn_epsilon)
-    y = conv_bn(x, width, 1, s1, f"{name}_1", **eps)
-    y = conv_bn(y, width, 3, s3, f"{name}_2", groups=groups, **eps)
+    y = conv_bn(x, width, 1, s1, f"{name}_1", activation=activation, **eps)
+    y = conv_bn(y, width, 3, s3, f"{name}_2", groups=groups, activation=activation, **eps)
     y = conv_bn(y, width * expansion, 1, 1, f"{name}_3", relu=False, zero_gamma=True, **eps)
     if se_ratio:
         y = squeeze_excite(y, se_ratio, name)
-    return _residual(y, x, width * expansion, stride, name, use_bias, avg_down, bn_epsilon)
+    return _residual(y, x, width * expansion, stride, name, use_bias, avg_down, bn_epsilon, activation)
+
+
+STEM_POOLS = ("max", "maxblur")
 
 
 def resnet(input_shape, num_classes=1000, include_top=True, *, input_tensor=None, pooling=None,
            classifier_activation="softmax", name, block, depths, widths=(64, 128, 256, 512), use_bias=False,
-           stem="7x7", dropout=0.0, bn_epsilon=BN_EPSILON, **block_kwargs):
+           stem="7x7", dropout=0.0, bn_epsilon=BN_EPSILON, activation="relu", stem_pool="max", **block_kwargs):
     """The residual network skeleton: a stem (the paper's 7x7, or ResNet-C's three 3x3 convolutions,
-    ``stem="deep"``), four stages of ``depths`` blocks, global pooling."""
+    ``stem="deep"``), four stages of ``depths`` blocks, global pooling. ``activation``: any Keras activation
+    (``"mish"``: XResNet's); ``stem_pool="maxblur"``: the stem's max pool at stride 1 then an anti-aliased
+    subsampling (:class:`~ilsvrc_keras.models.layers.BlurPool2D`), as XResNet. Neither changes the weights, so
+    published files still load."""
+    from ..errors import ArgumentError
+    from .layers import BlurPool2D
+
+    if stem_pool not in STEM_POOLS:
+        raise ArgumentError(f"stem_pool must be one of {', '.join(STEM_POOLS)}, not {stem_pool!r}")
+    keras.activations.get(activation)  # an unknown name fails here, by Keras' own message
     x, inputs = model_input(input_shape, input_tensor)
     if stem == "deep":
         for i, filters in enumerate((32, 32, 64)):
             x = conv_bn(x, filters, 3, 2 if i == 0 else 1, f"conv1{'abc'[i]}", use_bias=use_bias,
-                        bn_epsilon=bn_epsilon)
+                        bn_epsilon=bn_epsilon, activation=activation)
     else:
         x = layers.ZeroPadding2D(3, name="conv1_pad")(x)
         x = layers.Conv2D(64, 7, strides=2, use_bias=use_bias, name="conv1_conv",
                           kernel_initializer=keras.initializers.VarianceScaling(2.0, "fan_out", "truncated_normal"))(x)
         x = layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=bn_epsilon, name="conv1_bn")(x)
-        x = layers.Activation("relu", name="conv1_relu")(x)
+        x = layers.Activation(activation, name="conv1_relu")(x)
     x = layers.ZeroPadding2D(1, name="pool1_pad")(x)
-    x = layers.MaxPooling2D(3, 2, name="pool1_pool")(x)
+    if stem_pool == "maxblur":
+        x = layers.MaxPooling2D(3, 1, name="pool1_pool")(x)
+        x = BlurPool2D(2, name="pool1_blur")(x)
+    else:
+        x = layers.MaxPooling2D(3, 2, name="pool1_pool")(x)
     for stage, (depth, width) in enumerate(zip(depths, widths)):
         for i in range(depth):
             stride = 2 if (i == 0 and stage > 0) else 1
             x = block(x, width, stride, f"conv{stage + 2}_block{i + 1}", use_bias=use_bias, bn_epsilon=bn_epsilon,
-                      **block_kwargs)
+                      activation=activation, **block_kwargs)
 
     def top(x):
         x = layers.GlobalAveragePooling2D(name="avg_pool")(x)

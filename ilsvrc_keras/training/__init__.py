@@ -2,9 +2,10 @@
 
 - :mod:`.strategy`: devices, replicas, ``TF_CONFIG`` workers, precision, interruption;
 - :mod:`.steps`: :func:`make_train_step` / :func:`make_eval_step`, the per-replica (XLA) steps;
-- :mod:`.schedules`: learning-rate schedules, optimizers, progressive resizing's sizes;
+- :mod:`.schedules`: learning-rate schedules, optimizers by name, progressive resizing's sizes;
+- :mod:`.optimizers`: those Keras lacks (:class:`RAdam`, with Lookahead: Ranger);
 - :mod:`.callbacks`: the built-in behaviours as Keras callbacks (history CSV, TensorBoard,
-  keep-best, progressive resizing, progress bar);
+  keep-best, progress bar), each reading only ``params`` and the logs as Keras' own do;
 - :mod:`.trainer`: :class:`Trainer`, :class:`RunConfig`, :class:`RunResult`;
 - :mod:`.run`: :func:`train`, a zoo network on a dataset, ending in a model folder.
 
@@ -16,11 +17,12 @@ from .._lazy import exports
 
 _EXPORTS = {
     "Continued": "callbacks", "HistoryCSV": "callbacks", "KeepBest": "callbacks", "ProgressBar": "callbacks",
-    "ProgressiveResize": "callbacks", "TensorBoardScalars": "callbacks", "TrainerCallback": "callbacks",
+    "TensorBoardScalars": "callbacks",
     "read_history": "callbacks", "write_history": "callbacks",
     "finish_run": "run", "train": "run",
     "OPTIMIZERS": "schedules", "SCHEDULES": "schedules", "make_optimizer": "schedules", "make_schedule": "schedules",
     "progressive_size": "schedules",
+    "RAdam": "optimizers",
     "make_eval_step": "steps", "make_train_step": "steps",
     "POLICIES": "strategy", "PRECISIONS": "strategy", "Interruption": "strategy", "choose_strategy": "strategy",
     "configure_cpu_replicas": "strategy", "default_precision": "strategy", "weights_fingerprint": "strategy",

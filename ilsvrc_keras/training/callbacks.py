@@ -4,8 +4,9 @@
 loop, so these and any ordinary Keras callback (``CSVLogger``, ``EarlyStopping``, ``TensorBoard``,
 ``ModelCheckpoint``, your own) hear ``on_train_begin/end``, ``on_epoch_begin/end`` (with float
 ``logs``: ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``, ``val_top_5_accuracy``, ``lr``, ...) and
-``on_train_batch_begin/end``, and may set ``model.stop_training``. The callbacks here subclass
-:class:`TrainerCallback`, which also sees the trainer (its history, sizes and interruption state).
+``on_train_batch_begin/end``, and may set ``model.stop_training``. The callbacks here are ordinary ones
+too: what they need of the run beyond ``model``, ``params`` (``epochs``, ``steps``, ``phase``) and the logs
+is given when they are made.
 """
 
 from __future__ import annotations
@@ -16,18 +17,17 @@ import logging
 import math
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 import keras
 
 from ..files import save_atomic, write_atomic
-from .schedules import progressive_size
 
 log = logging.getLogger("ilsvrc_keras.training")
 
 
 def read_history(path) -> list:
-    """The rows of a ``history.csv``, numbers as floats (``epoch`` as int), empty cells as None."""
+    """The rows of a ``history.csv``, numbers as floats (counts such as ``epoch`` as ints), empty cells as None."""
     path = Path(path)
     if not path.is_file():
         return []
@@ -37,12 +37,14 @@ def read_history(path) -> list:
 
 # Columns of history files written before the logs took Keras' metric names: a resumed run reads them on.
 _RENAMED = {"val_top1": "val_accuracy", "val_top5": "val_top_5_accuracy"}
+# Columns that count (Keras hands callbacks every log as a float): written and read as whole numbers.
+_COUNTS = ("epoch", "phase_epoch", "skipped", "image_size")
 
 
 def _value(key, v):
     if v in (None, "", "None"):
         return None
-    if key in ("epoch", "phase_epoch"):
+    if key in _COUNTS:
         return int(float(v))
     try:
         return float(v)
@@ -59,73 +61,71 @@ def write_history(path, rows: list) -> None:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=fields, restval="")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({k: int(v) if k in _COUNTS and isinstance(v, float) else v for k, v in r.items()} for r in rows)
     write_atomic(path, buf.getvalue())
 
 
-class TrainerCallback(keras.callbacks.Callback):
-    """A Keras callback that also sees the :class:`~ilsvrc_keras.training.Trainer` running it
-    (``self.trainer``: ``history``, ``epochs``, ``train_size``, ``interrupted``, ``chief``)."""
-
-    trainer = None
+def history_row(epoch: int, phase: Optional[str], logs: dict) -> dict:
+    """One ``history.csv`` row: the epoch (1-based, within its phase), the phase's name, the epoch's logs."""
+    return {"epoch": epoch + 1, **({"phase": phase} if phase else {}), **logs}
 
 
-class HistoryCSV(TrainerCallback):
-    """``history.csv``: one row per epoch (of every phase), rewritten atomically at each epoch's end,
-    so a resumed run continues it with no duplicate rows. Written by the chief only."""
+class HistoryCSV(keras.callbacks.Callback):
+    """``history.csv``: one row per epoch (of every phase: ``earlier`` holds the rows before this fit's
+    epochs, a resumed phase's own included), rewritten atomically at each epoch's end, so a resumed run
+    continues it with no duplicate rows. Only the ``chief`` writes. Reads its phase from ``params``."""
 
-    def __init__(self, path):
+    def __init__(self, path, earlier: Sequence[dict] = (), chief: bool = True):
         super().__init__()
-        self.path = Path(path)
+        self.path, self.rows, self.chief = Path(path), [dict(r) for r in earlier], chief
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.trainer.chief:
-            write_history(self.path, self.trainer.all_rows())
+        row = history_row(epoch, self.params.get("phase"), logs or {})
+        self.rows = [r for r in self.rows if (r["epoch"], r.get("phase")) != (row["epoch"], row.get("phase"))]
+        self.rows.append(row)
+        if self.chief:
+            write_history(self.path, self.rows)
 
 
-class TensorBoardScalars(TrainerCallback):
-    """Each epoch's figures as TensorBoard scalars under ``log_dir`` (chief only)."""
+class TensorBoardScalars(keras.callbacks.Callback):
+    """Each epoch's figures as TensorBoard scalars under ``log_dir`` (only the ``chief`` writes), at the
+    run's epoch: ``epoch_offset`` epochs of earlier phases come first."""
 
     KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "val_top_5_accuracy", "lr", "images_per_sec")
 
-    def __init__(self, log_dir):
+    def __init__(self, log_dir, chief: bool = True, epoch_offset: int = 0):
         super().__init__()
-        self.log_dir = str(log_dir)
+        self.log_dir, self.chief, self.epoch_offset = str(log_dir), chief, epoch_offset
         self.writer = None
 
     def on_train_begin(self, logs=None):
         import tensorflow as tf
 
-        self.writer = (tf.summary.create_file_writer(self.log_dir) if self.trainer.chief
-                       else tf.summary.create_noop_writer())
+        self.writer = tf.summary.create_file_writer(self.log_dir) if self.chief else tf.summary.create_noop_writer()
 
     def on_epoch_end(self, epoch, logs=None):
         import tensorflow as tf
 
-        with self.writer.as_default(step=self.trainer.global_epoch(epoch + 1)):
+        with self.writer.as_default(step=self.epoch_offset + epoch + 1):
             for k in self.KEYS:
                 if (logs or {}).get(k) is not None:
                     tf.summary.scalar(k, logs[k])
         self.writer.flush()
 
 
-class KeepBest(TrainerCallback):
-    """Keep the weights of the best validation epoch (``monitor``, higher is better) in ``path`` and
-    end the run with them (unless it was interrupted). :attr:`best_epoch` and :attr:`restored`
-    say what happened; a resumed run remembers the best of its earlier epochs."""
+class KeepBest(keras.callbacks.Callback):
+    """Keep the weights of the best validation epoch (``monitor``, higher is better) in ``path``;
+    :meth:`restore` puts them back at the end (the Trainer calls it unless the run was interrupted).
+    ``history``: a resumed run's earlier rows, whose best it remembers."""
 
-    def __init__(self, path, monitor: str = "val_accuracy"):
+    def __init__(self, path, monitor: str = "val_accuracy", history: Sequence[dict] = ()):
         super().__init__()
         self.path = Path(path)
         self.monitor = monitor
-        self.best = -math.inf
-        self.best_epoch = None
-        self.restored = False
-
-    def on_train_begin(self, logs=None):
-        for row in self.trainer.history:
-            if row.get(self.monitor) is not None and row[self.monitor] > self.best:
-                self.best, self.best_epoch = row[self.monitor], row["epoch"]
+        self.best, self.best_epoch = -math.inf, None
+        for row in history:
+            if row.get(monitor) is not None and row[monitor] > self.best:
+                self.best, self.best_epoch = row[monitor], row["epoch"]
 
     def on_epoch_end(self, epoch, logs=None):
         value = (logs or {}).get(self.monitor)
@@ -133,52 +133,45 @@ class KeepBest(TrainerCallback):
             self.best, self.best_epoch = value, epoch + 1
             save_atomic(self.path, self.model.save_weights)  # a kill mid-write keeps the previous best
 
-    def on_train_end(self, logs=None):
-        if not self.trainer.interrupted and self.path.is_file() and self.best_epoch is not None:
-            self.model.load_weights(self.path)
-            self.restored = True
+    def restore(self, model) -> bool:
+        """The best epoch's weights into ``model``; whether there were any."""
+        if not self.path.is_file() or self.best_epoch is None:
+            return False
+        model.load_weights(self.path)
+        return True
 
 
-class ProgressiveResize(TrainerCallback):
-    """Progressive resizing: each epoch's training size from :func:`progressive_size` (``start`` px
-    growing to the evaluation size over ``ramp``); evaluation keeps the model's size."""
+class ProgressBar(keras.callbacks.Callback):
+    """A tqdm bar per epoch on stderr (loss, accuracy, images/s) and one line per finished epoch, from
+    ``params`` (``epochs``, ``steps``, ``phase``) and the logs; only the ``chief`` shows them."""
 
-    def __init__(self, start: int, ramp: tuple = (0.5, 0.85)):
-        super().__init__()
-        self.start, self.ramp = int(start), tuple(ramp)
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.trainer.train_size = progressive_size(epoch, self.trainer.epochs, self.trainer.transform.size,
-                                                   self.start, self.ramp)
-
-
-class ProgressBar(TrainerCallback):
-    """A tqdm bar per epoch on stderr (loss, accuracy, images/s) and one line per finished epoch."""
-
-    def __init__(self, file=None):
+    def __init__(self, file=None, chief: bool = True):
         super().__init__()
         self.file = file or sys.stderr
+        self.chief = chief
         self.bar = None
+
+    def _title(self) -> str:
+        phase = self.params.get("phase")
+        return f"{phase} " if phase else ""
 
     def on_epoch_begin(self, epoch, logs=None):
         from tqdm.auto import tqdm  # a widget in notebooks, text in terminals
 
-        t = self.trainer
-        self.bar = tqdm(total=t.steps_per_epoch, initial=t.first_step, unit="step", file=self.file,
-                        desc=f"{t.phase + ' ' if t.phase else ''}epoch {epoch + 1}/{t.epochs}",
-                        disable=not t.chief)
+        self.bar = tqdm(total=self.params.get("steps"), unit="step", file=self.file, disable=not self.chief,
+                        desc=f"{self._title()}epoch {epoch + 1}/{self.params.get('epochs')}")
 
     def on_train_batch_end(self, batch, logs=None):
         logs = logs or {}
-        self.bar.update(1)
+        self.bar.update(batch + 1 - self.bar.n)  # a resumed epoch starts at its checkpointed step
         self.bar.set_postfix(loss=f"{logs.get('loss', 0):.3f}", acc=f"{logs.get('accuracy', 0):.3f}",
                              img_s=f"{logs.get('images_per_sec', 0):.0f}", refresh=False)
 
     def on_epoch_end(self, epoch, logs=None):
         self.bar.close()
-        if self.trainer.chief:
+        if self.chief:
             figures = ", ".join(f"{k} {_short(v)}" for k, v in (logs or {}).items())
-            line = f"{self.trainer.phase + ' ' if self.trainer.phase else ''}epoch {epoch + 1}: {figures}"
+            line = f"{self._title()}epoch {epoch + 1}: {figures}"
             if log.hasHandlers():  # the command line's handler (its --quiet keeps warnings only)
                 log.info(line)
             else:  # a script that configured no logging still sees its epochs, as with keras' fit

@@ -23,14 +23,17 @@ from .trainer import RunConfig, RunResult, Trainer
 
 def train(data, model: str, out, *, epochs: int = 10, batch_size: int = 128, image_size: Optional[int] = None,
           weights=None, val_data=None, val_fraction: float = 0.2, labels=None, seed: int = 0, data_dir=None, manual_dir=None,
-          callbacks: Sequence = (), overwrite: bool = False, **options) -> RunResult:
+          callbacks: Sequence = (), overwrite: bool = False, model_options: Optional[dict] = None,
+          **options) -> RunResult:
     """Train a zoo network on a class-per-folder dataset, the raw ILSVRC layout, TFRecord shards,
     a TFDS dataset, arrays or a ``tf.data.Dataset`` (:func:`ilsvrc_keras.datasets.open_dataset`),
     validating on ``val_data`` or on ``val_fraction`` of ``data`` held out (0: no validation).
 
     ``options`` are :class:`RunConfig` fields (``lr``, ``optimizer``, ``schedule``,
     ``warmup_epochs``, ``label_smoothing``, ``augment``, ``progressive_from``, ...) and the
-    :class:`Trainer`'s (``replicas``, ``xla``, ``precision``). ``callbacks``: Keras callbacks,
+    :class:`Trainer`'s (``replicas``, ``xla``, ``precision``). ``model_options``: the network builder's own
+    (:func:`ilsvrc_keras.create_model`'s keyword arguments: ``dropout``, a ResNet's ``activation="mish"`` and
+    ``stem_pool="maxblur"``, ...), recorded in ``run.json`` and the card. ``callbacks``: Keras callbacks,
     run with the built-in ones. Rerunning with the same ``out`` and settings resumes; ``out`` holding
     a run of another model, classes, size, weights or data is refused unless ``overwrite=True``
     (``run.json`` records them). Returns the
@@ -45,7 +48,7 @@ def train(data, model: str, out, *, epochs: int = 10, batch_size: int = 128, ima
     from ..datasets import open_dataset
     from ..registry import check_image_size, get_spec, list_models
     from ..transforms import EvalTransform
-    from ..zoo import create_model
+    from ..zoo import builder_options, create_model
 
     if isinstance(data, str) and data in list_models() and not (isinstance(model, str) and model in list_models()):
         raise ArgumentError(f"train takes the data first, as fine_tune and evaluate do: train(data, model, out); "
@@ -71,9 +74,15 @@ def train(data, model: str, out, *, epochs: int = 10, batch_size: int = 128, ima
     size = int(image_size or spec.input_size)
     transform = EvalTransform(size, spec.crop_fraction, spec.preprocessing)
     check_machine(machine.get("replicas"))  # before the folder is claimed: a refused run leaves nothing
+    unknown = sorted(set(model_options or {}) - set(builder_options(spec)))
+    if unknown:
+        raise ArgumentError(f"{model} has no option {', '.join(unknown)}; its options: "
+                            f"{', '.join(sorted(builder_options(spec))) or 'none'}")
     record = {"run": "train", "model": model, "classes": list(dataset.class_names), "image_size": size,
+              **({"model_options": dict(model_options)} if model_options else {}),
               "weights": str(weights) if weights else None, "data": dataset.fingerprint()}
-    extra = {"aux_logits": True} if model == "googlenet" and config.aux_weight > 0 else {}
+    extra = {**({"aux_logits": True} if model == "googlenet" and config.aux_weight > 0 else {}),
+             **(model_options or {})}
     # Under progressive resizing one network takes every size of the run.
     shape = (None, None, 3) if config.progressive_from else (size, size, 3)
     with run_folder(out, record, overwrite, sources=path_sources(data, val_data), lock=chief_task()), \
@@ -85,8 +94,9 @@ def train(data, model: str, out, *, epochs: int = 10, batch_size: int = 128, ima
         result = trainer.fit(net, dataset, transform, config, callbacks)
         result.lr_find = found
         result.unreadable, result.unlabeled = list(dataset.unreadable), list(dataset.unlabeled)
-        card = {**spec.card(), "trained_on": str(data), "image_size": size}
-        finish_run(result, dataset.class_names, transform, card, trainer)
+        card = {**spec.card(), "trained_on": str(data), "image_size": size,
+                **({"model_options": dict(model_options)} if model_options else {})}
+        finish_run(result, dataset.class_names, transform, card, trainer, config)
     return result
 
 
@@ -104,16 +114,16 @@ def _find_lr(net, dataset, transform, config: RunConfig) -> dict:
             "steps": len(found.lrs)}
 
 
-def finish_run(result: RunResult, class_names, transform, card: dict, trainer: Trainer) -> None:
+def finish_run(result: RunResult, class_names, transform, card: dict, trainer: Trainer, config: RunConfig) -> None:
     """The run's deliverables: the model folder (unless interrupted), the curves, ``summary.json``.
     Non-chief workers write theirs beside their checkpoints."""
-    from ..presets import save_folder
+    from ..model_folder import save_folder
 
-    out = Path(result.out) if trainer.chief else trainer.checkpoint_dir(trainer.config)
+    out = Path(result.out) if trainer.chief else trainer.checkpoint_dir(config)
     out.mkdir(parents=True, exist_ok=True)
     if not result.interrupted:
         save_folder(out, result.model, class_names, transform, card,
-                    outputs="logits" if trainer.config.from_logits is not False else "probabilities")
+                    outputs="logits" if config.from_logits is not False else "probabilities")
         try:
             from ..plots import training_curves
 

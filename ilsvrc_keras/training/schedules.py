@@ -7,15 +7,21 @@ from typing import Optional, Sequence
 
 from ..errors import IlsvrcKerasError
 
-OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
-SCHEDULES = ("cosine", "step", "constant")
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "radam", "ranger")
+SCHEDULES = ("cosine", "step", "constant", "flat_cos")
 
 
 def make_schedule(base_lr: float, total_steps: int, warmup_steps: int = 0, kind: str = "cosine",
-                  milestones: tuple = (), gamma: float = 0.1, final_fraction: float = 0.0):
-    """Linear warmup, then cosine decay to ``final_fraction * base_lr`` or step decay by ``gamma``
-    at each of ``milestones`` (steps). A keras LearningRateSchedule, so its position is the
-    optimizer's step count and resumes with it."""
+                  milestones: tuple = (), gamma: float = 0.1, final_fraction: float = 0.0, flat_fraction: float = 0.72):
+    """Linear warmup, then cosine decay to ``final_fraction * base_lr``, step decay by ``gamma`` at each of
+    ``milestones`` (steps), or ``flat_cos``: the peak rate until ``flat_fraction`` of the steps, then cosine
+    decay (fastai's ``fit_flat_cos``, the schedule of its Imagenette records). A keras LearningRateSchedule,
+    so its position is the optimizer's step count and resumes with it.
+
+    >>> s = make_schedule(1.0, 100, kind="flat_cos", flat_fraction=0.5)
+    >>> [round(float(s(step)), 2) for step in (0, 49, 75, 100)]
+    [1.0, 1.0, 0.5, 0.0]
+    """
     import keras
     import tensorflow as tf
 
@@ -24,8 +30,9 @@ def make_schedule(base_lr: float, total_steps: int, warmup_steps: int = 0, kind:
         def __call__(self, step):
             step = tf.cast(step, tf.float32)
             warm = tf.minimum(1.0, (step + 1.0) / max(1.0, float(warmup_steps))) if warmup_steps else 1.0
-            if kind == "cosine":
-                t = tf.clip_by_value((step - warmup_steps) / max(1.0, float(total_steps - warmup_steps)), 0.0, 1.0)
+            if kind in ("cosine", "flat_cos"):
+                start = max(warmup_steps, int(flat_fraction * total_steps)) if kind == "flat_cos" else warmup_steps
+                t = tf.clip_by_value((step - start) / max(1.0, float(total_steps - start)), 0.0, 1.0)
                 decay = final_fraction + (1 - final_fraction) * 0.5 * (1.0 + tf.cos(math.pi * t))
             elif kind == "step":
                 passed = tf.add_n([tf.cast(step >= m, tf.float32) for m in milestones]) if milestones else 0.0
@@ -37,14 +44,15 @@ def make_schedule(base_lr: float, total_steps: int, warmup_steps: int = 0, kind:
         def get_config(self):
             return {}
 
-    if kind not in ("cosine", "step", "constant"):
-        raise IlsvrcKerasError(f"unknown schedule {kind!r}: cosine, step or constant")
+    if kind not in SCHEDULES:
+        raise IlsvrcKerasError(f"unknown schedule {kind!r}: {', '.join(SCHEDULES)}")
     return WarmupSchedule()
 
 
 def make_optimizer(name: str, schedule, weight_decay: float = 0.0, momentum: float = 0.9,
                    ema: Optional[float] = None, precision: str = "fp32", multipliers: Optional[Sequence] = None):
-    """A Keras optimizer by name (``OPTIMIZERS``), weight decay left off BatchNorm and biases, an EMA of
+    """A Keras optimizer by name (``OPTIMIZERS``: Keras' own, and :class:`~ilsvrc_keras.training.optimizers.RAdam`
+    for ``radam`` and ``ranger``, RAdam with Lookahead), weight decay left off BatchNorm and biases, an EMA of
     the weights with ``ema``, wrapped in dynamic loss scaling for fp16. (Gradient accumulation and clipping
     are the training step's: :func:`~ilsvrc_keras.training.make_train_step`.)
 
@@ -74,8 +82,14 @@ def make_optimizer(name: str, schedule, weight_decay: float = 0.0, momentum: flo
         opt = keras.optimizers.AdamW(schedule, weight_decay=weight_decay or 0.05, **kw)
     elif name == "rmsprop":
         opt = keras.optimizers.RMSprop(schedule, momentum=float(momentum), weight_decay=weight_decay or None, **kw)
+    elif name in ("radam", "ranger"):
+        from .optimizers import RAdam
+
+        # Ranger: RAdam with Lookahead every 6 updates at 0.5 (Wright's Ranger, fastai's Imagenette records)
+        opt = RAdam(schedule, weight_decay=weight_decay or None, lookahead_steps=6 if name == "ranger" else None,
+                    **kw)
     else:
-        raise IlsvrcKerasError(f"unknown optimizer {name!r}: sgd, adam, adamw or rmsprop")
+        raise IlsvrcKerasError(f"unknown optimizer {name!r}: {', '.join(OPTIMIZERS)}")
     if multipliers is not None:
         _scale_updates(opt, [float(m) for m in multipliers])
     if weight_decay:

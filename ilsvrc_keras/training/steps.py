@@ -15,7 +15,8 @@ from ..models.common import ends_in_logits
 
 def make_train_step(strategy, model, optimizer, *, global_batch_size: int, label_smoothing: float = 0.0,
                     aux_weight: float = 0.3, xla: bool = False, loss_scale: bool = False,
-                    from_logits: Optional[bool] = None, accumulate_steps: int = 1, clip_norm: Optional[float] = None):
+                    from_logits: Optional[bool] = None, accumulate_steps: int = 1, clip_norm: Optional[float] = None,
+                    normalize=None):
     """A ``tf.function`` that trains ``model`` on one distributed batch ``(x, one-hot y, weights)``
     and returns ``(mean loss, correct, seen, stop)``: the first three over the real (weight > 0)
     examples of all replicas; ``stop``, how many workers asked to stop. Call it as
@@ -31,7 +32,9 @@ def make_train_step(strategy, model, optimizer, *, global_batch_size: int, label
     model ends in logits (the zoo's training networks do: a softmax folded into the loss is exact
     where a softmax's probabilities underflow); None reads it from the model's last layer.
 
-    ``accumulate_steps`` and ``clip_norm``: see :class:`_Updates`.
+    ``accumulate_steps`` and ``clip_norm``: see :class:`_Updates`. ``normalize``: a function applied to
+    ``x`` first, on the replica's device (the batches then come as 0-255 pixels:
+    :func:`~ilsvrc_keras.datasets.make_dataset` with ``normalize=False``).
 
     >>> import keras, tensorflow as tf
     >>> from ilsvrc_keras.training import make_optimizer, make_train_step
@@ -48,7 +51,7 @@ def make_train_step(strategy, model, optimizer, *, global_batch_size: int, label
 
     logits = ends_in_logits(model) if from_logits is None else from_logits
     forward_backward = _forward_backward(strategy, model, optimizer, float(global_batch_size), logits,
-                                         label_smoothing, aux_weight, loss_scale)
+                                         label_smoothing, aux_weight, loss_scale, normalize)
 
     # No autograph: the step has no tensor-dependent Python control flow, and converting Keras'
     # layers cost about 1 s of tracing per step function here (Keras' own fit skips it too).
@@ -94,7 +97,7 @@ def make_train_step(strategy, model, optimizer, *, global_batch_size: int, label
 
 
 def _forward_backward(strategy, model, optimizer, global_batch: float, logits: bool, label_smoothing: float,
-                      aux_weight: float, loss_scale: bool):
+                      aux_weight: float, loss_scale: bool, normalize=None):
     """One replica's pass: ``(x, y, w) -> (summed loss of the real examples, gradients, correct)``, the loss
     weighted per example and divided by the global batch (see :func:`make_train_step`)."""
     import keras
@@ -105,6 +108,8 @@ def _forward_backward(strategy, model, optimizer, global_batch: float, logits: b
                                                      label_smoothing=label_smoothing)
 
     def forward_backward(x, y, w):
+        if normalize is not None:
+            x = normalize(x)
         with tf.GradientTape() as tape:
             out = model(x, training=True)
             outs = list(out) if isinstance(out, (list, tuple)) else [out]
@@ -174,19 +179,19 @@ class _Updates:
         self.optimizer.apply_gradients(zip(grads, self.variables))  # all-reduces across replicas
 
 
-def make_eval_step(strategy, model, from_logits: Optional[bool] = None):
+def make_eval_step(strategy, model, from_logits: Optional[bool] = None, normalize=None):
     """A ``tf.function`` that runs ``model`` in inference mode on one distributed evaluation batch
     ``(x, one-hot y, weights, positions)`` and returns, gathered from every replica (and worker),
     ``(probabilities, true class, weights, positions)`` as tensors: what
     :class:`ilsvrc_keras.evaluation.Evaluator` accumulates. The first output is the prediction
     (auxiliary heads are ignored); logits (``from_logits``, None: read from the model) go through
-    a softmax."""
+    a softmax. ``normalize``: as :func:`make_train_step`'s."""
     import tensorflow as tf
 
     logits = ends_in_logits(model) if from_logits is None else from_logits
 
     def replica_eval(x, y, w, i):
-        out = model(x, training=False)
+        out = model(x if normalize is None else normalize(x), training=False)
         p = tf.cast(out[0] if isinstance(out, (list, tuple)) else out, tf.float32)
         if logits:
             p = tf.nn.softmax(p, axis=-1)

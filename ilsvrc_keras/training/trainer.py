@@ -55,6 +55,7 @@ class RunConfig:
     momentum: float = 0.9
     weight_decay: float = 1e-4
     schedule: str = "cosine"
+    flat_fraction: float = 0.72     # schedule="flat_cos": the part of the run at the peak rate
     warmup_epochs: float = 0.0
     milestones: tuple = ()          # epochs, for schedule="step"
     gamma: float = 0.1
@@ -92,7 +93,8 @@ class RunConfig:
         from .schedules import OPTIMIZERS, SCHEDULES
 
         for name in ("epochs", "batch_size", "checkpoint_every", "keep_checkpoints", "epoch_offset", "base_lr",
-                     "momentum", "label_smoothing", "gamma", "weight_decay", "warmup_epochs", "aux_weight"):
+                     "momentum", "label_smoothing", "gamma", "weight_decay", "warmup_epochs", "aux_weight",
+                     "flat_fraction"):
             check(name, getattr(self, name))
         check("accumulate_steps", self.accumulate_steps)
         for name in ("patience", "progressive_from", "stop_after_steps", "lr", "ema", "clip_norm"):
@@ -226,6 +228,7 @@ class Trainer:
         choice("precision", precision, PRECISIONS, optional=True)
         check("cluster_timeout", cluster_timeout)
         check_machine(replicas)
+        # The machine: the same for every fit of this Trainer.
         self.strategy = choose_strategy(replicas, cluster_timeout)
         self.precision = precision or default_precision()
         self.xla = bool(tf.config.list_logical_devices("GPU")) if xla is None else bool(xla)
@@ -234,12 +237,8 @@ class Trainer:
         self.chief = is_chief(self.strategy)
         self.seed = seed
         self.interruption = Interruption()
-        self.cache = DecodedCache()
-        self.history, self._other_rows = [], []
-        self.phase, self.epochs, self.first_step, self.steps_per_epoch = None, 0, 0, 0
-        self.train_size, self.transform, self.interrupted = None, None, False
-        self._epoch_offset = 0
-        self._stop_votes = 0.0
+        self.cache = DecodedCache()  # decoded images, kept across the fits (fine_tune's phases) of one run
+        self.run: Optional[_Run] = None  # the last fit's state (evaluate() reads it)
 
     def __enter__(self):
         self.interruption.__enter__()
@@ -256,65 +255,66 @@ class Trainer:
         with self.strategy.scope(), precision_policy(self.precision):
             return build_fn()
 
+    @property
+    def val_split(self):
+        """The last fit's validation split as served (the positions :meth:`evaluate` reports index it)."""
+        return self.run.val_split if self.run else None
+
     # --- the run ---------------------------------------------------------------------------------
 
     def fit(self, model, data, transform, config: RunConfig, callbacks: Sequence = ()) -> RunResult:
         """Train ``model`` (built by :meth:`build`) on ``data.train``, validating on ``data.val``
-        after each epoch, with ``transform`` (input size, crop and normalization)."""
+        after each epoch, with ``transform`` (input size, crop and normalization). ``callbacks`` are
+        Keras callbacks: they see ``model``, ``params`` (``epochs``, ``steps``, ``phase``) and each
+        epoch's logs (``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``, ``val_top_5_accuracy``,
+        ``lr``, ...), as under ``model.fit``."""
         import tensorflow as tf
 
         config.validate()
         started = time.perf_counter()
-        self._plan(data, transform, config)
-        optimizer, checkpoints, resumed_from = self._restore(model, config)
-        steps = self._steps(model, optimizer, config)
-        self._eval_step = steps[1]
-        cbs = self._callbacks(model, config, callbacks)
-        self._model = model
+        run = self.run = self._plan(model, data, transform, config)
+        self._restore(run)
+        cbs = self._callbacks(run, callbacks)
         model.stop_training = False
-        self.interrupted, self._stop_votes = False, 0.0
-        self._asked = {False: tf.constant(0.0), True: tf.constant(1.0)}
         totals = np.zeros(3)  # images, seconds, skipped
-        with self.interruption, _attached(model, optimizer):
+        asked = {False: tf.constant(0.0), True: tf.constant(1.0)}
+        with self.interruption, _attached(model, run.optimizer):
             cbs.on_train_begin()
-            epoch = int(checkpoints.epoch.numpy())
-            while epoch < config.epochs and not self.interrupted:
-                logs = self._epoch(epoch, steps, checkpoints, cbs, data, config, totals)
+            epoch = int(run.checkpoints.epoch.numpy())
+            while epoch < config.epochs and not run.interrupted:
+                logs = self._epoch(run, epoch, cbs, totals, asked)
                 if logs is None:
                     break
                 epoch += 1
-                checkpoints.save(epoch, 0, self.steps_per_epoch)  # the training weights, EMA or not
-                with self._averaged(model, optimizer):  # keep-best and early stopping judge what validation saw
+                run.checkpoints.save(epoch, 0, run.steps_per_epoch)  # the training weights, EMA or not
+                with self._averaged(run):  # keep-best and early stopping judge what validation saw
                     cbs.on_epoch_end(epoch - 1, logs)
                 if model.stop_training:
                     break
                 # A stop agreed at the epoch's last step (or stop_after_steps, set in _epoch): stop here.
                 # One worker's signal during validation is agreed at the next step (after resuming),
                 # a lone process's at once.
-                asked = self._stop_votes > 0 or (self.workers == 1 and self.interruption.requested)
-                self.interrupted = self.interrupted or (asked and epoch < config.epochs)
+                stop = run.stop_votes > 0 or (self.workers == 1 and self.interruption.requested)
+                run.interrupted = run.interrupted or (stop and epoch < config.epochs)
+            restored = bool(run.keep_best and not run.interrupted and run.keep_best.restore(model))
             cbs.on_train_end()
-        if config.ema and not self.interrupted and not (self.keep_best and self.keep_best.restored):
-            optimizer.finalize_variable_values(model.trainable_variables)  # the model ends as the average
-        return self._result(model, config, int(checkpoints.epoch.numpy()), resumed_from, totals,
-                            time.perf_counter() - started, model.stop_training)
+        if config.ema and not run.interrupted and not restored:
+            run.optimizer.finalize_variable_values(model.trainable_variables)  # the model ends as the average
+        return self._result(run, restored, totals, time.perf_counter() - started, model.stop_training)
 
-    def _plan(self, data, transform, config) -> None:
+    def _plan(self, model, data, transform, config) -> "_Run":
+        """The fit's state before anything is restored: its sizes and its splits as served."""
         if config.batch_size % self.replicas:
             raise IlsvrcKerasError(f"batch size {config.batch_size} does not split evenly over "
                                    f"{self.replicas} replicas")
         if len(data.train) == 0:
             raise IlsvrcKerasError("the training split is empty")
-        self.transform, self.config = transform, config
-        self.phase, self.epochs, self._epoch_offset = config.phase, config.epochs, config.epoch_offset
-        self.num_classes = len(data.class_names)
-        self.steps_per_epoch = max(1, math.ceil(len(data.train) / config.batch_size))
-        self.val_steps = max(1, math.ceil(len(data.val) / config.batch_size)) if len(data.val) else 0
-        self.train_size = transform.size
-        augment = config.augment
-        self.train_split = self.cache.serve(data.train, transform, True, augment)
-        self.val_split = self.cache.serve(data.val, transform, False) if len(data.val) else None
-        self._val_batches = None
+        return _Run(model=model, config=config, transform=transform, num_classes=len(data.class_names),
+                    train_count=len(data.train),
+                    steps_per_epoch=max(1, math.ceil(len(data.train) / config.batch_size)),
+                    val_steps=max(1, math.ceil(len(data.val) / config.batch_size)) if len(data.val) else 0,
+                    train_split=self.cache.serve(data.train, transform, True, config.augment),
+                    val_split=self.cache.serve(data.val, transform, False) if len(data.val) else None)
 
     def checkpoint_dir(self, config) -> Path:
         # Non-chief workers write their checkpoints beside the chief's (MultiWorkerMirroredStrategy
@@ -323,140 +323,142 @@ class Trainer:
                                    f"workers/worker-{self.strategy.cluster_resolver.task_id}")
         return base / config.phase if config.phase else base
 
-    def _restore(self, model, config):
+    def _restore(self, run: "_Run") -> None:
+        """The optimizer, its schedule and the steps built; the last checkpoint and the history rows of the
+        epochs it holds brought back."""
         from .callbacks import read_history
         from .schedules import make_optimizer, make_schedule
 
+        config, model = run.config, run.model
         directory = self.checkpoint_dir(config)
         directory.mkdir(parents=True, exist_ok=True)
-        spe = self.steps_per_epoch
+        spe = run.steps_per_epoch
         # The schedule runs on the optimizer's iterations, which count updates: N steps make one.
         ups = spe / config.accumulate_steps
         with self.strategy.scope():
-            schedule = make_schedule(config.learning_rate, max(1, int(ups * config.epochs)),
-                                     int(config.warmup_epochs * ups), config.schedule,
-                                     tuple(int(m * ups) for m in config.milestones), config.gamma)
-            optimizer = make_optimizer(config.optimizer, schedule, config.weight_decay, config.momentum,
-                                       config.ema, self.precision, _per_variable(model, config.lr_multipliers))
-            optimizer.build(model.trainable_variables)
-            checkpoints = Checkpoints(directory, model, optimizer, config.keep_checkpoints)
-            resumed_from = checkpoints.restore(spe)
-        self.schedule, self.optimizer = schedule, optimizer
-        done = int(checkpoints.epoch.numpy())
+            run.schedule = make_schedule(config.learning_rate, max(1, int(ups * config.epochs)),
+                                         int(config.warmup_epochs * ups), config.schedule,
+                                         tuple(int(m * ups) for m in config.milestones), config.gamma,
+                                         flat_fraction=config.flat_fraction)
+            run.optimizer = make_optimizer(config.optimizer, run.schedule, config.weight_decay, config.momentum,
+                                           config.ema, self.precision, _per_variable(model, config.lr_multipliers))
+            run.optimizer.build(model.trainable_variables)
+            run.checkpoints = Checkpoints(directory, model, run.optimizer, config.keep_checkpoints)
+            run.resumed_from = run.checkpoints.restore(spe)
+        done = int(run.checkpoints.epoch.numpy())
         rows = read_history(Path(config.out) / "history.csv")
         mine = [r for r in rows if r.get("phase") == config.phase or (config.phase is None and "phase" not in r)]
-        self.history = [r for r in mine if r["epoch"] <= done]
-        self._other_rows = [r for r in rows if r not in mine]
-        return optimizer, checkpoints, resumed_from
+        run.history = [r for r in mine if r["epoch"] <= done]
+        run.other_rows = [r for r in rows if r not in mine]
+        run.train_step, run.eval_step = self._steps(run)
 
-    def _steps(self, model, optimizer, config):
+    def _steps(self, run: "_Run"):
         from ..models.common import ends_in_logits
         from .steps import make_eval_step, make_train_step
 
+        config, model = run.config, run.model
         logits = ends_in_logits(model) if config.from_logits is None else config.from_logits
-        train = make_train_step(self.strategy, model, optimizer, global_batch_size=config.batch_size,
+        train = make_train_step(self.strategy, model, run.optimizer, global_batch_size=config.batch_size,
                                 label_smoothing=config.label_smoothing, aux_weight=config.aux_weight,
                                 xla=self.xla, loss_scale=self.precision == "fp16", from_logits=logits,
-                                accumulate_steps=config.accumulate_steps, clip_norm=config.clip_norm)
-        return train, make_eval_step(self.strategy, model, from_logits=logits)
+                                accumulate_steps=config.accumulate_steps, clip_norm=config.clip_norm,
+                                normalize=run.transform.normalize)
+        return train, make_eval_step(self.strategy, model, from_logits=logits, normalize=run.transform.normalize)
 
-    def _callbacks(self, model, config, extra):
+    def _callbacks(self, run: "_Run", extra):
         import keras
 
         from . import callbacks as cb
 
-        out = Path(config.out)
-        built = [cb.HistoryCSV(out / "history.csv"), cb.TensorBoardScalars(out / "tensorboard")]
-        if config.progressive_from:
-            built.append(cb.ProgressiveResize(config.progressive_from, config.progressive_ramp))
-        self.keep_best = None
+        config, out = run.config, Path(run.config.out)
+        built = [cb.HistoryCSV(out / "history.csv", earlier=run.other_rows + run.history, chief=self.chief),
+                 cb.TensorBoardScalars(out / "tensorboard", chief=self.chief, epoch_offset=config.epoch_offset)]
         if config.restore_best:
-            self.keep_best = cb.KeepBest(self.checkpoint_dir(config) / "best.weights.h5")
-            built.append(self.keep_best)
+            run.keep_best = cb.KeepBest(self.checkpoint_dir(config) / "best.weights.h5", history=run.history)
+            built.append(run.keep_best)
         stop = cb.early_stopping(config.patience)
         built += [stop] if stop else []
         if config.progress:
-            built.append(cb.ProgressBar())
+            built.append(cb.ProgressBar(chief=self.chief))
         everything = built + list(extra)
         cb.declare_directions(everything)
-        for c in everything:
-            if isinstance(c, cb.TrainerCallback):
-                c.trainer = self
-        return keras.callbacks.CallbackList(everything, add_history=False, add_progbar=False, model=model,
-                                            epochs=config.epochs, steps=self.steps_per_epoch, verbose=0)
+        return keras.callbacks.CallbackList(everything, add_history=False, add_progbar=False, model=run.model,
+                                            epochs=config.epochs, steps=run.steps_per_epoch, verbose=0,
+                                            phase=config.phase)
 
-    def _epoch(self, epoch, steps, checkpoints, cbs, data, config, totals) -> Optional[dict]:
+    def _epoch(self, run: "_Run", epoch: int, cbs, totals, asked) -> Optional[dict]:
         """One epoch: its training steps (from the checkpointed step on) and its validation. Returns
         its logs, or None when interrupted mid-epoch (after checkpointing where it stopped)."""
-        train_step, eval_step = steps
+        from .callbacks import history_row
+
+        config, spe, checkpoints = run.config, run.steps_per_epoch, run.checkpoints
         first = int(checkpoints.step.numpy())
-        self.first_step = first
         cbs.on_epoch_begin(epoch)
-        size = self.train_size
-        it = iter(self._distributed(True, epoch, first, size))
+        size = run.size(epoch)
+        it = iter(self._distributed(run, True, epoch, first, size))
         sums, t0 = np.zeros(3), time.perf_counter()  # loss, correct, seen
-        for step in range(first, self.steps_per_epoch):
+        for step in range(first, spe):
             cbs.on_train_batch_begin(step)
             # This worker's stop request goes into the step's all-reduce: every worker gets the same
             # count back after the same step, so they all stop (and checkpoint) there together.
             # A tensor, not a Python float: the step is traced once, not again when the flag flips
             # (a retrace, an XLA recompile on GPUs, at the moment a preemption's grace period runs).
-            asked = self._asked[self.interruption.requested]
-            loss, correct, seen, votes = (v.numpy() for v in train_step(next(it), asked))
-            self._stop_votes = float(votes)
+            loss, correct, seen, votes = (v.numpy() for v in run.train_step(next(it),
+                                                                            asked[self.interruption.requested]))
+            run.stop_votes = float(votes)
             sums += (loss * seen if seen else 0.0, correct, seen)
-            done = epoch * self.steps_per_epoch + step + 1
+            done = epoch * spe + step + 1
             cbs.on_train_batch_end(step, {"loss": float(sums[0] / max(1, sums[2])),
                                           "accuracy": float(sums[1] / max(1, sums[2])),
                                           "images_per_sec": float(sums[2] / max(1e-9, time.perf_counter() - t0))})
             # A lone process acts on its own signal at once; workers on the agreed count.
             stopping = (votes > 0 or (self.workers == 1 and self.interruption.requested)
                         or bool(config.stop_after_steps and done >= config.stop_after_steps))
-            if stopping and step + 1 < self.steps_per_epoch:
-                checkpoints.save(epoch, step + 1, self.steps_per_epoch)
-                self.interrupted = True
+            if stopping and step + 1 < spe:
+                checkpoints.save(epoch, step + 1, spe)
+                run.interrupted = True
                 return None
-            if (step + 1) % config.checkpoint_every == 0 and step + 1 < self.steps_per_epoch:
-                checkpoints.save(epoch, step + 1, self.steps_per_epoch)
+            if (step + 1) % config.checkpoint_every == 0 and step + 1 < spe:
+                checkpoints.save(epoch, step + 1, spe)
         seconds = time.perf_counter() - t0
         # Images of this pass that never reached a step (undecodable); exact on a fresh epoch.
-        skipped = max(0, len(data.train) - int(sums[2])) if first == 0 else 0
+        skipped = max(0, run.train_count - int(sums[2])) if first == 0 else 0
         totals += (sums[2], seconds, skipped)
-        val = self._validate(eval_step, epoch) if self.val_steps else {}
+        val = self._validate(run) if run.val_steps else {}
         logs = {"loss": round(sums[0] / max(1, sums[2]), 5), "accuracy": round(sums[1] / max(1, sums[2]), 5),
-                "val_loss": val.get("loss"), "val_accuracy": val.get("top1"), "val_top_5_accuracy": val.get("top5"),
-                "lr": float(self.schedule(self.optimizer.iterations)), "images_per_sec": round(sums[2] / seconds, 1),
+                **{f"val_{k}": v for k, v in val.items()},
+                "lr": float(run.schedule(run.optimizer.iterations)), "images_per_sec": round(sums[2] / seconds, 1),
                 "seconds": round(seconds, 1), "skipped": int(skipped), "image_size": int(size)}
         logs = {k: (round(v, 5) if isinstance(v, float) else v) for k, v in logs.items() if v is not None}
-        row = {"epoch": epoch + 1, **({"phase": self.phase} if self.phase else {}), **logs}
-        self.history = [r for r in self.history if r["epoch"] != epoch + 1] + [row]
-        if (config.stop_after_steps and (epoch + 1) * self.steps_per_epoch >= config.stop_after_steps
-                and epoch + 1 < config.epochs):
-            self.interrupted = True
+        row = history_row(epoch, config.phase, logs)
+        run.history = [r for r in run.history if r["epoch"] != epoch + 1] + [row]
+        if config.stop_after_steps and (epoch + 1) * spe >= config.stop_after_steps and epoch + 1 < config.epochs:
+            run.interrupted = True
         return logs
 
-    def _validate(self, eval_step, epoch: int) -> dict:
-        with self._averaged(self._model, self.optimizer):
-            ev = self.evaluate(top=5, eval_step=eval_step)
+    def _validate(self, run: "_Run") -> dict:
+        with self._averaged(run):
+            ev = self.evaluate(top=5)
         return {k: round(v, 5) for k, v in ev.result().items() if k != "n"}
 
     @contextlib.contextmanager
-    def _averaged(self, model, optimizer):
+    def _averaged(self, run: "_Run"):
         """With ``ema``, the averaged weights in the model for the block (Keras' ``SwapEMAWeights``
         semantics): validation, keep-best and early stopping see the weights the run will end with; the
         training weights come back after."""
-        if not self.config.ema:
+        if not run.config.ema:
             yield
             return
-        training = [v.numpy() for v in model.trainable_variables]
-        optimizer.finalize_variable_values(model.trainable_variables)
+        variables = run.model.trainable_variables
+        training = [v.numpy() for v in variables]
+        run.optimizer.finalize_variable_values(variables)
         try:
             yield
         finally:
-            for v, value in zip(model.trainable_variables, training):
+            for v, value in zip(variables, training):
                 v.assign(value)
 
-    def evaluate(self, top: int = 5, eval_step=None, track_losses: bool = False):
+    def evaluate(self, top: int = 5, track_losses: bool = False):
         """The model of the last :meth:`fit` on its validation split, as it is now, through the one
         evaluation loop (:func:`ilsvrc_keras.evaluation.run_evaluation`): an
         :class:`~ilsvrc_keras.evaluation.Evaluator` holding loss, top-1, top-``top`` and the
@@ -464,68 +466,98 @@ class Trainer:
         :attr:`val_split`."""
         from ..evaluation import Evaluator, run_evaluation
 
-        step = eval_step or self._eval_step
-        if self._val_batches is None:  # the same every epoch: built once per fit
-            self._val_batches = self._distributed(False, 0, 0, self.transform.size)
-        return run_evaluation(self._val_batches, lambda batch: (v.numpy() for v in step(batch)),
-                              Evaluator(self.num_classes, top, track_losses))
+        run = self.run
+        if run.val_batches is None:  # the same every epoch: built once per fit
+            run.val_batches = self._distributed(run, False, 0, 0, run.transform.size)
+        return run_evaluation(run.val_batches, lambda batch: (v.numpy() for v in run.eval_step(batch)),
+                              Evaluator(run.num_classes, top, track_losses))
 
-    def _distributed(self, training: bool, epoch: int, skip_steps: int, size: int):
+    def _distributed(self, run: "_Run", training: bool, epoch: int, skip_steps: int, size: int):
         """This epoch's batches, one input pipeline per worker, each worker running the same number of
         steps (MultiWorkerMirroredStrategy needs lockstep): short shards are topped up with
         zero-weight batches."""
         from ..datasets import make_dataset
 
-        config, split = self.config, self.train_split if training else self.val_split
-        steps = self.steps_per_epoch if training else self.val_steps
+        config, split = run.config, run.train_split if training else run.val_split
+        steps = run.steps_per_epoch if training else run.val_steps
         local_replicas = self.replicas // self.workers
 
         def fn(ctx):
             batch = ctx.get_per_replica_batch_size(config.batch_size)
-            ds = make_dataset(split, self.transform, batch, self.num_classes, training=training, seed=config.seed,
+            ds = make_dataset(split, run.transform, batch, run.num_classes, training=training, seed=config.seed,
                               epoch=epoch, skip=skip_steps * batch * local_replicas, augment=config.augment,
                               shard=(ctx.num_input_pipelines, ctx.input_pipeline_id),
-                              class_weights=config.class_weights if training else None, size=size)
-            return ds.concatenate(_padding(batch, size, self.num_classes, training)).take(
-                (steps - skip_steps) * local_replicas)
+                              class_weights=config.class_weights if training else None, size=size,
+                              normalize=False)  # the steps normalize on the device
+            padding = _padding(batch, size, run.num_classes, training, ds.element_spec[0].dtype)
+            return ds.concatenate(padding).take((steps - skip_steps) * local_replicas)
 
         return self.strategy.distribute_datasets_from_function(fn)
 
-    def all_rows(self) -> list:
-        """This fit's history rows after those of the run's other phases (what ``history.csv`` holds)."""
-        return self._other_rows + self.history
-
-    def global_epoch(self, epoch: int) -> int:
-        return self._epoch_offset + epoch
-
-    def _result(self, model, config, completed, resumed_from, totals, seconds, stopped) -> RunResult:
+    def _result(self, run: "_Run", restored: bool, totals, seconds, stopped) -> RunResult:
         import dataclasses as dc
 
         from ..datasets import Augment
 
-        rows = self.history
+        config, rows = run.config, run.history
         best = max((r for r in rows if r.get("val_accuracy") is not None), key=lambda r: r["val_accuracy"], default=None)
-        restored = bool(self.keep_best and self.keep_best.restored)
         last = best if restored and best else rows[-1] if rows else {}
         augment = config.augment or Augment()
         return RunResult(
-            model=model, history=[dict(r) for r in rows], out=str(config.out), epochs=config.epochs,
-            epochs_completed=completed, interrupted=self.interrupted, resumed_from_epoch=resumed_from,
+            model=run.model, history=[dict(r) for r in rows], out=str(config.out), epochs=config.epochs,
+            epochs_completed=int(run.checkpoints.epoch.numpy()), interrupted=run.interrupted,
+            resumed_from_epoch=run.resumed_from,
             val_accuracy=last.get("val_accuracy"), val_top_5_accuracy=last.get("val_top_5_accuracy"),
             best_val_accuracy=best["val_accuracy"] if best else None, best_epoch=best["epoch"] if best else None,
             restored_best=restored,
             train_images_per_sec=round(totals[0] / totals[1], 1) if totals[1] else None,
-            seconds=round(seconds, 1), steps_per_epoch=self.steps_per_epoch, global_batch_size=config.batch_size,
+            seconds=round(seconds, 1), steps_per_epoch=run.steps_per_epoch, global_batch_size=config.batch_size,
             update_batch_size=config.update_batch,
-            learning_rate=config.learning_rate, skipped_images=int(totals[2]), classes=self.num_classes,
+            learning_rate=config.learning_rate, skipped_images=int(totals[2]), classes=run.num_classes,
             replicas=self.replicas, workers=self.workers, xla=self.xla, precision=self.precision,
-            weights_fingerprint=weights_fingerprint(model), augment=dc.asdict(augment),
-            progressive=({"from": config.progressive_from, "to": self.transform.size,
+            weights_fingerprint=weights_fingerprint(run.model), augment=dc.asdict(augment),
+            progressive=({"from": config.progressive_from, "to": run.transform.size,
                           "ramp": list(config.progressive_ramp)} if config.progressive_from else None),
-            stopped_early=bool(stopped and not self.interrupted),
-            best_weights=(str(self.keep_best.path) if self.keep_best and self.keep_best.best_epoch is not None
+            stopped_early=bool(stopped and not run.interrupted),
+            best_weights=(str(run.keep_best.path) if run.keep_best and run.keep_best.best_epoch is not None
                           else None),
         )
+
+
+@dataclasses.dataclass
+class _Run:
+    """One fit's state, in one place: what :meth:`Trainer._plan` sets out (sizes, the splits as served) and
+    :meth:`Trainer._restore` adds (optimizer, schedule, steps, checkpoints, the resumed history)."""
+
+    model: object
+    config: RunConfig
+    transform: object
+    num_classes: int
+    train_count: int
+    steps_per_epoch: int
+    val_steps: int
+    train_split: object
+    val_split: object
+    schedule: object = None
+    optimizer: object = None
+    checkpoints: Optional[Checkpoints] = None
+    resumed_from: Optional[float] = None
+    train_step: object = None
+    eval_step: object = None
+    history: list = dataclasses.field(default_factory=list)     # this phase's rows, one per epoch
+    other_rows: list = dataclasses.field(default_factory=list)  # the rows of the run's other phases
+    val_batches: object = None  # the validation batches, built once per fit
+    keep_best: object = None
+    interrupted: bool = False
+    stop_votes: float = 0.0     # workers that asked to stop, as of the last step
+
+    def size(self, epoch: int) -> int:
+        """The training image size of ``epoch``: the transform's, or progressive resizing's."""
+        from .schedules import progressive_size
+
+        c = self.config
+        return progressive_size(epoch, c.epochs, self.transform.size, c.progressive_from, c.progressive_ramp) \
+            if c.progressive_from else self.transform.size
 
 
 def _per_variable(model, by_layer: Optional[dict]) -> Optional[list]:
@@ -555,9 +587,9 @@ def _attached(model, optimizer):
             del model.optimizer
 
 
-def _padding(batch, size, num_classes, training):
-    """An endless supply of zero-weight batches (see :meth:`Trainer._distributed`)."""
+def _padding(batch, size, num_classes, training, dtype="float32"):
+    """An endless supply of zero-weight batches of images of ``dtype`` (see :meth:`Trainer._distributed`)."""
     import tensorflow as tf
 
-    x, y, w = tf.zeros([batch, size, size, 3]), tf.zeros([batch, num_classes]), tf.zeros([batch])
+    x, y, w = tf.zeros([batch, size, size, 3], dtype), tf.zeros([batch, num_classes]), tf.zeros([batch])
     return tf.data.Dataset.from_tensors((x, y, w) if training else (x, y, w, -tf.ones([batch], tf.int64))).repeat()

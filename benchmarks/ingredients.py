@@ -1,0 +1,61 @@
+"""``python -m benchmarks ingredients``: the Imagenette recipe's ingredients, each run side by side on one
+held-out split: ``recipes/imagenette.py --val-fraction 0.1 --seed 0`` (the same 10% of the shared train split
+held out every time), as a whole process per variant, its flags the only difference.
+
+    python -m benchmarks ingredients --data $ASSETS/imagenette/train
+"""
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.common import ROOT, assets
+
+# name -> the recipe's flags. fastai's train_imagenette.py trains its record with Ranger at 8e-3 (batch 64),
+# weight decay 1e-2, flat then cosine from 72% of the run, no warmup, Mish and MaxBlurPool.
+VARIANTS = {
+    "recipe (SGD 0.2, warmup + cosine, ReLU, max pool)": [],
+    "Ranger 8e-3 + flat_cos, wd 1e-2": ["--optimizer", "ranger", "--lr", "8e-3", "--weight-decay", "1e-2",
+                                        "--schedule", "flat_cos", "--warmup-epochs", "0"],
+    "Ranger + flat_cos + Mish + MaxBlurPool": ["--optimizer", "ranger", "--lr", "8e-3", "--weight-decay", "1e-2",
+                                              "--schedule", "flat_cos", "--warmup-epochs", "0",
+                                              "--activation", "mish", "--stem-pool", "maxblur"],
+}
+
+
+def ingredients(data=None, variants=None, smoke=False, **_) -> dict:
+    data = Path(data or assets() / "imagenette" / "train")
+    rows = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, name in enumerate(variants or VARIANTS):
+            cmd = [sys.executable, str(ROOT / "recipes" / "imagenette.py"), "--data", str(data), "--out",
+                   str(Path(tmp) / str(i)), "--val-fraction", "0.1", "--seed", "0", "--json", *VARIANTS[name]]
+            cmd += ["--smoke"] if smoke else []
+            started = time.perf_counter()
+            done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+            if done.returncode:
+                rows[name] = {"error": (done.stderr.strip().splitlines() or ["failed"])[-1][:300]}
+                continue
+            s = json.loads(done.stdout.strip().splitlines()[-1])
+            rows[name] = {"val_accuracy": s["val_accuracy"], "best_val_accuracy": s["best_val_accuracy"],
+                          "train_images_per_sec": s["train_images_per_sec"],
+                          "process_seconds": round(time.perf_counter() - started, 1), "flags": " ".join(VARIANTS[name]),
+                          "history": [{k: r.get(k) for k in ("epoch", "image_size", "loss", "val_accuracy")}
+                                      for r in s["history"]]}
+            print(json.dumps({name: rows[name]}), file=sys.stderr, flush=True)  # each row as it comes
+    return {"task": "ingredients", "data": str(data), "held_out": 0.1, "smoke": smoke, "rows": rows}
+
+
+def table(result: dict) -> list:
+    lines = [f"recipes/imagenette.py on {result['data']}, 10% held out (seed 0)",
+             f"{'':<52}{'val top-1':>10}{'train img/s':>13}{'process s':>11}"]
+    for k, v in result["rows"].items():
+        if "error" in v:
+            lines.append(f"{k:<52}failed: {v['error']}")
+        else:
+            lines.append(f"{k:<52}{v['val_accuracy']:>10.3f}{v['train_images_per_sec']:>13.1f}"
+                         f"{v['process_seconds']:>11.1f}")
+    return lines
