@@ -7,9 +7,8 @@ import tempfile
 import time
 from pathlib import Path
 
-# (lr, lr_mult): today's single rate, fastai's slice(lr / 10, lr) and slice(lr / 100, lr) at fine_tune's lr, and
-# the head ten times faster so that the backbone's last half keeps about today's rate.
-SETTINGS = ((1e-3, 1.0), (1e-3, 10.0), (1e-3, 100.0), (1e-2, 10.0))
+# (lr, lr_mult): fine_tune's single rate, and fastai's slice(lr / 10, lr) and slice(lr / 100, lr) at that rate.
+SETTINGS = ((1e-3, 1.0), (1e-3, 10.0), (1e-3, 100.0))
 
 
 def discriminative(data=None, model="mobilenet_0.25_128", weights=None, seed=0, settings=SETTINGS,
