@@ -439,3 +439,23 @@ def test_every_range_has_one_definition():
                     python_ok = False
                 assert cli_ok == python_ok, (parser.prog, action.option_strings[0], value)
     assert numeric > 40
+
+
+def test_model_options_on_the_command_line(flowers, tmp_path):
+    """train --model-option NAME=VALUE passes a builder option through (values read as numbers, booleans or
+    text); an option the network does not have is one usage-style error naming the ones it has, before any
+    folder is made."""
+    from ilsvrc_keras.cli.options import model_option
+
+    from conftest import cli, cli_env, flower_subset
+
+    assert model_option("activation=mish") == ("activation", "mish")
+    assert model_option("dropout=0.2") == ("dropout", 0.2) and model_option("aux_logits=true") == ("aux_logits", True)
+    data = flower_subset(flowers, tmp_path / "data", ("daisy", "tulip"), 4)
+    p = subprocess.run(cli("train", "--model", "resnet18d", "--data", data, "--out", tmp_path / "run",
+                           "--model-option", "colour=red"), capture_output=True, text=True, env=cli_env(), timeout=300)
+    assert p.returncode == 2 and "resnet18d has no option colour" in p.stderr and "stem_pool" in p.stderr, p.stderr
+    assert not (tmp_path / "run").exists()
+    p = subprocess.run(cli("train", "--model", "resnet18", "--data", data, "--out", tmp_path / "x", "--model-option",
+                           "activation"), capture_output=True, text=True, env=cli_env(), timeout=300)
+    assert p.returncode == 2 and "give NAME=VALUE" in p.stderr

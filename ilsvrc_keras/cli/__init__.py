@@ -164,6 +164,9 @@ def _train_command(sp) -> None:
     g.add_argument("--manual-dir", help="TFDS imagenet2012: the folder holding the ILSVRC2012 tars")
     g.add_argument("--labels", help="ground truth of a flat val/ folder (LOC_val_solution.csv ...)")
     g.add_argument("--weights", help="initial weights (a file, or 'imagenet'; default: random)")
+    g.add_argument("--model-option", type=o.model_option, action="append", metavar="NAME=VALUE",
+                   help="an option of the network's builder, as create_model takes it (a ResNet's activation=mish, "
+                        "stem_pool=maxblur; dropout=0.2); repeatable")
     g.add_argument("--val", dest="val_data", metavar="DIR",
                    help="validation data: class folders, prepared shards or a TFDS split (default: a held-out part "
                         "of --data)")

@@ -263,11 +263,11 @@ def cmd_train(args) -> int:
                    image_size=args.image_size, weights=args.weights, val_data=args.val_data,
                    val_fraction=args.val_fraction,
                    labels=args.labels, seed=args.seed, data_dir=args.data_dir, manual_dir=args.manual_dir,
-                   overwrite=args.overwrite, **options)
+                   overwrite=args.overwrite, model_options=dict(args.model_option or ()) or None, **options)
     summary = result.to_dict()
-    text = (f"{summary['epochs_completed']}/{summary['epochs']} epochs, val top-1 {summary['val_accuracy']}, "
-            f"top-5 {summary['val_top_5_accuracy']}, {summary['train_images_per_sec']} img/s, {summary['seconds']} s; "
-            f"model and logs in {summary['out']}")
+    figures = [f"{k} {summary[k]}" for k in ("val_accuracy", "val_top_5_accuracy") if summary[k] is not None]
+    text = (f"{summary['epochs_completed']}/{summary['epochs']} epochs, {', '.join(figures + [''])}"
+            f"{summary['train_images_per_sec']} img/s, {summary['seconds']} s; model and logs in {summary['out']}")
     if summary["interrupted"]:
         text += "\ninterrupted: checkpoint saved; run the same command again to continue"
     _emit(summary, args.json, text)

@@ -61,6 +61,22 @@ def rate_or_find(name: str):
     return parse
 
 
+def model_option(text):
+    """``NAME=VALUE``: one keyword of the network's builder, the value read as a number, true/false/none, or text."""
+    name, sep, value = text.partition("=")
+    if not sep or not name.isidentifier():
+        raise argparse.ArgumentTypeError(f"{text!r}: give NAME=VALUE, e.g. activation=mish")
+    words = {"true": True, "false": False, "none": None}
+    if value.lower() in words:
+        return name, words[value.lower()]
+    for kind in (int, float):
+        try:
+            return name, kind(value)
+        except ValueError:
+            pass
+    return name, value
+
+
 def unfreeze_value(text):
     if text == "all":
         return text
