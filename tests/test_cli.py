@@ -441,6 +441,7 @@ def test_every_range_has_one_definition():
     assert numeric > 40
 
 
+@pytest.mark.slow
 def test_model_options_on_the_command_line(flowers, tmp_path):
     """train --model-option NAME=VALUE passes a builder option through (values read as numbers, booleans or
     text); an option the network does not have is one usage-style error naming the ones it has, before any
