@@ -52,30 +52,14 @@ def keras_side(size: int, batch: int, steps: int, warmup: int, precision: str) -
     rng = np.random.default_rng(0)
     x = rng.standard_normal((batch, size, size, 3), np.float32)
     y = np.eye(1000, dtype=np.float32)[rng.integers(0, 1000, batch)]
-    state = ([v.value for v in model.trainable_variables], [v.value for v in model.non_trainable_variables],
-             [v.value for v in optimizer.variables])
+    state = None
 
     if backend == "jax":
         import jax
 
-        def loss_and_state(trainable, non_trainable, x, y):
-            logits, non_trainable = model.stateless_call(trainable, non_trainable, x, training=True)
-            return loss_fn(y, keras.ops.cast(logits, "float32")), non_trainable
+        from benchmarks.zoo_backend import jax_steps
 
-        grad = jax.value_and_grad(loss_and_state, has_aux=True)
-
-        @jax.jit
-        def train(state, x, y):
-            trainable, non_trainable, opt_vars = state
-            (loss, non_trainable), grads = grad(trainable, non_trainable, x, y)
-            trainable, opt_vars = optimizer.stateless_apply(opt_vars, grads, trainable)
-            return loss, (trainable, non_trainable, opt_vars)
-
-        @jax.jit
-        def infer(state, x):
-            logits, _ = model.stateless_call(state[0], state[1], x, training=False)
-            return logits
-
+        train, infer, state = jax_steps(model, optimizer, loss_fn)
         x, y = jax.device_put(x), jax.device_put(y)
         devices = [str(d) for d in jax.devices()]
 

@@ -21,6 +21,36 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
+def jax_steps(model, optimizer, loss_fn):
+    """A Keras model's jitted training step (forward, backward and the optimizer's update, through
+    ``stateless_call`` / ``stateless_apply``) and inference pass on the JAX backend, with its state:
+    ``train(state, x, y) -> (loss, state)``, ``infer(state, x) -> logits``; ``state`` is (trainable,
+    non-trainable, optimizer variables)."""
+    import jax
+    import keras
+
+    def loss_and_state(trainable, non_trainable, x, y):
+        logits, non_trainable = model.stateless_call(trainable, non_trainable, x, training=True)
+        return loss_fn(y, keras.ops.cast(logits, "float32")), non_trainable
+
+    grad = jax.value_and_grad(loss_and_state, has_aux=True)
+
+    @jax.jit
+    def train(state, x, y):
+        trainable, non_trainable, opt_vars = state
+        (loss, non_trainable), grads = grad(trainable, non_trainable, x, y)
+        trainable, opt_vars = optimizer.stateless_apply(opt_vars, grads, trainable)
+        return loss, (trainable, non_trainable, opt_vars)
+
+    @jax.jit
+    def infer(state, x):
+        return model.stateless_call(state[0], state[1], x, training=False)[0]
+
+    state = ([v.value for v in model.trainable_variables], [v.value for v in model.non_trainable_variables],
+             [v.value for v in optimizer.variables])
+    return train, infer, state
+
+
 def measure(name: str, size, batch: int, steps: int, warmup: int, precision: str) -> dict:
     import jax
     import keras
@@ -38,26 +68,10 @@ def measure(name: str, size, batch: int, steps: int, warmup: int, precision: str
     model = create_model(name, num_classes=1000, input_shape=(size, size, 3), classifier_activation=None)
     optimizer = keras.optimizers.SGD(0.1, momentum=0.9)
     optimizer.build(model.trainable_variables)
-    loss_fn = keras.losses.CategoricalCrossentropy(from_logits=True)
-
-    def loss_and_state(trainable, non_trainable, x, y):
-        logits, non_trainable = model.stateless_call(trainable, non_trainable, x, training=True)
-        return loss_fn(y, keras.ops.cast(logits, "float32")), non_trainable
-
-    grad = jax.value_and_grad(loss_and_state, has_aux=True)
-
-    @jax.jit
-    def step(state, x, y):
-        trainable, non_trainable, opt_vars = state
-        (loss, non_trainable), grads = grad(trainable, non_trainable, x, y)
-        trainable, opt_vars = optimizer.stateless_apply(opt_vars, grads, trainable)
-        return loss, (trainable, non_trainable, opt_vars)
-
+    step, _, state = jax_steps(model, optimizer, keras.losses.CategoricalCrossentropy(from_logits=True))
     rng = np.random.default_rng(0)
     x = jax.device_put(rng.standard_normal((batch, size, size, 3), np.float32))
     y = jax.device_put(np.eye(1000, dtype=np.float32)[rng.integers(0, 1000, batch)])
-    state = ([v.value for v in model.trainable_variables], [v.value for v in model.non_trainable_variables],
-             [v.value for v in optimizer.variables])
     t0 = time.perf_counter()
     loss, state = step(state, x, y)
     loss.block_until_ready()
