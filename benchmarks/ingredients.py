@@ -14,9 +14,11 @@ from pathlib import Path
 
 from benchmarks.common import ROOT, assets
 
-# The plain ResNet-D recipe: SGD with a warmup and cosine decay, ReLU, a max pool in the stem.
-PLAIN = ["--optimizer", "sgd", "--lr", "0.2", "--weight-decay", "5e-5", "--schedule", "cosine", "--warmup-epochs", "0.5",
-         "--activation", "relu", "--stem-pool", "max"]
+# The plain ResNet-D recipe: SGD with a warmup and cosine decay, ReLU, a max pool in the stem (what Keras' own
+# optimizers and layers can do: the train-recipe benchmark's model.fit trains with it too).
+PLAIN_SETTINGS = dict(optimizer="sgd", lr=0.2, weight_decay=5e-5, schedule="cosine", warmup_epochs=0.5,
+                      activation="relu", stem_pool="max")
+PLAIN = [arg for k, v in PLAIN_SETTINGS.items() for arg in (f"--{k.replace('_', '-')}", str(v))]
 # name -> the recipe's flags, every one spelled out (none depends on what the recipe's defaults are at the time).
 # fastai's train_imagenette.py trains its record with Ranger at 8e-3 (batch 64), weight decay 1e-2, flat then
 # cosine from 72% of the run, no warmup, Mish and MaxBlurPool.

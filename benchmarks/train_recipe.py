@@ -11,7 +11,8 @@ from benchmarks.common import ROOT, assets, split_folders, timed_process, timeit
 
 
 def plain_fit(train_dir, val_dir, model="resnet18d", size=128, epochs=5, batch_size=64, lr=None, seed=0) -> dict:
-    """The same network, epochs, batch, optimizer, schedule and label smoothing as the Imagenette recipe,
+    """The same network, epochs, batch, optimizer, schedule and label smoothing as the Imagenette recipe run
+    with the plain ResNet-D settings (:data:`benchmarks.ingredients.PLAIN_SETTINGS`: Keras has no Ranger),
     written the way the Keras examples write it: ``image_dataset_from_directory`` (squashed to the
     size), ``RandomFlip`` + ``RandomZoom`` layers, the normalization as a ``Normalization`` layer in
     the model, ``model.fit(validation_data=...)``. Run as a script by the train-recipe benchmark
@@ -27,9 +28,11 @@ def plain_fit(train_dir, val_dir, model="resnet18d", size=128, epochs=5, batch_s
     sys.path.insert(0, str(ROOT / "recipes"))
     from imagenette import RECIPE  # the recipe's settings, not a copy of them
 
+    from benchmarks.ingredients import PLAIN_SETTINGS
+
     t = time.perf_counter()
     keras.utils.set_random_seed(seed)
-    lr = lr or RECIPE["lr"] * batch_size / RECIPE["batch_size"]
+    lr = lr or PLAIN_SETTINGS["lr"] * batch_size / RECIPE["batch_size"]
     load = dict(image_size=(size, size), batch_size=batch_size, label_mode="categorical", seed=seed)
     train = keras.utils.image_dataset_from_directory(train_dir, shuffle=True, **load)
     val = keras.utils.image_dataset_from_directory(val_dir, shuffle=False, **load)
@@ -43,9 +46,9 @@ def plain_fit(train_dir, val_dir, model="resnet18d", size=128, epochs=5, batch_s
     net = create_model(model, num_classes=classes, input_shape=(size, size, 3), classifier_activation=None)
     model_ = keras.Model(inputs, net(x))
     steps = epochs * len(train)
-    warmup = int(RECIPE["warmup_epochs"] * len(train))
+    warmup = int(PLAIN_SETTINGS["warmup_epochs"] * len(train))
     schedule = keras.optimizers.schedules.CosineDecay(0.0, steps - warmup, warmup_target=lr, warmup_steps=warmup)
-    optimizer = keras.optimizers.SGD(schedule, momentum=RECIPE["momentum"], weight_decay=RECIPE["weight_decay"])
+    optimizer = keras.optimizers.SGD(schedule, momentum=RECIPE["momentum"], weight_decay=PLAIN_SETTINGS["weight_decay"])
     model_.compile(optimizer, keras.losses.CategoricalCrossentropy(from_logits=True,
                                                                    label_smoothing=RECIPE["label_smoothing"]),
                    metrics=["accuracy"])
@@ -67,11 +70,15 @@ def plain_fit(train_dir, val_dir, model="resnet18d", size=128, epochs=5, batch_s
 
 
 def train_recipe(data=None, model="resnet18d", size=128, epochs=5, val_fraction=0.1, seed=0, smoke=False, **_) -> dict:
-    """Imagenette recipe (``recipes/imagenette.py``, its defaults) against :func:`plain_fit` with the
-    same network, epochs and split, each as a whole process, one after the other: validation top-1 and
-    training images/s (the engine's: from its summary; plain: images over ``model.fit``'s time)."""
+    """The engine against ``model.fit``: the Imagenette recipe (``recipes/imagenette.py``) with the plain ResNet-D
+    settings (:data:`benchmarks.ingredients.PLAIN`; its own defaults are measured by ``ingredients``) against
+    :func:`plain_fit` with the same network, settings, epochs and split, each as a whole process, one after the
+    other: validation top-1 and training images/s (the engine's: from its summary; plain: images over
+    ``model.fit``'s time)."""
     import sys
     import tempfile
+
+    from benchmarks.ingredients import PLAIN
 
     data = Path(data).resolve() if data else assets() / "imagenette" / "train"
     with tempfile.TemporaryDirectory() as tmp:
@@ -79,7 +86,7 @@ def train_recipe(data=None, model="resnet18d", size=128, epochs=5, val_fraction=
         extra = ["--smoke"] if smoke else ["--size", str(size), "--epochs", str(epochs)]
         ours, ours_wall = timed_process([sys.executable, "recipes/imagenette.py", "--data", str(train_dir), "--val",
                                           str(val_dir), "--out", str(Path(tmp) / "engine"), "--model", model,
-                                          "--seed", str(seed), "--json", *extra])
+                                          "--seed", str(seed), "--json", *PLAIN, *extra])
         cfg = ours["recipe"]
         plain, plain_wall = timed_process([sys.executable, "-m", "benchmarks.train_recipe", str(train_dir),
                                             str(val_dir), model, str(cfg["image_size"]), str(cfg["epochs"]),

@@ -9,9 +9,12 @@ Mish, self-attention, the Ranger optimizer and a flat-then-cosine schedule); fas
 What this recipe uses, all of it from the ImageNet training literature:
 - ResNet-18-D (``resnet18d``: the deep 3x3 stem and average-pooled shortcuts of "Bag of Tricks",
   He et al. 2019); ``--model resnet50d`` is the XResNet-50 of the leaderboard, 2.5x the cost;
-- SGD with momentum 0.9, a linear warmup over the first half epoch to 0.2 (batch 64), then cosine decay
-  to zero (the one-cycle shape), weight decay 5e-5 on kernels only (0.2 beat 0.4 by 2.4 points on a
-  held-out split: docs/benchmarks.md);
+- the record's ingredients, each a flag (``python -m benchmarks ingredients`` measured them side by side on a
+  held-out split: docs/benchmarks.md): Mish activations and MaxBlurPool in the stem (``--activation``,
+  ``--stem-pool``), Ranger (RAdam with Lookahead) at 8e-3 for batch 64 with decoupled weight decay 1e-2 on
+  kernels only, the rate flat for 72% of the run, then cosine decay to zero (``--optimizer``, ``--lr``,
+  ``--weight-decay``, ``--schedule``); ``--optimizer sgd --lr 0.2 --weight-decay 5e-5 --schedule cosine
+  --warmup-epochs 0.5 --activation relu --stem-pool max`` is the plain ResNet-D recipe it beat;
 - label smoothing 0.1; Inception crops of 35-100% of the image and flips (short runs learn faster with
   milder crops than the paper's 8%);
 - progressive resizing from 96 px to 128 px (the last epochs at 128 px, so the network's BatchNorm
@@ -37,9 +40,9 @@ import time
 
 from _common import SMOKE
 
-RECIPE = dict(model="resnet18d", size=128, epochs=5, batch_size=64, lr=0.2, optimizer="sgd", momentum=0.9,
-              weight_decay=5e-5, schedule="cosine", warmup_epochs=0.5, label_smoothing=0.1, crop_scale=(0.35, 1.0),
-              progressive_from=96)
+RECIPE = dict(model="resnet18d", size=128, epochs=5, batch_size=64, lr=8e-3, optimizer="ranger", momentum=0.9,
+              weight_decay=1e-2, schedule="flat_cos", warmup_epochs=0.0, label_smoothing=0.1, crop_scale=(0.35, 1.0),
+              progressive_from=96, activation="mish", stem_pool="maxblur")
 # The leaderboard's rules, recorded with every run's figures.
 RULES = "random init; fixed size and epochs; no test-time augmentation; validation size <= training size"
 
@@ -64,8 +67,8 @@ def parser() -> argparse.ArgumentParser:
     g = options.add_group(p, "ingredients (each measured side by side: docs/benchmarks.md)",
                           options.SCHEDULE + options.TRAIN_SCHEDULE, RECIPE,
                           only=("--optimizer", "--schedule", "--flat-fraction", "--weight-decay", "--warmup-epochs"))
-    g.add_argument("--activation", default="relu", help="the network's activation (mish: XResNet's)")
-    g.add_argument("--stem-pool", choices=("max", "maxblur"), default="max",
+    g.add_argument("--activation", default=RECIPE["activation"], help="the network's activation (mish: XResNet's)")
+    g.add_argument("--stem-pool", choices=("max", "maxblur"), default=RECIPE["stem_pool"],
                    help="the stem's pooling (maxblur: a stride-1 max pool, then an anti-aliased subsampling)")
     p.add_argument("--smoke", action="store_true", help="a tiny run: 2 epochs, 72 px, batch 8 (checks the recipe)")
     p.add_argument("--json", action="store_true", help="print the run's summary as one JSON object")
@@ -87,7 +90,7 @@ def settings(args) -> dict:
     if args.flat_fraction is not None:
         cfg["flat_fraction"] = args.flat_fraction
     network = {k: v for k, v in (("activation", args.activation), ("stem_pool", args.stem_pool))
-               if v != {"activation": "relu", "stem_pool": "max"}[k]}
+               if v != {"activation": "relu", "stem_pool": "max"}[k]}  # the builder's own defaults need no record
     if network:
         cfg["model_options"] = network
     cfg.update(epochs=epochs, batch_size=batch, image_size=size, lr=args.lr * batch / args.batch_size,
