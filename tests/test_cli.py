@@ -20,6 +20,16 @@ def run(*args, env=None):
                           text=True, env=full_env, timeout=300)
 
 
+def main_here(*args, capsys):
+    """``ilsvrc-keras ARGS`` in this process, as a finished process would report it (``returncode``,
+    ``stdout``, ``stderr``): the same parser, commands and error contract, without a start-up per run."""
+    from ilsvrc_keras.cli import main
+
+    code = main([str(a) for a in args])
+    out = capsys.readouterr()
+    return types.SimpleNamespace(returncode=code, stdout=out.out, stderr=out.err)
+
+
 def _one_line_error(p):
     assert p.returncode == 2
     assert "Traceback" not in p.stderr
@@ -103,7 +113,8 @@ def test_evaluate_json(val_sample, mobilenet_weights):
     assert r["top1_error"] == pytest.approx(1 - r["accuracy"]) and "top1" not in r
 
 
-@pytest.mark.slow
+# In this process (the process-level contract, start-up noise off stderr included, is test_classify_json's and
+# test_runtime_failures_exit_1_with_one_line_and_json's, in a real process).
 @pytest.mark.parametrize("args,match", [
     (("classify", "x.jpg", "--model", "resnet51"), "unknown model 'resnet51'"),
     (("classify", "x.jpg", "--model", "zfnet"), "no ImageNet weights are published"),
@@ -111,16 +122,15 @@ def test_evaluate_json(val_sample, mobilenet_weights):
     (("classify", "x.jpg", "--model", "resnet50"), "resnet50_weights_tf_dim_ordering_tf_kernels.h5"),
     (("evaluate", "/nonexistent/folder"), "no such folder"),
 ])
-def test_errors_are_one_line(args, match):
-    assert match in _one_line_error(run(*args))
+def test_errors_are_one_line(args, match, capsys):
+    assert match in _one_line_error(main_here(*args, capsys=capsys))
 
 
-@pytest.mark.slow
-def test_bad_image_is_one_line(tmp_path, mobilenet_weights):
+def test_bad_image_is_one_line(tmp_path, mobilenet_weights, capsys):
     bad = tmp_path / "empty.jpg"
     bad.write_bytes(b"")
-    assert "empty.jpg: the file is empty" in _one_line_error(run("classify", bad, "--model", "mobilenet_0.25_128",
-                                                                 "--weights", mobilenet_weights))
+    assert "empty.jpg: the file is empty" in _one_line_error(main_here(
+        "classify", bad, "--model", "mobilenet_0.25_128", "--weights", mobilenet_weights, capsys=capsys))
 
 
 def test_help_is_fast_and_lists_commands():
@@ -181,7 +191,7 @@ def test_runtime_failures_exit_1_with_one_line_and_json(tmp_path, flowers, monke
     lines = [ln for ln in p.stderr.splitlines() if ln.startswith("error: ")]
     assert len(lines) == 1 and "is a file; the run output is a folder" in lines[0]
     assert json.loads(p.stdout)["error"]["type"] == "IlsvrcKerasError"  # --json: one object, even on failure
-    bad = run("classify", "x.jpg", "--model", "resnet51", "--json")
+    bad = main_here("classify", "x.jpg", "--model", "resnet51", "--json", capsys=capsys)
     assert bad.returncode == 2 and json.loads(bad.stdout)["error"]["type"] == "UnknownModelError"
 
     def unforeseen(args):

@@ -269,7 +269,8 @@ def _batches(ds, batch_size: int, num_classes: int, training: bool):
 
 def make_dataset(split, transform, batch_size: int, num_classes: int, *, training: bool, seed: int = 0,
                  epoch: int = 0, skip: int = 0, augment: Optional[Augment] = None, shard: tuple = (1, 0),
-                 class_weights: Optional[list] = None, size: Optional[int] = None, normalize: bool = True):
+                 class_weights: Optional[list] = None, size: Optional[int] = None, normalize: bool = True,
+                 repeat: bool = False):
     """tf.data over a split: ``(images, one-hot labels, weights)`` batches of ``batch_size`` for
     training, ``(images, one-hot labels, weights, positions)`` for evaluation.
 
@@ -280,7 +281,9 @@ def make_dataset(split, transform, batch_size: int, num_classes: int, *, trainin
     ``shard=(n, i)``: every n-th example from the i-th (one shard per worker). ``normalize=False``: the
     images stay 0-255 pixels (uint8, or float32 after RandAugment, MixUp or CutMix) for a step that
     normalizes them on its device (the Trainer's: a quarter of the bytes to move, and the host's cores
-    left to decoding); the transform's ``normalize`` is what it applies.
+    left to decoding); the transform's ``normalize`` is what it applies. ``repeat``: training batches without
+    end, pass after pass over the split in one pipeline (the crops differ from pass to pass: each example's seed
+    counts on), for a consumer that wants steps rather than epochs (the learning-rate finder).
 
     >>> from ilsvrc_keras.datasets import open_dataset, make_dataset
     >>> from ilsvrc_keras.transforms import EvalTransform
@@ -294,7 +297,8 @@ def make_dataset(split, transform, batch_size: int, num_classes: int, *, trainin
     weights = tf.constant(class_weights if class_weights is not None else [1.0] * num_classes, tf.float32)
     kind = split.kind
     size = int(size or transform.size) if training else transform.size
-    ds = split.make(training, seed * 100003 + epoch, shard).enumerate().skip(skip)
+    ds = split.make(training, seed * 100003 + epoch, shard)
+    ds = (ds.repeat() if training and repeat else ds).enumerate().skip(skip)
     known = _door_table(split)
 
     def pixels(payload, plain):  # the whole image, uint8

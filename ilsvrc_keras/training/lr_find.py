@@ -145,16 +145,13 @@ def probe(model, batches, *, start_lr: float = 1e-7, end_lr: float = 10.0, steps
 def find_rate(net, split, transform, num_classes: int, *, batch_size: int, seed: int = 0, augment=None,
               progress: bool = True, **settings) -> LRFinderResult:
     """:func:`probe` on a training split through the engine's own input pipeline (its crops and flips,
-    ``augment``), epoch after epoch for as long as the probe runs; a progress bar where ``progress``
-    (``tqdm.auto``: a widget in notebooks)."""
+    ``augment``), pass after pass over the split for as long as the probe runs (one pipeline, built once:
+    a small split is not rebuilt every few steps); a progress bar where ``progress`` (``tqdm.auto``: a widget
+    in notebooks)."""
     from ..datasets import make_dataset
 
-    def batches():
-        epoch = 0
-        while True:
-            yield from make_dataset(split, transform, batch_size, num_classes, training=True, seed=seed,
-                                    epoch=epoch, augment=augment)
-            epoch += 1
+    batches = make_dataset(split, transform, batch_size, num_classes, training=True, seed=seed, augment=augment,
+                           repeat=True)
 
     bar = None
     if progress:
@@ -162,7 +159,7 @@ def find_rate(net, split, transform, num_classes: int, *, batch_size: int, seed:
 
         bar = tqdm(total=settings.get("steps", 100), unit="step", desc="lr_find", leave=False)
     try:
-        return probe(net, batches(), progress=(lambda i: bar.update(1)) if bar else None, **settings)
+        return probe(net, iter(batches), progress=(lambda i: bar.update(1)) if bar else None, **settings)
     finally:
         if bar is not None:
             bar.close()
