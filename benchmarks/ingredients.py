@@ -18,21 +18,22 @@ from benchmarks.common import ROOT, assets
 # optimizers and layers can do: the train-recipe benchmark's model.fit trains with it too).
 PLAIN_SETTINGS = dict(optimizer="sgd", lr=0.2, weight_decay=5e-5, schedule="cosine", warmup_epochs=0.5,
                       activation="relu", stem_pool="max")
-PLAIN = [arg for k, v in PLAIN_SETTINGS.items() for arg in (f"--{k.replace('_', '-')}", str(v))]
+# What every variant shares unless it says otherwise: label smoothing 0.1 and progressive resizing from 96 px.
+COMMON = ["--label-smoothing", "0.1", "--progressive-from", "96"]
+PLAIN = [arg for k, v in PLAIN_SETTINGS.items() for arg in (f"--{k.replace('_', '-')}", str(v))] + COMMON
+RANGER = ["--optimizer", "ranger", "--lr", "8e-3", "--weight-decay", "1e-2", "--schedule", "flat_cos",
+          "--warmup-epochs", "0"]
 # name -> the recipe's flags, every one spelled out (none depends on what the recipe's defaults are at the time).
 # fastai's train_imagenette.py trains its record with Ranger at 8e-3 (batch 64), weight decay 1e-2, flat then
-# cosine from 72% of the run, no warmup, Mish and MaxBlurPool.
+# cosine from 72% of the run, no warmup, Mish and MaxBlurPool, label smoothing, and no progressive resizing.
+FULL = RANGER + ["--activation", "mish", "--stem-pool", "maxblur"]
 VARIANTS = {
     "ResNet-D recipe (SGD 0.2, warmup + cosine, ReLU, max pool)": PLAIN,
-    "Ranger 8e-3 + flat_cos, wd 1e-2": ["--optimizer", "ranger", "--lr", "8e-3", "--weight-decay", "1e-2",
-                                        "--schedule", "flat_cos", "--warmup-epochs", "0", "--activation", "relu",
-                                        "--stem-pool", "max"],
-    "Ranger + flat_cos + Mish": ["--optimizer", "ranger", "--lr", "8e-3", "--weight-decay", "1e-2",
-                                 "--schedule", "flat_cos", "--warmup-epochs", "0", "--activation", "mish",
-                                 "--stem-pool", "max"],
-    "Ranger + flat_cos + Mish + MaxBlurPool": ["--optimizer", "ranger", "--lr", "8e-3", "--weight-decay", "1e-2",
-                                              "--schedule", "flat_cos", "--warmup-epochs", "0",
-                                              "--activation", "mish", "--stem-pool", "maxblur"],
+    "Ranger 8e-3 + flat_cos, wd 1e-2": RANGER + ["--activation", "relu", "--stem-pool", "max"] + COMMON,
+    "Ranger + flat_cos + Mish": RANGER + ["--activation", "mish", "--stem-pool", "max"] + COMMON,
+    "Ranger + flat_cos + Mish + MaxBlurPool": FULL + COMMON,
+    "the same, every epoch at 128 px": FULL + ["--label-smoothing", "0.1", "--progressive-from", "128"],
+    "the same, no label smoothing": FULL + ["--label-smoothing", "0", "--progressive-from", "96"],
 }
 
 

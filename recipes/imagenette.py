@@ -66,7 +66,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=options.ranged("lr"), default=RECIPE["lr"], help="peak learning rate for --batch-size")
     g = options.add_group(p, "ingredients (each measured side by side: docs/benchmarks.md)",
                           options.SCHEDULE + options.TRAIN_SCHEDULE, RECIPE,
-                          only=("--optimizer", "--schedule", "--flat-fraction", "--weight-decay", "--warmup-epochs"))
+                          only=("--optimizer", "--schedule", "--flat-fraction", "--weight-decay", "--warmup-epochs",
+                                "--label-smoothing", "--progressive-from"),
+                          helps={"--progressive-from": "progressive resizing: the first epochs' size in px for --size "
+                                                       "128, scaled with --size (--progressive-from 128: every "
+                                                       "epoch at --size)"})
     g.add_argument("--activation", default=RECIPE["activation"], help="the network's activation (mish: XResNet's)")
     g.add_argument("--stem-pool", choices=("max", "maxblur"), default=RECIPE["stem_pool"],
                    help="the stem's pooling (maxblur: a stride-1 max pool, then an anti-aliased subsampling)")
@@ -85,8 +89,9 @@ def settings(args) -> dict:
     size, batch, epochs = args.size, args.batch_size, args.epochs
     if args.smoke:
         size, batch, epochs = SMOKE["image_size"], SMOKE["batch_size"], SMOKE["epochs"]
-    cfg = {k: RECIPE[k] for k in ("momentum", "label_smoothing")}
-    cfg.update({k: getattr(args, k) for k in ("optimizer", "weight_decay", "schedule", "warmup_epochs")})
+    cfg = {"momentum": RECIPE["momentum"]}
+    cfg.update({k: getattr(args, k) for k in ("optimizer", "weight_decay", "schedule", "warmup_epochs",
+                                              "label_smoothing")})
     if args.flat_fraction is not None:
         cfg["flat_fraction"] = args.flat_fraction
     network = {k: v for k, v in (("activation", args.activation), ("stem_pool", args.stem_pool))
@@ -97,7 +102,7 @@ def settings(args) -> dict:
                augment=Augment(crop_scale=RECIPE["crop_scale"]), seed=args.seed,
                val_fraction=args.val_fraction or 0.0, val_data=args.val, overwrite=args.overwrite)
     # Progressive resizing only where the run is long enough to ramp, and never past the final size.
-    start = round(size * RECIPE["progressive_from"] / RECIPE["size"] / 32) * 32
+    start = round(size * args.progressive_from / RECIPE["size"] / 32) * 32
     if epochs >= 3 and 32 <= start < size:
         cfg["progressive_from"] = start
     if args.smoke:
