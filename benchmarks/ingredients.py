@@ -34,6 +34,7 @@ VARIANTS = {
     "Ranger + flat_cos + Mish + MaxBlurPool": FULL + COMMON,
     "the same, every epoch at 128 px": FULL + ["--label-smoothing", "0.1", "--progressive-from", "128"],
     "the same, no label smoothing": FULL + ["--label-smoothing", "0", "--progressive-from", "96"],
+    "the same, MixUp 0.2": FULL + COMMON + ["--mixup", "0.2"],
 }
 
 

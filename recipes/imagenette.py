@@ -71,6 +71,8 @@ def parser() -> argparse.ArgumentParser:
                           helps={"--progressive-from": "progressive resizing: the first epochs' size in px for --size "
                                                        "128, scaled with --size (--progressive-from 128: every "
                                                        "epoch at --size)"})
+    options.add_group(p, "augmentation (off in the recipe: MixUp and CutMix)", options.AUGMENT,
+                      {"mixup": 0.0, "cutmix": 0.0}, only=("--mixup", "--cutmix"))
     g.add_argument("--activation", default=RECIPE["activation"], help="the network's activation (mish: XResNet's)")
     g.add_argument("--stem-pool", choices=("max", "maxblur"), default=RECIPE["stem_pool"],
                    help="the stem's pooling (maxblur: a stride-1 max pool, then an anti-aliased subsampling)")
@@ -99,7 +101,7 @@ def settings(args) -> dict:
     if network:
         cfg["model_options"] = network
     cfg.update(epochs=epochs, batch_size=batch, image_size=size, lr=args.lr * batch / args.batch_size,
-               augment=Augment(crop_scale=RECIPE["crop_scale"]), seed=args.seed,
+               augment=Augment(crop_scale=RECIPE["crop_scale"], mixup=args.mixup, cutmix=args.cutmix), seed=args.seed,
                val_fraction=args.val_fraction or 0.0, val_data=args.val, overwrite=args.overwrite)
     # Progressive resizing only where the run is long enough to ramp, and never past the final size.
     start = round(size * args.progressive_from / RECIPE["size"] / 32) * 32
