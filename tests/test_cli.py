@@ -218,13 +218,10 @@ def two_tiny(flowers, tmp_path_factory):
 
 
 def run_here(*args, capsys):
-    """``ilsvrc-keras ARGS`` in this process (the same parser and commands, without a start-up per run)."""
-    from ilsvrc_keras.cli import main
-
-    code = main([str(a) for a in args])
-    out = capsys.readouterr()
-    assert code == 0 and "Traceback" not in out.err, out.err[-3000:]
-    return json.loads(out.out)
+    """``ilsvrc-keras ARGS --json`` in this process, succeeding: its one JSON object."""
+    p = main_here(*args, capsys=capsys)
+    assert p.returncode == 0 and "Traceback" not in p.stderr, p.stderr[-3000:]
+    return json.loads(p.stdout)
 
 
 # What each augmentation flag alone becomes (no --image-size: the size is the network's), as `train` and
