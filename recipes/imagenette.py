@@ -42,7 +42,7 @@ from _common import SMOKE
 
 RECIPE = dict(model="resnet18d", size=128, epochs=5, batch_size=64, lr=8e-3, optimizer="ranger", momentum=0.9,
               weight_decay=1e-2, schedule="flat_cos", warmup_epochs=0.0, label_smoothing=0.1, crop_scale=(0.35, 1.0),
-              progressive_from=96, activation="mish", stem_pool="maxblur")
+              progressive_from=96, activation="mish", stem_pool="maxblur", mixup=0.0, cutmix=0.0)
 # The leaderboard's rules, recorded with every run's figures.
 RULES = "random init; fixed size and epochs; no test-time augmentation; validation size <= training size"
 
@@ -72,7 +72,7 @@ def parser() -> argparse.ArgumentParser:
                                                        "128, scaled with --size (--progressive-from 128: every "
                                                        "epoch at --size)"})
     options.add_group(p, "augmentation (off in the recipe: MixUp and CutMix)", options.AUGMENT,
-                      {"mixup": 0.0, "cutmix": 0.0}, only=("--mixup", "--cutmix"))
+                      RECIPE, only=("--mixup", "--cutmix"))
     g.add_argument("--activation", default=RECIPE["activation"], help="the network's activation (mish: XResNet's)")
     g.add_argument("--stem-pool", choices=("max", "maxblur"), default=RECIPE["stem_pool"],
                    help="the stem's pooling (maxblur: a stride-1 max pool, then an anti-aliased subsampling)")
