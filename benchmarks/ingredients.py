@@ -18,25 +18,37 @@ from benchmarks.common import ROOT, assets
 # optimizers and layers can do: the train-recipe benchmark's model.fit trains with it too).
 PLAIN_SETTINGS = dict(optimizer="sgd", lr=0.2, weight_decay=5e-5, schedule="cosine", warmup_epochs=0.5,
                       activation="relu", stem_pool="max")
-# What every variant shares unless it says otherwise: label smoothing 0.1 and progressive resizing from 96 px.
-COMMON = ["--label-smoothing", "0.1", "--progressive-from", "96"]
-PLAIN = [arg for k, v in PLAIN_SETTINGS.items() for arg in (f"--{k.replace('_', '-')}", str(v))] + COMMON
-RANGER = ["--optimizer", "ranger", "--lr", "8e-3", "--weight-decay", "1e-2", "--schedule", "flat_cos",
-          "--warmup-epochs", "0"]
+# What every variant shares unless it says otherwise: Inception crops of 35-100% of the image, label smoothing 0.1
+# and progressive resizing from 96 px.
+SHARED = dict(crop_scale=0.35, label_smoothing=0.1, progressive_from=96)
+
+
+def flags(**settings) -> list:
+    """The recipe's flags for ``settings`` (``crop_scale=0.08`` -> ``--crop-scale 0.08``)."""
+    return [arg for k, v in settings.items() for arg in (f"--{k.replace('_', '-')}", str(v))]
+
+
+def common(**changes) -> list:
+    return flags(**{**SHARED, **changes})
+
+
+PLAIN = flags(**PLAIN_SETTINGS) + common()
+RANGER = flags(optimizer="ranger", lr=8e-3, weight_decay=1e-2, schedule="flat_cos", warmup_epochs=0)
 # name -> the recipe's flags, every one spelled out (none depends on what the recipe's defaults are at the time).
 # fastai's train_imagenette.py trains its record with Ranger at 8e-3 (batch 64), weight decay 1e-2, flat then
 # cosine from 72% of the run, no warmup, Mish and MaxBlurPool, label smoothing, and no progressive resizing.
-FULL = RANGER + ["--activation", "mish", "--stem-pool", "maxblur"]
+FULL = RANGER + flags(activation="mish", stem_pool="maxblur")
 VARIANTS = {
     "ResNet-D recipe (SGD 0.2, warmup + cosine, ReLU, max pool)": PLAIN,
-    "Ranger 8e-3 + flat_cos, wd 1e-2": RANGER + ["--activation", "relu", "--stem-pool", "max"] + COMMON,
-    "Ranger + flat_cos + Mish": RANGER + ["--activation", "mish", "--stem-pool", "max"] + COMMON,
-    "Ranger + flat_cos + Mish + MaxBlurPool": FULL + COMMON,
-    "the same, every epoch at 128 px": FULL + ["--label-smoothing", "0.1", "--progressive-from", "128"],
-    "the same, no label smoothing": FULL + ["--label-smoothing", "0", "--progressive-from", "96"],
-    "the same, MixUp 0.2": FULL + COMMON + ["--mixup", "0.2"],
+    "Ranger 8e-3 + flat_cos, wd 1e-2": RANGER + flags(activation="relu", stem_pool="max") + common(),
+    "Ranger + flat_cos + Mish": RANGER + flags(activation="mish", stem_pool="max") + common(),
+    "Ranger + flat_cos + Mish + MaxBlurPool": FULL + common(),
+    "the same, every epoch at 128 px": FULL + common(progressive_from=128),
+    "the same, no label smoothing": FULL + common(label_smoothing=0),
+    "the same, MixUp 0.2": FULL + common(mixup=0.2),
+    "the same, crops of 8-100%": FULL + common(crop_scale=0.08),
+    "the same, crops of 60-100%": FULL + common(crop_scale=0.6),
 }
-
 
 def ingredients(data=None, variants=None, smoke=False, **_) -> dict:
     data = Path(data or assets() / "imagenette" / "train")

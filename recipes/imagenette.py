@@ -15,8 +15,8 @@ What this recipe uses, all of it from the ImageNet training literature:
   kernels only, the rate flat for 72% of the run, then cosine decay to zero (``--optimizer``, ``--lr``,
   ``--weight-decay``, ``--schedule``); ``--optimizer sgd --lr 0.2 --weight-decay 5e-5 --schedule cosine
   --warmup-epochs 0.5 --activation relu --stem-pool max`` is the plain ResNet-D recipe it beat;
-- label smoothing 0.1; Inception crops of 35-100% of the image and flips (short runs learn faster with
-  milder crops than the paper's 8%);
+- label smoothing 0.1; Inception crops of 35-100% of the image and flips (``--crop-scale``: short runs
+  learn faster with milder crops than the paper's 8%);
 - progressive resizing from 96 px to 128 px (the last epochs at 128 px, so the network's BatchNorm
   statistics end matched to the evaluation size);
 - evaluation at 128 px, center crop of 87.5%: never larger than training, no test-time augmentation.
@@ -41,7 +41,7 @@ import time
 from _common import SMOKE
 
 RECIPE = dict(model="resnet18d", size=128, epochs=5, batch_size=64, lr=8e-3, optimizer="ranger", momentum=0.9,
-              weight_decay=1e-2, schedule="flat_cos", warmup_epochs=0.0, label_smoothing=0.1, crop_scale=(0.35, 1.0),
+              weight_decay=1e-2, schedule="flat_cos", warmup_epochs=0.0, label_smoothing=0.1, crop_scale=0.35,
               progressive_from=96, activation="mish", stem_pool="maxblur", mixup=0.0, cutmix=0.0)
 # The leaderboard's rules, recorded with every run's figures.
 RULES = "random init; fixed size and epochs; no test-time augmentation; validation size <= training size"
@@ -71,8 +71,8 @@ def parser() -> argparse.ArgumentParser:
                           helps={"--progressive-from": "progressive resizing: the first epochs' size in px for --size "
                                                        "128, scaled with --size (--progressive-from 128: every "
                                                        "epoch at --size)"})
-    options.add_group(p, "augmentation (off in the recipe: MixUp and CutMix)", options.AUGMENT,
-                      RECIPE, only=("--mixup", "--cutmix"))
+    options.add_group(p, "augmentation (MixUp and CutMix off in the recipe)", options.AUGMENT,
+                      RECIPE, only=("--crop-scale", "--mixup", "--cutmix"))
     g.add_argument("--activation", default=RECIPE["activation"], help="the network's activation (mish: XResNet's)")
     g.add_argument("--stem-pool", choices=("max", "maxblur"), default=RECIPE["stem_pool"],
                    help="the stem's pooling (maxblur: a stride-1 max pool, then an anti-aliased subsampling)")
@@ -101,7 +101,7 @@ def settings(args) -> dict:
     if network:
         cfg["model_options"] = network
     cfg.update(epochs=epochs, batch_size=batch, image_size=size, lr=args.lr * batch / args.batch_size,
-               augment=Augment(crop_scale=RECIPE["crop_scale"], mixup=args.mixup, cutmix=args.cutmix), seed=args.seed,
+               augment=Augment(crop_scale=(args.crop_scale, 1.0), mixup=args.mixup, cutmix=args.cutmix), seed=args.seed,
                val_fraction=args.val_fraction or 0.0, val_data=args.val, overwrite=args.overwrite)
     # Progressive resizing only where the run is long enough to ramp, and never past the final size.
     start = round(size * args.progressive_from / RECIPE["size"] / 32) * 32

@@ -63,6 +63,20 @@ def flower_subset(flowers: Path, root: Path, classes, per_class: int) -> Path:
     return root
 
 
+def load_recipe(name: str):
+    """``recipes/<name>.py`` as a module (the recipes are scripts beside their ``_common``, not a package)."""
+    import importlib.util
+
+    sys.path.insert(0, str(ROOT / "recipes"))
+    try:
+        spec = importlib.util.spec_from_file_location(f"recipe_{name}", ROOT / "recipes" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(ROOT / "recipes"))
+    return module
+
+
 def truncated_jpeg(photo: Path) -> bytes:
     """The first half of a real JPEG: its header reads (it passes the datasets' door check), its body
     does not decode (the pipelines must skip and count it)."""

@@ -497,16 +497,13 @@ def test_files_are_written_whole_or_not_at_all(tmp_path):
 ], ids=["imagenette-data", "imagenette-usage", "resnet50-data", "resnet50-usage"])
 def test_recipes_keep_the_same_contract(recipe, argv, kind, words, tmp_path, monkeypatch, capsys):
     """The recipes are commands too: one `error:` line, one JSON object, exit 2."""
-    import importlib.util
     import sys
 
-    from conftest import ROOT
+    from conftest import ROOT, load_recipe
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(ROOT / "recipes"))
-    spec = importlib.util.spec_from_file_location(f"recipe_{recipe}", ROOT / "recipes" / f"{recipe}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_recipe(recipe)
     monkeypatch.setattr(sys, "argv", [f"{recipe}.py", *argv])
     try:
         status = module.main() if recipe == "imagenette" else module.main("resnet50", module.PAPER, module.__doc__)

@@ -5,7 +5,7 @@ import pytest
 from benchmarks import elpv
 from benchmarks import tasks as benchmarks
 
-from conftest import flower_subset
+from conftest import flower_subset, load_recipe
 
 
 def test_input_benchmark_reports_all_pipelines(flowers, tmp_path):
@@ -20,6 +20,19 @@ def test_input_benchmark_reports_all_pipelines(flowers, tmp_path):
     text = benchmarks.format_table(result)
     assert "kept in memory" in text and "ratio" in text
 
+
+def test_ingredient_variants_are_the_recipe_with_their_flags():
+    """Each variant of `python -m benchmarks ingredients` parses as recipes/imagenette.py flags, no two train
+    alike, and the variant its table marks as the recipe's default trains exactly what the recipe's defaults do."""
+    from benchmarks.ingredients import VARIANTS
+
+    recipe = load_recipe("imagenette")
+    base = ["--data", "d", "--out", "o"]
+    trained = {name: recipe.settings(recipe.parser().parse_args(base + flags)) for name, flags in VARIANTS.items()}
+    as_text = {name: repr(sorted(cfg.items(), key=lambda kv: kv[0])) for name, cfg in trained.items()}
+    assert len(set(as_text.values())) == len(VARIANTS)
+    default = repr(sorted(recipe.settings(recipe.parser().parse_args(base)).items(), key=lambda kv: kv[0]))
+    assert [name for name, text in as_text.items() if text == default] == ["Ranger + flat_cos + Mish + MaxBlurPool"]
 
 
 def test_elpv_folders_sorts_cells_by_defect_probability(tmp_path):

@@ -10,7 +10,7 @@ import pytest
 
 import ilsvrc_keras
 
-from conftest import ROOT, wait_for_stderr
+from conftest import load_recipe, wait_for_stderr
 from test_registry import EXPECTED
 
 
@@ -389,7 +389,6 @@ def test_app_server_lifecycle(tmp_path):
 def _parsers():
     """Every parser a user meets: each ilsvrc-keras command, the milestone recipes' and Imagenette's."""
     import argparse
-    import importlib.util
 
     from ilsvrc_keras.cli import build_parser
 
@@ -401,16 +400,28 @@ def _parsers():
                     yield from walk(sub)
 
     found = list(walk(build_parser()))
-    sys.path.insert(0, str(ROOT / "recipes"))
-    try:
-        for name in ("_common", "imagenette"):
-            spec = importlib.util.spec_from_file_location(f"recipe_{name}", ROOT / "recipes" / f"{name}.py")
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            found.append(module.parser("doc") if name == "_common" else module.parser())
-    finally:
-        sys.path.remove(str(ROOT / "recipes"))
-    return found
+    return found + [load_recipe("_common").parser("doc"), load_recipe("imagenette").parser()]
+
+
+def test_imagenette_recipe_flags_reach_train():
+    """Each ingredient flag of recipes/imagenette.py (what the ingredients benchmark varies) lands in the
+    ilsvrc_keras.train arguments, and the defaults are the recipe's documented ones."""
+    recipe = load_recipe("imagenette")
+    base = ["--data", "d", "--out", "o"]
+    default = recipe.settings(recipe.parser().parse_args(base))
+    assert default["augment"].crop_scale == (0.35, 1.0)
+    assert (default["augment"].mixup, default["augment"].cutmix) == (0.0, 0.0)
+    assert default["progressive_from"] == 96 and default["label_smoothing"] == 0.1
+    assert default["optimizer"] == "ranger" and default["schedule"] == "flat_cos"
+    assert default["model_options"] == {"activation": "mish", "stem_pool": "maxblur"}
+
+    varied = recipe.settings(recipe.parser().parse_args(
+        base + ["--crop-scale", "0.08", "--mixup", "0.2", "--progressive-from", "128", "--label-smoothing", "0",
+                "--activation", "relu", "--stem-pool", "max", "--optimizer", "sgd", "--batch-size", "32"]))
+    assert varied["augment"].crop_scale == (0.08, 1.0) and varied["augment"].mixup == 0.2
+    assert "progressive_from" not in varied and varied["label_smoothing"] == 0.0
+    assert "model_options" not in varied and varied["optimizer"] == "sgd"
+    assert varied["lr"] == pytest.approx(recipe.RECIPE["lr"])  # --lr is the rate for --batch-size
 
 
 def test_every_range_has_one_definition():
