@@ -91,6 +91,8 @@ class FineTuneResult:
 # --- the classifier and its parts ------------------------------------------------------------------------
 
 
+# Fine-tuning crops: milder than ImageNet's (0.08, 1); a few epochs on a small dataset learn faster from them.
+CROP_SCALE = (0.35, 1.0)
 NEW_HEAD_LAYERS = frozenset({"head_pool", "head_dropout", "head_predictions"})  # named in build_classifier
 
 
@@ -332,7 +334,7 @@ def lr_find(data, model=None, weights="imagenet", *, phase: str = "head", start_
     if not user_model:
         freeze(net) if phase == "head" else unfreeze(net)
     result = find_rate(net, dataset.train, transform, len(names), batch_size=batch_size, seed=seed,
-                       augment=Augment(crop_scale=(0.35, 1.0)), progress=progress, steps=steps, start_lr=start_lr,
+                       augment=Augment(crop_scale=CROP_SCALE), progress=progress, steps=steps, start_lr=start_lr,
                        end_lr=end_lr, optimizer=optimizer, label_smoothing=label_smoothing,
                        from_logits=True if not user_model else ends_in_logits(net))
     if out is not None:
@@ -405,8 +407,7 @@ def fine_tune(data, model: Optional[str] = None, weights="imagenet", out=None, *
     record = {"run": "fine_tune", "model": model, "classes": names, "image_size": size, "weights": str(weights),
               "data": dataset.fingerprint()}
     check_machine(replicas)  # before the folder is claimed: a refused run leaves nothing
-    # Milder crops than ImageNet's (0.08, 1): a few epochs on a small dataset learn faster from them.
-    config.augment = augment if augment is not None else Augment(crop_scale=(0.35, 1.0))
+    config.augment = augment if augment is not None else Augment(crop_scale=CROP_SCALE)
     class_weights = class_weights_for(class_weight, dataset.train.labels, names)
     with run_folder(out, record, overwrite, sources=path_sources(data, val_data), lock=chief_task()), \
             Trainer(replicas=replicas, precision=precision, xla=xla, seed=seed,

@@ -197,10 +197,10 @@ def _prepare_command(sp) -> None:
 
 def _fine_tune_command(sp) -> None:
     from ..datasets import Augment
-    from ..finetune import fine_tune
+    from ..finetune import CROP_SCALE, fine_tune
 
     ft_defaults = o.defaults_of(fine_tune)
-    ft_defaults["crop_scale"] = o.FINE_TUNE_CROP_SCALE
+    ft_defaults["crop_scale"] = CROP_SCALE[0]
     ft_defaults.update({k: v for k, v in o.defaults_of(Augment).items() if k in ("mixup", "cutmix")})
     sp.add_argument("data", help="class-per-folder dataset (train/ + val/, or one tree), a `prepare` folder, "
                                  "or a TFDS name")

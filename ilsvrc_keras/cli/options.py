@@ -209,10 +209,6 @@ FINE_TUNE = [
         help="also write these serving formats into --out"),
 ]
 
-# Fine-tuning crops: milder than ImageNet's (0.08, 1); a few epochs on a small dataset learn faster.
-FINE_TUNE_CROP_SCALE = 0.35
-
-
 def defaults_of(*sources) -> dict:
     """Defaults by name from functions' signatures and dataclasses' fields (later sources win)."""
     out = {}
