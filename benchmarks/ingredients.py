@@ -18,9 +18,9 @@ from benchmarks.common import ROOT, assets
 # optimizers and layers can do: the train-recipe benchmark's model.fit trains with it too).
 PLAIN_SETTINGS = dict(optimizer="sgd", lr=0.2, weight_decay=5e-5, schedule="cosine", warmup_epochs=0.5,
                       activation="relu", stem_pool="max")
-# What every variant shares unless it says otherwise: Inception crops of 35-100% of the image, label smoothing 0.1
-# and progressive resizing from 96 px.
-SHARED = dict(crop_scale=0.35, label_smoothing=0.1, progressive_from=96)
+# What every variant shares unless it says otherwise: no squeeze-and-excitation, Inception crops of 35-100% of
+# the image, label smoothing 0.1 and progressive resizing from 96 px.
+SHARED = dict(se_ratio=0, crop_scale=0.35, label_smoothing=0.1, progressive_from=96)
 
 
 def flags(**settings) -> list:
@@ -48,6 +48,7 @@ VARIANTS = {
     "the same, MixUp 0.2": FULL + common(mixup=0.2),
     "the same, crops of 8-100%": FULL + common(crop_scale=0.08),
     "the same, crops of 60-100%": FULL + common(crop_scale=0.6),
+    "the same, squeeze-and-excitation (ratio 16)": FULL + common(se_ratio=16),
 }
 
 def ingredients(data=None, variants=None, smoke=False, **_) -> dict:

@@ -93,7 +93,7 @@ _RATE, _NONNEG, _UNIT, _FRACTION = Range(float, 0, low_open=True), Range(float, 
 # Every numeric argument of the public functions, the CLI and the recipes, by its Python name (the CLI's
 # flag with dashes). Epochs may be 0 (fine_tune's phases; "nothing to train" is each function's own rule).
 RANGES = {
-    **dict.fromkeys(("epochs", "head_epochs", "epoch_offset", "unfreeze"), _COUNT),
+    **dict.fromkeys(("epochs", "head_epochs", "epoch_offset", "unfreeze", "se_ratio"), _COUNT),
     **dict.fromkeys(("batch_size", "checkpoint_every", "keep_checkpoints", "patience", "progressive_from",
                      "stop_after_steps", "replicas", "top", "limit", "shard_size", "workers", "scale_jitter", "steps",
                      "accumulate_steps"), _POSITIVE),

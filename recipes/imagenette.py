@@ -42,7 +42,7 @@ from _common import SMOKE
 
 RECIPE = dict(model="resnet18d", size=128, epochs=5, batch_size=64, lr=8e-3, optimizer="ranger", momentum=0.9,
               weight_decay=1e-2, schedule="flat_cos", warmup_epochs=0.0, label_smoothing=0.1, crop_scale=0.35,
-              progressive_from=96, activation="mish", stem_pool="maxblur", mixup=0.0, cutmix=0.0)
+              progressive_from=96, activation="mish", stem_pool="maxblur", se_ratio=0, mixup=0.0, cutmix=0.0)
 # The leaderboard's rules, recorded with every run's figures.
 RULES = "random init; fixed size and epochs; no test-time augmentation; validation size <= training size"
 
@@ -76,6 +76,9 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--activation", default=RECIPE["activation"], help="the network's activation (mish: XResNet's)")
     g.add_argument("--stem-pool", choices=("max", "maxblur"), default=RECIPE["stem_pool"],
                    help="the stem's pooling (maxblur: a stride-1 max pool, then an anti-aliased subsampling)")
+    g.add_argument("--se-ratio", type=options.ranged("se_ratio"), default=RECIPE["se_ratio"], metavar="R",
+                   help="squeeze-and-excitation in every block, its bottleneck channels/R wide (XSE-ResNeXt's 16; "
+                        "0: none)")
     p.add_argument("--smoke", action="store_true", help="a tiny run: 2 epochs, 72 px, batch 8 (checks the recipe)")
     p.add_argument("--json", action="store_true", help="print the run's summary as one JSON object")
     options.add_group(p, "run", options.RUN, {**RECIPE, "seed": 0}, only=("--epochs", "--batch-size", "--seed",
@@ -96,8 +99,8 @@ def settings(args) -> dict:
                                               "label_smoothing")})
     if args.flat_fraction is not None:
         cfg["flat_fraction"] = args.flat_fraction
-    network = {k: v for k, v in (("activation", args.activation), ("stem_pool", args.stem_pool))
-               if v != {"activation": "relu", "stem_pool": "max"}[k]}  # the builder's own defaults need no record
+    builder_defaults = {"activation": "relu", "stem_pool": "max", "se_ratio": 0}  # they need no record
+    network = {k: getattr(args, k) for k in builder_defaults if getattr(args, k) != builder_defaults[k]}
     if network:
         cfg["model_options"] = network
     cfg.update(epochs=epochs, batch_size=batch, image_size=size, lr=args.lr * batch / args.batch_size,

@@ -209,3 +209,30 @@ def test_xresnet_pieces_mish_and_max_blur_pool():
     np.testing.assert_allclose(np.asarray(BlurPool2D(2)(np.full((1, 8, 8, 3), 5.0, "float32"))), 5.0, atol=1e-5)
     with pytest.raises(ilsvrc_keras.IlsvrcKerasError, match="stem_pool must be one of max, maxblur"):
         ilsvrc_keras.create_model("resnet18d", stem_pool="avg")
+
+
+def test_squeeze_excitation_option_gates_each_residual_branch():
+    """create_model(se_ratio=R) puts SENet's channel gate on every block's residual branch: with the gate held
+    open (sigmoid near 1) the network computes what the same weights compute without it, and closed it does
+    not; SE-ResNet-50's own ratio is overridden the same way, and a network without residual blocks refuses it."""
+    plain = ilsvrc_keras.create_model("resnet18d", num_classes=4, input_shape=(64, 64, 3))
+    se = ilsvrc_keras.create_model("resnet18d", num_classes=4, input_shape=(64, 64, 3), se_ratio=16)
+    reduces = [layer for layer in se.layers if layer.name.endswith("_se_reduce")]
+    assert len(reduces) == 8 and [r.filters for r in reduces[::2]] == [4, 8, 16, 32]  # 64..512 channels / 16
+    for layer in plain.layers:
+        weights = layer.get_weights()
+        if layer.name.endswith("_2_bn"):
+            weights[0][:] = 1.0  # zero-init gammas would leave every branch, gated or not, at zero
+        layer.set_weights(weights)
+        se.get_layer(layer.name).set_weights(weights)
+    image = np.random.default_rng(0).normal(size=(1, 64, 64, 3)).astype("float32")
+    for bias, same in ((30.0, True), (-30.0, False)):
+        for layer in se.layers:
+            if layer.name.endswith("_se_expand"):
+                kernel, b = layer.get_weights()
+                layer.set_weights([np.zeros_like(kernel), np.full_like(b, bias)])
+        assert np.allclose(se(image), plain(image), atol=1e-4) == same
+    seresnet = ilsvrc_keras.create_model("seresnet50", weights=None, se_ratio=8, input_shape=(64, 64, 3))
+    assert seresnet.get_layer("conv2_block1_se_reduce").filters == 256 // 8
+    with pytest.raises(ilsvrc_keras.IlsvrcKerasError, match="unknown argument.*se_ratio"):
+        ilsvrc_keras.create_model("vgg11", se_ratio=16)

@@ -40,7 +40,7 @@ def squeeze_excite(x, ratio, name):
     """SENet's channel attention: global pool, bottleneck of C/ratio, sigmoid gate per channel."""
     channels = x.shape[-1]
     s = layers.GlobalAveragePooling2D(keepdims=True, name=f"{name}_se_squeeze")(x)
-    s = layers.Conv2D(channels // ratio, 1, activation="relu", name=f"{name}_se_reduce")(s)
+    s = layers.Conv2D(max(1, channels // ratio), 1, activation="relu", name=f"{name}_se_reduce")(s)
     s = layers.Conv2D(channels, 1, activation="sigmoid", name=f"{name}_se_expand")(s)
     return layers.Multiply(name=f"{name}_se_scale")([x, s])
 
@@ -60,10 +60,12 @@ def _residual(x, shortcut, out_channels, stride, name, use_bias, avg_down=False,
 
 
 def basic_block(x, width, stride, name, *, use_bias=False, avg_down=False, bn_epsilon=BN_EPSILON,
-                activation="relu"):
-    """Two 3x3 convolutions (ResNet-18/34)."""
+                activation="relu", se_ratio=None):
+    """Two 3x3 convolutions (ResNet-18/34), optional squeeze-and-excitation."""
     y = conv_bn(x, width, 3, stride, f"{name}_1", use_bias=use_bias, bn_epsilon=bn_epsilon, activation=activation)
     y = conv_bn(y, width, 3, 1, f"{name}_2", use_bias=use_bias, relu=False, zero_gamma=True, bn_epsilon=bn_epsilon)
+    if se_ratio:
+        y = squeeze_excite(y, se_ratio, name)
     return _residual(y, x, width, stride, name, use_bias, avg_down, bn_epsilon, activation)
 
 
@@ -85,14 +87,22 @@ STEM_POOLS = ("max", "maxblur")
 
 def resnet(input_shape, num_classes=1000, include_top=True, *, input_tensor=None, pooling=None,
            classifier_activation="softmax", name, block, depths, widths=(64, 128, 256, 512), use_bias=False,
-           stem="7x7", dropout=0.0, bn_epsilon=BN_EPSILON, activation="relu", stem_pool="max", **block_kwargs):
+           stem="7x7", dropout=0.0, bn_epsilon=BN_EPSILON, activation="relu", stem_pool="max", se_ratio=0,
+           **block_kwargs):
     """The residual network skeleton: a stem (the paper's 7x7, or ResNet-C's three 3x3 convolutions,
     ``stem="deep"``), four stages of ``depths`` blocks, global pooling. ``activation``: any Keras activation
     (``"mish"``: XResNet's); ``stem_pool="maxblur"``: the stem's max pool at stride 1 then an anti-aliased
     subsampling (:class:`~ilsvrc_keras.models.layers.BlurPool2D`), as XResNet. Neither changes the weights, so
-    published files still load."""
+    published files still load. ``se_ratio``: squeeze-and-excitation (SENet) in every block, its bottleneck
+    ``channels / se_ratio`` wide (XSE-ResNeXt's 16; 0: the architecture's own, none for ResNet); it adds
+    weights, so it is for training from scratch."""
+    from ..checks import check
     from ..errors import ArgumentError
     from .layers import BlurPool2D
+
+    check("se_ratio", se_ratio)
+    if se_ratio:
+        block_kwargs["se_ratio"] = se_ratio  # over a block's own (SE-ResNet's 16), as functools.partial allows
 
     if stem_pool not in STEM_POOLS:
         raise ArgumentError(f"stem_pool must be one of {', '.join(STEM_POOLS)}, not {stem_pool!r}")
