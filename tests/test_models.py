@@ -211,6 +211,7 @@ def test_xresnet_pieces_mish_and_max_blur_pool():
         ilsvrc_keras.create_model("resnet18d", stem_pool="avg")
 
 
+@pytest.mark.slow
 def test_squeeze_excitation_option_gates_each_residual_branch():
     """create_model(se_ratio=R) puts SENet's channel gate on every block's residual branch: with the gate held
     open (sigmoid near 1) the network computes what the same weights compute without it, and closed it does
