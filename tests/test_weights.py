@@ -1,6 +1,8 @@
 """Weight resolution (env dir -> keras cache -> download, offline errors) and keras compatibility:
 keras.applications' published files load into the zoo's networks by layer name."""
 
+import re
+
 import h5py
 import numpy as np
 import pytest
@@ -144,3 +146,45 @@ def test_weights_that_do_not_fit_are_a_clear_error(mobilenet_weights, tmp_path):
         ilsvrc_keras.create_model("resnet18", weights=mobilenet_weights)
     with pytest.raises(ilsvrc_keras.WeightsNotFoundError, match="does not exist"):
         ilsvrc_keras.create_model("resnet18", weights=tmp_path / "nope.h5")
+
+
+def test_a_keras_file_of_another_network_is_one_error_without_warnings(tmp_path):
+    """A Keras 3 weights file saved from another architecture (or other options: squeeze-and-excitation) is one
+    error naming how many layers found nothing and the first of them, not a warning per layer before it."""
+    import warnings
+
+    file = tmp_path / "r18.weights.h5"
+    ilsvrc_keras.create_model("resnet18", input_shape=(64, 64, 3)).save_weights(file)
+    for other, options, first in (("resnet34", {}, "conv2_block3_1_conv"),
+                                  ("resnet18", {"se_ratio": 16}, "conv2_block1_se_reduce")):
+        with warnings.catch_warnings(record=True) as heard:
+            warnings.simplefilter("always")
+            with pytest.raises(ilsvrc_keras.WeightsError) as err:
+                ilsvrc_keras.create_model(other, weights=file, input_shape=(64, 64, 3), **options)
+        message = str(err.value)
+        assert message.startswith(f"r18.weights.h5 does not fit model {other}: ") and f"(the first: {first})" in message
+        assert re.search(r": \d+ of the model's layers find no weights in the file", message)
+        assert not [w for w in heard if "Skipping" in str(w.message)]
+
+
+def test_a_keras_file_loads_under_a_new_head_even_from_a_fresh_network(tmp_path):
+    """With another number of classes every layer but the classifier comes from the file, also when the file
+    holds what a fresh network holds (BatchNorm's ones and zeros); a misfit is one error and leaves the network
+    it was loading into as it was."""
+    from ilsvrc_keras.weights import load_weights
+
+    file = tmp_path / "fresh.weights.h5"
+    source = ilsvrc_keras.create_model("resnet18", input_shape=(64, 64, 3))
+    source.save_weights(file)
+    five = ilsvrc_keras.create_model("resnet18", weights=file, input_shape=(64, 64, 3), num_classes=5)
+    for layer in source.layers:
+        if layer.weights and layer.name != "predictions":
+            for a, b in zip(layer.get_weights(), five.get_layer(layer.name).get_weights()):
+                np.testing.assert_array_equal(a, b)
+    assert five.get_layer("predictions").get_weights()[0].shape == (512, 5)
+    other = ilsvrc_keras.create_model("resnet34", input_shape=(64, 64, 3), num_classes=5)
+    kept = other.get_weights()
+    with pytest.raises(ilsvrc_keras.WeightsError, match=r"resnet34: 58 of .*\(the first: conv2_block3_1_conv\)"):
+        load_weights(other, file, new_head=True)
+    for a, b in zip(kept, other.get_weights()):
+        np.testing.assert_array_equal(a, b)

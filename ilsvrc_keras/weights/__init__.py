@@ -166,9 +166,10 @@ def load_weights(model, path, converter: Optional[str] = None, new_head: bool = 
             _check_container(path)
         try:
             _load_keras_file(model, path, new_head)
+        except WeightsError:
+            raise
         except (ValueError, KeyError) as exc:
-            raise WeightsError(f"{path.name} does not fit model {model.name}: "
-                               f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+            raise WeightsError(f"{path.name} does not fit model {model.name}: {_keras_misfit(exc)}") from None
         return
     with _damaged(path):
         saved = _read_legacy_file(path)
@@ -228,21 +229,66 @@ def _read_legacy_file(path: Path) -> dict:
     return saved
 
 
+def _keras_misfit(exc: Exception) -> str:
+    """Keras' "A total of N objects could not be loaded. Example error message for object <Conv2D
+    name=...>: ..." in a user's words; any other fault as its first line."""
+    import re
+
+    text = str(exc)
+    found = re.search(r"A total of (\d+) objects could not be loaded.*?name=([^,>\s]+)", text, re.S)
+    if found:
+        return _unfilled_words(int(found.group(1)), found.group(2))
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+
+
+def _unfilled_words(count: int, first: str) -> str:
+    return (f"{count} of the model's layers find no weights in the file that fit (the first: {first}); was it "
+            "saved from another architecture or with other options?")
+
+
+def _quiet_load(model, path, **kwargs) -> None:
+    """``model.load_weights`` without Keras' warning per layer group it skips or cannot fill: a misfit is
+    reported once, as one error (Keras raises after warning without ``skip_mismatch``; with it, the new-head
+    path checks what loaded itself)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Skipping nested container", category=UserWarning)
+        warnings.filterwarnings("ignore", message="A total of .* objects could not be loaded", category=UserWarning)
+        model.load_weights(str(path), **kwargs)
+
+
 def _load_keras_file(model, path, new_head):
     if not new_head:
-        model.load_weights(str(path))
+        _quiet_load(model, path)
         return
-    before = {layer.name: [w.numpy() for w in layer.weights] for layer in all_layers(model) if layer.weights}
-    model.load_weights(str(path), skip_mismatch=True)
-    unchanged = [name for name, arrays in before.items() if name not in CLASSIFIER_LAYERS and all(
-        np.array_equal(a, w.numpy()) for a, w in zip(arrays, _layer(model, name).weights))]
-    if unchanged:
-        raise WeightsError(f"{path.name} does not fit model {model.name}: layers {unchanged[:5]} "
-                                   "were not loaded")
+    # Every layer but the new classifier must be filled from the file. Its variables are set to NaN first, so
+    # that one the file left alone shows, whatever its values were (a file saved from a fresh network holds the
+    # same BatchNorm values as a fresh network); on a misfit the model gets its own values back.
+    body = [layer for layer in all_layers(model) if layer.weights and layer.name not in CLASSIFIER_LAYERS]
+    before = {layer.name: [w.numpy() for w in layer.weights] for layer in body}
 
+    def floats(layer):
+        return [w for w in layer.weights if np.issubdtype(np.dtype(w.dtype), np.floating) and np.prod(w.shape)]
 
-def _layer(model, name):
-    return next(layer for layer in all_layers(model) if layer.name == name)
+    def restore():
+        for layer in body:
+            for w, value in zip(layer.weights, before[layer.name]):
+                w.assign(value)
+
+    for layer in body:
+        for w in floats(layer):
+            w.assign(np.full(w.shape, np.nan, np.dtype(w.dtype)))
+    try:
+        _quiet_load(model, path, skip_mismatch=True)
+    except BaseException:
+        restore()
+        raise
+    unfilled = [layer.name for layer in body if any(np.isnan(w.numpy()).any() for w in floats(layer))]
+    if unfilled:
+        restore()
+        raise WeightsError(f"{path.name} does not fit model {model.name}: "
+                           + _unfilled_words(len(unfilled), unfilled[0]))
 
 
 def _attr_list(group, name):
