@@ -409,7 +409,7 @@ def test_imagenette_recipe_flags_reach_train():
     recipe = load_recipe("imagenette")
     base = ["--data", "d", "--out", "o"]
     default = recipe.settings(recipe.parser().parse_args(base))
-    assert default["augment"].crop_scale == (0.35, 1.0)
+    assert default["augment"].crop_scale == (0.6, 1.0)
     assert (default["augment"].mixup, default["augment"].cutmix) == (0.0, 0.0)
     assert default["progressive_from"] == 96 and default["label_smoothing"] == 0.1
     assert default["optimizer"] == "ranger" and default["schedule"] == "flat_cos"
