@@ -49,10 +49,7 @@ VARIANTS = {
     "the same, crops of 8-100%": FULL + common(crop_scale=0.08),
     "the same, crops of 60-100%": FULL + common(crop_scale=0.6),
     "the same, squeeze-and-excitation (ratio 16)": FULL + common(se_ratio=16),
-    # fit_one_cycle's shape (a quarter of the run warming up, then cosine) in place of flat then cosine.
-    "the same, warmup 25% + cosine instead of flat_cos": flags(optimizer="ranger", lr=8e-3, weight_decay=1e-2,
-                                                               schedule="cosine", warmup_epochs=1.25,
-                                                               activation="mish", stem_pool="maxblur") + common(),
+    "the same with crops of 60-100% and squeeze-and-excitation": FULL + common(crop_scale=0.6, se_ratio=16),
 }
 # The variant that trains what recipes/imagenette.py trains by default (the best of those measured).
 DEFAULT = "the same, crops of 60-100%"
