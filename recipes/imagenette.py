@@ -91,6 +91,9 @@ def parser() -> argparse.ArgumentParser:
 def settings(args) -> dict:
     """The ``ilsvrc_keras.train`` arguments of this recipe for the parsed ``args``."""
     from ilsvrc_keras.datasets import Augment
+    from ilsvrc_keras.presets import zoo_preset
+    from ilsvrc_keras.registry import get_spec
+    from ilsvrc_keras.zoo import builder_options
 
     size, batch, epochs = args.size, args.batch_size, args.epochs
     if args.smoke:
@@ -100,8 +103,10 @@ def settings(args) -> dict:
                                               "label_smoothing")})
     if args.flat_fraction is not None:
         cfg["flat_fraction"] = args.flat_fraction
-    builder_defaults = {"activation": "relu", "stem_pool": "max", "se_ratio": 0}  # they need no record
-    network = {k: getattr(args, k) for k in builder_defaults if getattr(args, k) != builder_defaults[k]}
+    # Only what differs from the builder's own defaults is recorded (a network without the option refuses it).
+    builder = builder_options(get_spec(zoo_preset(args.model)[1]))
+    network = {k: getattr(args, k) for k in ("activation", "stem_pool", "se_ratio")
+               if k not in builder or getattr(args, k) != builder[k]}
     if network:
         cfg["model_options"] = network
     cfg.update(epochs=epochs, batch_size=batch, image_size=size, lr=args.lr * batch / args.batch_size,
