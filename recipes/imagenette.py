@@ -91,7 +91,6 @@ def parser() -> argparse.ArgumentParser:
 def settings(args) -> dict:
     """The ``ilsvrc_keras.train`` arguments of this recipe for the parsed ``args``."""
     from ilsvrc_keras.datasets import Augment
-    from ilsvrc_keras.presets import zoo_preset
     from ilsvrc_keras.registry import get_spec
     from ilsvrc_keras.zoo import builder_options
 
@@ -104,7 +103,7 @@ def settings(args) -> dict:
     if args.flat_fraction is not None:
         cfg["flat_fraction"] = args.flat_fraction
     # Only what differs from the builder's own defaults is recorded (a network without the option refuses it).
-    builder = builder_options(get_spec(zoo_preset(args.model)[1]))
+    builder = builder_options(get_spec(args.model))  # the spec train() builds
     network = {k: getattr(args, k) for k in ("activation", "stem_pool", "se_ratio")
                if k not in builder or getattr(args, k) != builder[k]}
     if network:

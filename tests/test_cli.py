@@ -418,12 +418,12 @@ def test_imagenette_recipe_flags_reach_train():
     varied = recipe.settings(recipe.parser().parse_args(
         base + ["--crop-scale", "0.08", "--mixup", "0.2", "--progressive-from", "128", "--label-smoothing", "0",
                 "--activation", "relu", "--stem-pool", "max", "--optimizer", "sgd", "--batch-size", "32"]))
-    assert recipe.settings(recipe.parser().parse_args(base + ["--se-ratio", "16"]))["model_options"] == \
-        {"activation": "mish", "stem_pool": "maxblur", "se_ratio": 16}
     assert varied["augment"].crop_scale == (0.08, 1.0) and varied["augment"].mixup == 0.2
     assert "progressive_from" not in varied and varied["label_smoothing"] == 0.0
     assert "model_options" not in varied and varied["optimizer"] == "sgd"
     assert varied["lr"] == pytest.approx(recipe.RECIPE["lr"])  # --lr is the rate for --batch-size
+    assert recipe.settings(recipe.parser().parse_args(base + ["--se-ratio", "16"]))["model_options"] == \
+        {"activation": "mish", "stem_pool": "maxblur", "se_ratio": 16}
 
 
 def test_every_range_has_one_definition():
